@@ -1,0 +1,329 @@
+/**
+ * The configuration model: the host file (`machina.conf.json`) and the machine files
+ * (`machine.conf.d/<name>.conf.json`), decoded with Schema.
+ *
+ * Compatibility with the original's Go decoding (config.md §7): keys match case-insensitively,
+ * `null` leaves the default, and absent, empty and zero values are indistinguishable. Deliberate
+ * differences: unknown keys (typos) are errors, trailing bytes after the JSON value are errors,
+ * and every problem in a file is reported at once.
+ */
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as AST from "effect/SchemaAST"
+import { type ConfigIssue, issue, jsonPath } from "./ConfigIssue.js"
+
+const opt = <S extends Schema.Schema.Any>(schema: S, value: () => Schema.Schema.Type<S>) =>
+  Schema.optionalWith(schema, { default: value, exact: true })
+
+const Str = Schema.String
+const Bool = Schema.Boolean
+const Count = Schema.Int.pipe(Schema.nonNegative())
+const Port = Schema.Int.pipe(Schema.between(0, 65535))
+const Uint32 = Schema.Int.pipe(Schema.between(0, 4294967295))
+const Strings = Schema.Array(Str)
+
+// ---------------------------------------------------------------------------------------------
+// Definitions (shared by tags and machines)
+
+export const Volume = Schema.Struct({
+  name: opt(Str, () => ""),
+  storage: opt(Str, () => ""),
+  /** Canonical rendering (`0x` + uppercase hex) once decoded; "" when absent. */
+  wwn: opt(Str, () => ""),
+  serial: opt(Str, () => ""),
+  bootable: opt(Bool, () => false)
+})
+export type Volume = Schema.Schema.Type<typeof Volume>
+export const emptyVolume: Volume = { name: "", storage: "", wwn: "", serial: "", bootable: false }
+export const isVolumeSet = (v: Volume): boolean => v.name !== "" || v.storage !== ""
+
+export const Connection = Schema.Struct({
+  name: opt(Str, () => ""),
+  network: opt(Str, () => ""),
+  ip: opt(Str, () => ""),
+  mac: opt(Str, () => "")
+})
+export type Connection = Schema.Schema.Type<typeof Connection>
+
+export const Device = Schema.Struct({
+  name: opt(Str, () => ""),
+  class: opt(Str, () => ""),
+  /** Canonical lowercase UUID once decoded; "" when absent or zero. */
+  id: opt(Str, () => "")
+})
+export type Device = Schema.Schema.Type<typeof Device>
+
+export const Firmware = Schema.Struct({
+  code: opt(Volume, () => emptyVolume),
+  vars: opt(Volume, () => emptyVolume)
+})
+
+export const Cpu = Schema.Struct({
+  processor: opt(Str, () => ""),
+  sockets: opt(Count, () => 0),
+  cores: opt(Count, () => 0),
+  threads: opt(Count, () => 0)
+})
+
+export const Memory = Schema.Struct({
+  /** MiB */
+  ram: opt(Count, () => 0)
+})
+
+export const Enlightenments = Schema.Struct({ enabled: opt(Bool, () => false) })
+
+export const Tpm = Schema.Struct({
+  enabled: opt(Bool, () => false),
+  socket: opt(Schema.Struct({ path: opt(Str, () => "") }), () => ({ path: "" }))
+})
+
+export const Qmp = Schema.Struct({
+  enabled: opt(Bool, () => false),
+  sockets: opt(
+    Schema.Struct({ names: opt(Strings, () => []), paths: opt(Strings, () => []) }),
+    () => ({ names: [], paths: [] })
+  )
+})
+
+export const QemuAgent = Schema.Struct({
+  enabled: opt(Bool, () => false),
+  port: opt(Port, () => 0),
+  portPattern: opt(Str, () => "").pipe(Schema.fromKey("port-pattern"))
+})
+
+export const Agent = Schema.Struct({
+  qemu: opt(QemuAgent, () => ({ enabled: false, port: 0, portPattern: "" }))
+})
+
+export const Spice = Schema.Struct({
+  enabled: opt(Bool, () => false),
+  port: opt(Port, () => 0),
+  portPattern: opt(Str, () => "").pipe(Schema.fromKey("port-pattern")),
+  displays: opt(Count, () => 0)
+})
+
+/** Pinned virtual-hardware revision (see `qemu/HardwareRevision.ts`); "" = newest. */
+export const Hardware = Schema.Struct({ revision: opt(Str, () => "") })
+
+/** Direct kernel boot: kernel and initrd located through storage pools, plus a command line. */
+export const Boot = Schema.Struct({
+  kernel: opt(Volume, () => emptyVolume),
+  initrd: opt(Volume, () => emptyVolume),
+  append: opt(Str, () => "")
+})
+
+export const Attributes = Schema.Struct({
+  firmware: opt(Firmware, () => ({ code: emptyVolume, vars: emptyVolume })),
+  cpu: opt(Cpu, () => ({ processor: "", sockets: 0, cores: 0, threads: 0 })),
+  memory: opt(Memory, () => ({ ram: 0 })),
+  enlightenments: opt(Enlightenments, () => ({ enabled: false })),
+  tpm: opt(Tpm, () => ({ enabled: false, socket: { path: "" } })),
+  qmp: opt(Qmp, () => ({ enabled: false, sockets: { names: [], paths: [] } })),
+  agent: opt(Agent, () => ({ qemu: { enabled: false, port: 0, portPattern: "" } })),
+  spice: opt(Spice, () => ({ enabled: false, port: 0, portPattern: "", displays: 0 })),
+  hardware: opt(Hardware, () => ({ revision: "" })),
+  boot: opt(Boot, () => ({ kernel: emptyVolume, initrd: emptyVolume, append: "" }))
+})
+export type Attributes = Schema.Schema.Type<typeof Attributes>
+
+export const Group = Schema.Struct({
+  name: opt(Str, () => ""),
+  id: opt(Uint32, () => 0)
+})
+
+export const Privileges = Schema.Struct({
+  filesystem: opt(Schema.Struct({ group: opt(Group, () => ({ name: "", id: 0 })) }), () => ({
+    group: { name: "", id: 0 }
+  }))
+})
+export type Privileges = Schema.Schema.Type<typeof Privileges>
+
+const definitionFields = {
+  vars: opt(Schema.Record({ key: Str, value: Str }), () => ({})),
+  privileges: opt(Privileges, () => ({ filesystem: { group: { name: "", id: 0 } } })),
+  attrs: opt(Attributes, () => Schema.decodeSync(Attributes)({})),
+  volumes: opt(Schema.Array(Volume), () => []),
+  connections: opt(Schema.Array(Connection), () => []),
+  devices: opt(Schema.Array(Device), () => [])
+}
+
+export const Definition = Schema.Struct(definitionFields)
+export type Definition = Schema.Schema.Type<typeof Definition>
+
+export const emptyDefinition = (): Definition => Schema.decodeSync(Definition)({})
+
+// ---------------------------------------------------------------------------------------------
+// Machine file
+
+export const MachineFile = Schema.Struct({
+  name: opt(Str, () => ""),
+  description: opt(Str, () => ""),
+  /** Canonical lowercase UUID once decoded; the zero UUID when absent. */
+  id: opt(Str, () => ""),
+  tags: opt(Strings, () => []),
+  ...definitionFields
+})
+export type MachineFile = Schema.Schema.Type<typeof MachineFile>
+
+// ---------------------------------------------------------------------------------------------
+// Host file
+
+export const Processor = Schema.Struct({
+  brand: opt(Str, () => ""),
+  model: opt(Str, () => ""),
+  threads: opt(Count, () => 0),
+  default: opt(Bool, () => false)
+})
+export type Processor = Schema.Schema.Type<typeof Processor>
+
+export const Storage = Schema.Struct({
+  path: opt(Str, () => ""),
+  pattern: opt(Str, () => ""),
+  type: opt(Str, () => ""),
+  readonly: opt(Bool, () => false)
+})
+export type Storage = Schema.Schema.Type<typeof Storage>
+
+export const Network = Schema.Struct({
+  device: opt(Str, () => ""),
+  up: opt(Str, () => ""),
+  down: opt(Str, () => "")
+})
+export type Network = Schema.Schema.Type<typeof Network>
+
+export const MediatedDevice = Schema.Struct({
+  address: opt(Str, () => ""),
+  types: opt(Schema.Record({ key: Str, value: Str }), () => ({}))
+})
+export type MediatedDevice = Schema.Schema.Type<typeof MediatedDevice>
+
+export const Accelerator = Schema.Literal("kvm", "tcg")
+export type Accelerator = Schema.Schema.Type<typeof Accelerator>
+
+export const HostFile = Schema.Struct({
+  processor: opt(Schema.Record({ key: Str, value: Processor }), () => ({})),
+  storage: opt(Schema.Record({ key: Str, value: Storage }), () => ({})),
+  network: opt(Schema.Record({ key: Str, value: Network }), () => ({})),
+  mdev: opt(Schema.Record({ key: Str, value: MediatedDevice }), () => ({})),
+  tag: opt(Schema.Record({ key: Str, value: Definition }), () => ({})),
+  /** QEMU accelerator for this host: `kvm` (default) or `tcg` for hosts without usable KVM. */
+  accelerator: opt(Accelerator, () => "kvm" as const)
+})
+export type HostFile = Schema.Schema.Type<typeof HostFile>
+
+export const emptyHost = (): HostFile => Schema.decodeSync(HostFile)({})
+
+// ---------------------------------------------------------------------------------------------
+// JSON decoding with Go-compatible key matching
+
+/**
+ * Walks a JSON value alongside the encoded side of a schema: renames keys that match a known
+ * field case-insensitively (an exact match wins) and drops `null` members, so that `"ID"` or
+ * `"ram": null` decode as the original decoded them.
+ */
+const canonicalize = (ast: AST.AST, value: unknown): unknown => {
+  switch (ast._tag) {
+    case "Transformation":
+      return canonicalize(ast.from, value)
+    case "Refinement":
+      return canonicalize(ast.from, value)
+    case "Suspend":
+      return canonicalize(ast.f(), value)
+    case "Union": {
+      for (const member of ast.types) {
+        if (member._tag === "TypeLiteral" && isPlainObject(value)) return canonicalize(member, value)
+        if (member._tag === "TupleType" && Array.isArray(value)) return canonicalize(member, value)
+      }
+      return value
+    }
+    case "TupleType": {
+      if (!Array.isArray(value) || ast.rest.length === 0) return value
+      const element = ast.rest[0]!.type
+      return value.map((v) => canonicalize(element, v))
+    }
+    case "TypeLiteral": {
+      if (!isPlainObject(value)) return value
+      const byName = new Map<string, AST.PropertySignature>()
+      const byLower = new Map<string, AST.PropertySignature>()
+      for (const ps of ast.propertySignatures) {
+        const name = String(ps.name)
+        byName.set(name, ps)
+        if (!byLower.has(name.toLowerCase())) byLower.set(name.toLowerCase(), ps)
+      }
+      const index = ast.indexSignatures[0]
+      const out: Record<string, unknown> = {}
+      for (const [key, member] of Object.entries(value)) {
+        if (member === null) continue
+        const ps = byName.get(key) ?? byLower.get(key.toLowerCase())
+        if (ps !== undefined) {
+          out[String(ps.name)] = canonicalize(ps.type, member)
+        } else if (index !== undefined) {
+          out[key] = canonicalize(index.type, member)
+        } else {
+          out[key] = member
+        }
+      }
+      return out
+    }
+    default:
+      return value
+  }
+}
+
+const isPlainObject = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+const describeParseIssue = (i: ParseResult.ArrayFormatterIssue): string => {
+  if (i._tag === "Unexpected") {
+    const expected = /expected: (.*)$/.exec(i.message)?.[1]
+    return expected === undefined ? "unknown key" : `unknown key (expected one of: ${expected.replace(/"/g, "")})`
+  }
+  if (i._tag === "Missing") return "is required"
+  return i.message.replace(/^Expected /, "expected ")
+}
+
+/** Parses JSON text, reporting syntax errors with a line and column. */
+export const parseJsonText = (text: string, file: string): Either.Either<unknown, ConfigIssue> => {
+  try {
+    return Either.right(JSON.parse(text) as unknown)
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e)
+    const pos = /position (\d+)/.exec(message)
+    let where = ""
+    if (pos !== null) {
+      const offset = Number(pos[1])
+      const before = text.slice(0, offset)
+      const line = before.split("\n").length
+      const column = offset - before.lastIndexOf("\n")
+      where = ` (line ${line}, column ${column})`
+    }
+    const reason = message.replace(/ in JSON at position \d+.*$/, "").replace(/^JSON\.parse: /, "")
+    return Either.left(issue(file, "$", `invalid JSON${where}: ${reason}`))
+  }
+}
+
+/** Decodes a JSON document against a schema, collecting every issue. */
+export const decodeDocument = <A, I>(
+  schema: Schema.Schema<A, I, never>,
+  value: unknown,
+  file: string
+): Either.Either<A, ReadonlyArray<ConfigIssue>> => {
+  const canonical = canonicalize(schema.ast, value)
+  const result = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(canonical)
+  if (Either.isRight(result)) return Either.right(result.right)
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(result.left).map((i) =>
+    issue(file, jsonPath(i.path), describeParseIssue(i))
+  )
+  return Either.left(dedupeIssues(issues))
+}
+
+export const dedupeIssues = (issues: ReadonlyArray<ConfigIssue>): ReadonlyArray<ConfigIssue> => {
+  const seen = new Set<string>()
+  return issues.filter((i) => {
+    const key = i.toString()
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+}

@@ -1,0 +1,57 @@
+import * as Schema from "effect/Schema"
+
+/**
+ * One problem found in the configuration: the file it is in, the JSON path inside that file
+ * (`$` is the document root) and what was expected. Rendered as `<file>: <path>: <message>`.
+ */
+export class ConfigIssue extends Schema.Class<ConfigIssue>("ConfigIssue")({
+  file: Schema.String,
+  path: Schema.String,
+  message: Schema.String
+}) {
+  override toString(): string {
+    return `${this.file}: ${this.path}: ${this.message}`
+  }
+}
+
+export const issue = (file: string, path: string, message: string): ConfigIssue =>
+  new ConfigIssue({ file, path, message })
+
+/** Renders a JSON path from property keys and array indexes: `$.volumes[0].name`. */
+export const jsonPath = (segments: ReadonlyArray<PropertyKey>): string => {
+  let out = "$"
+  for (const segment of segments) {
+    if (typeof segment === "number") out += `[${segment}]`
+    else {
+      const key = String(segment)
+      out += /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`
+    }
+  }
+  return out
+}
+
+/** Where a merged value came from: a file and a JSON path inside it. */
+export interface Origin {
+  readonly file: string
+  readonly path: string
+}
+
+export const at = (origin: Origin, ...segments: ReadonlyArray<PropertyKey>): Origin => ({
+  file: origin.file,
+  path: origin.path + jsonPath(segments).slice(1)
+})
+
+export const issueAt = (origin: Origin, message: string): ConfigIssue =>
+  issue(origin.file, origin.path, message)
+
+/** The configuration is invalid: every problem found, not just the first. */
+export class ConfigInvalidError extends Schema.TaggedError<ConfigInvalidError>()("ConfigInvalidError", {
+  issues: Schema.Array(ConfigIssue)
+}) {
+  override get message(): string {
+    return this.issues.map((i) => i.toString()).join("\n")
+  }
+}
+
+export const invalid = (issues: ReadonlyArray<ConfigIssue>): ConfigInvalidError =>
+  new ConfigInvalidError({ issues })

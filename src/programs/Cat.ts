@@ -1,0 +1,51 @@
+/** `machina cat [machines...]`: configuration summaries (cli.md §3.3, §4). */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import { hostSummary, machineSummary } from "../domain/Summary.js"
+import { format } from "./Root.js"
+import { composeAll, store } from "./Workspace.js"
+
+/** The reserved argument naming the host configuration. */
+export const HOST_ARGUMENT = "system"
+
+const machines = Args.text({ name: "machines" }).pipe(
+  Args.withDescription(`Machine names; "${HOST_ARGUMENT}" shows the host configuration.`),
+  Args.repeated
+)
+
+export const handler = ({ format, machines }: { format: "text" | "json"; machines: ReadonlyArray<string> }) =>
+  Effect.gen(function*() {
+    const s = yield* store
+    const results: Array<{ name: string; text: string; json: unknown }> = []
+    for (const arg of machines) {
+      if (arg === HOST_ARGUMENT) {
+        const host = yield* s.loadHost
+        results.push({ name: HOST_ARGUMENT, text: hostSummary(host.config), json: { kind: "host", file: host.file, config: host.config } })
+      } else {
+        const { machines: [composed] } = yield* composeAll([arg])
+        const { machine, definition } = composed!
+        results.push({
+          name: machine.name,
+          text: machineSummary(machine, definition),
+          json: {
+            kind: "machine",
+            name: machine.name,
+            file: machine.file,
+            description: machine.description,
+            id: machine.id,
+            tags: machine.tags,
+            ...definition
+          }
+        })
+      }
+    }
+    if (format === "json") return yield* Console.log(JSON.stringify(results.map((r) => r.json), null, 2))
+    if (results.length === 1) return yield* Console.log(results[0]!.text)
+    for (const r of results) yield* Console.log(`----${r.name}----\n${r.text}`)
+  })
+
+export const command = Command.make("cat", { format, machines }, handler).pipe(
+  Command.withDescription("Displays the machina configuration for virtual machines.")
+)

@@ -1,0 +1,56 @@
+/**
+ * The command tree and the edge where typed failures become stderr lines and an exit status.
+ */
+import * as Command from "@effect/cli/Command"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as Cause from "effect/Cause"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Cat from "./Cat.js"
+import * as Check from "./Check.js"
+import { genId, genMac } from "./GenId.js"
+import { root } from "./Root.js"
+
+export const VERSION = "0.1.0"
+
+export const command = root.pipe(
+  Command.withSubcommands([Cat.command, Check.command, genId, genMac])
+)
+
+const cli = Command.run(command, { name: "machina", version: VERSION })
+
+export const EXIT_FAILURE = 1
+export const EXIT_USAGE = 2
+export const EXIT_INTERNAL = 70
+
+/** Prints one failure the way an admin wants to read it and returns the exit status. */
+export const report = (error: unknown, program = "machina"): Effect.Effect<number> => {
+  if (ValidationError.isValidationError(error)) return Effect.succeed(EXIT_USAGE) // @effect/cli printed it
+  const e = error as { readonly _tag?: string; readonly message?: string; readonly exitCode?: number; readonly issues?: ReadonlyArray<{ toString(): string }> }
+  if (e._tag === "AlreadyReported") return Effect.succeed(e.exitCode ?? EXIT_FAILURE)
+  if (e._tag === "ConfigInvalidError" && e.issues !== undefined) {
+    return Effect.as(Effect.forEach(e.issues, (i) => Console.error(i.toString()), { discard: true }), EXIT_FAILURE)
+  }
+  const message = typeof e.message === "string" && e.message !== "" ? e.message : String(error)
+  const [first, ...rest] = message.split("\n")
+  const prefix = `${program}: error: `
+  return Effect.as(
+    Console.error([prefix + first, ...rest.map((l) => " ".repeat(prefix.length) + l)].join("\n")),
+    EXIT_FAILURE
+  )
+}
+
+/** Runs the CLI on `argv` (node-style: [node, script, ...args]) and returns the exit status. */
+export const main = (argv: ReadonlyArray<string>) =>
+  cli(argv).pipe(
+    Effect.exit,
+    Effect.flatMap((exit) => {
+      if (Exit.isSuccess(exit)) return Effect.succeed(0)
+      const failure = Cause.failureOption(exit.cause)
+      if (Option.isSome(failure)) return report(failure.value)
+      if (Cause.isInterruptedOnly(exit.cause)) return Effect.succeed(130)
+      return Effect.as(Console.error(`machina: internal error: ${Cause.pretty(exit.cause)}`), EXIT_INTERNAL)
+    })
+  )

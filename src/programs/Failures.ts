@@ -1,0 +1,11 @@
+/** Failures that only carry an exit status: what went wrong has already been printed. */
+import * as Schema from "effect/Schema"
+
+export class AlreadyReported extends Schema.TaggedError<AlreadyReported>()("AlreadyReported", {
+  exitCode: Schema.Number,
+  summary: Schema.String
+}) {
+  override get message(): string {
+    return this.summary
+  }
+}

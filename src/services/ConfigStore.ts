@@ -1,0 +1,48 @@
+/**
+ * Where configuration comes from: the host file and the machine files. Implementations read a
+ * configuration directory (`layers/ConfigStoreFs.ts`) or hold a whole host in memory
+ * (`layers/ConfigStoreMemory.ts`, for offline host simulation and tests).
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type { Host, Machine } from "../domain/ConfigFiles.js"
+import type { ConfigInvalidError } from "../domain/ConfigIssue.js"
+
+/** A configuration file could not be read (missing, unreadable, not a file). */
+export class ConfigReadError extends Schema.TaggedError<ConfigReadError>()("ConfigReadError", {
+  file: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `${this.file}: ${this.reason}`
+  }
+}
+
+/** A machine name given on the command line (or found in the directory) is not acceptable. */
+export class MachineNameError extends Schema.TaggedError<MachineNameError>()("MachineNameError", {
+  name: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+export type ConfigError = ConfigReadError | ConfigInvalidError | MachineNameError
+
+export interface ConfigStoreShape {
+  /** Human-readable location, e.g. `/etc/machina`. */
+  readonly location: string
+  /** Path of the host file as shown in messages. */
+  readonly hostFile: string
+  /** Path of a machine's file as shown in messages. */
+  readonly machineFile: (name: string) => string
+  readonly loadHost: Effect.Effect<Host, ConfigError>
+  /** Loads one machine file by machine name (validated before any path is built). */
+  readonly loadMachine: (name: string) => Effect.Effect<Machine, ConfigError>
+  /** Names of all machines (`*.conf.json` in the machine directory), sorted by byte order. */
+  readonly listMachines: Effect.Effect<ReadonlyArray<string>, ConfigReadError>
+}
+
+export class ConfigStore extends Context.Tag("machina/ConfigStore")<ConfigStore, ConfigStoreShape>() {}
