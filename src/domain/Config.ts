@@ -283,23 +283,49 @@ const describeParseIssue = (i: ParseResult.ArrayFormatterIssue): string => {
   return i.message.replace(/^Expected /, "expected ")
 }
 
+const viablePrefix = (text: string): boolean => {
+  try {
+    JSON.parse(text)
+    return true
+  } catch (e) {
+    if (!(e instanceof Error)) return false
+    if (/Unexpected end of JSON input|Unterminated string/.test(e.message)) return true
+    const position = /at position (\d+)/.exec(e.message)
+    return position !== null && Number(position[1]) >= text.length
+  }
+}
+
+/**
+ * Offset of the first syntax error: the longest prefix that still parses or merely ends early
+ * (V8's messages do not always carry a position). Prefix viability is monotonic, so bisect.
+ */
+const errorOffset = (text: string): number => {
+  let lo = 0
+  let hi = text.length
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2)
+    if (viablePrefix(text.slice(0, mid))) lo = mid
+    else hi = mid - 1
+  }
+  return lo
+}
+
 /** Parses JSON text, reporting syntax errors with a line and column. */
 export const parseJsonText = (text: string, file: string): Either.Either<unknown, ConfigIssue> => {
   try {
     return Either.right(JSON.parse(text) as unknown)
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e)
-    const pos = /position (\d+)/.exec(message)
-    let where = ""
-    if (pos !== null) {
-      const offset = Number(pos[1])
-      const before = text.slice(0, offset)
-      const line = before.split("\n").length
-      const column = offset - before.lastIndexOf("\n")
-      where = ` (line ${line}, column ${column})`
-    }
-    const reason = message.replace(/ in JSON at position \d+.*$/, "").replace(/^JSON\.parse: /, "")
-    return Either.left(issue(file, "$", `invalid JSON${where}: ${reason}`))
+    if (text.trim() === "") return Either.left(issue(file, "$", "invalid JSON: the file is empty"))
+    const explicit = /at position (\d+)/.exec(message)
+    const offset = explicit !== null ? Number(explicit[1]) : errorOffset(text)
+    const before = text.slice(0, offset)
+    const line = before.split("\n").length
+    const column = offset - before.lastIndexOf("\n")
+    const reason = offset >= text.length
+      ? "unexpected end of input"
+      : `unexpected ${JSON.stringify(text.slice(offset, offset + 1))}`
+    return Either.left(issue(file, "$", `invalid JSON (line ${line}, column ${column}): ${reason}`))
   }
 }
 
@@ -312,10 +338,22 @@ export const decodeDocument = <A, I>(
   const canonical = canonicalize(schema.ast, value)
   const result = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(canonical)
   if (Either.isRight(result)) return Either.right(result.right)
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(result.left).map((i) =>
-    issue(file, jsonPath(i.path), describeParseIssue(i))
-  )
-  return Either.left(dedupeIssues(issues))
+  // A union (e.g. a literal choice) fails once per member: fold those into one line per path.
+  const byPath = new Map<string, Array<string>>()
+  for (const i of ParseResult.ArrayFormatter.formatErrorSync(result.left)) {
+    const path = jsonPath(i.path)
+    const list = byPath.get(path) ?? []
+    list.push(describeParseIssue(i))
+    byPath.set(path, list)
+  }
+  const issues = [...byPath].map(([path, messages]) => {
+    const expectations = messages.map((m) => /^expected (.*), actual (.*)$/.exec(m))
+    if (messages.length > 1 && expectations.every((x) => x !== null && x[2] === expectations[0]![2])) {
+      return issue(file, path, `expected ${expectations.map((x) => x![1]).join(" | ")}, actual ${expectations[0]![2]}`)
+    }
+    return issue(file, path, [...new Set(messages)].join("; "))
+  })
+  return Either.left(issues)
 }
 
 export const dedupeIssues = (issues: ReadonlyArray<ConfigIssue>): ReadonlyArray<ConfigIssue> => {
