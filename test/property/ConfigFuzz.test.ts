@@ -53,7 +53,8 @@ const exercise = (hostText: string, machineText: string) => {
       expect(composed.left._tag).toBe("ConfigInvalidError")
     }
   }
-  for (const r of [host, machine]) if (Either.isLeft(r)) expect(r.left._tag).toBe("ConfigInvalidError")
+  if (Either.isLeft(host)) expect(host.left._tag).toBe("ConfigInvalidError")
+  if (Either.isLeft(machine)) expect(machine.left._tag).toBe("ConfigInvalidError")
 }
 
 describe("configuration fuzzing", () => {
