@@ -5,7 +5,7 @@ import { decodeHost, decodeMachine } from "../../src/domain/ConfigFiles.js"
 import { compose } from "../../src/domain/Merge.js"
 import { machineSummary } from "../../src/domain/Summary.js"
 
-const seed = "test/fixtures/seed-example/etc/machina"
+const seed = "test/golden/cases/seed-example/etc/machina"
 const seedHost = () => Either.getOrThrow(decodeHost(readFileSync(`${seed}/machina.conf.json`, "utf8"), "machina.conf.json"))
 const seedMachine = () =>
   Either.getOrThrow(decodeMachine(readFileSync(`${seed}/machine.conf.d/test-vm.conf.json`, "utf8"), "test-vm.conf.json", "test-vm"))
@@ -30,7 +30,7 @@ describe("merge", () => {
 
   it("prints the seed summary byte for byte", () => {
     const c = Either.getOrThrow(compose(seedHost(), seedMachine()))
-    const expected = readFileSync("test/fixtures/seed-example/expected/cat.txt", "utf8")
+    const expected = readFileSync("test/golden/cases/seed-example/expected/cat.txt", "utf8")
     expect(machineSummary(c.machine, c.definition) + "\n").toBe(expected)
   })
 

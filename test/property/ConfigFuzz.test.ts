@@ -11,8 +11,8 @@ import { compose } from "../../src/domain/Merge.js"
 import { hostSummary, machineSummary } from "../../src/domain/Summary.js"
 import { downstream } from "../support/Downstream.js"
 
-const seedHost = JSON.parse(readFileSync("test/fixtures/seed-example/etc/machina/machina.conf.json", "utf8"))
-const seedMachine = JSON.parse(readFileSync("test/fixtures/seed-example/etc/machina/machine.conf.d/test-vm.conf.json", "utf8"))
+const seedHost = JSON.parse(readFileSync("test/golden/cases/seed-example/etc/machina/machina.conf.json", "utf8"))
+const seedMachine = JSON.parse(readFileSync("test/golden/cases/seed-example/etc/machina/machine.conf.d/test-vm.conf.json", "utf8"))
 
 /** Replaces the value at a random path of `doc` with `replacement`. */
 const mutate = (doc: unknown, pick: number, replacement: unknown): unknown => {
