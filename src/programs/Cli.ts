@@ -11,12 +11,25 @@ import * as Option from "effect/Option"
 import * as Cat from "./Cat.js"
 import * as Check from "./Check.js"
 import { genId, genMac } from "./GenId.js"
+import * as Lifecycle from "./Lifecycle.js"
+import * as List from "./List.js"
 import { root } from "./Root.js"
 
 export const VERSION = "0.1.0"
 
 export const command = root.pipe(
-  Command.withSubcommands([Cat.command, Check.command, genId, genMac])
+  Command.withSubcommands([
+    Cat.command,
+    List.command,
+    Lifecycle.status,
+    Lifecycle.enable,
+    Lifecycle.disable,
+    Lifecycle.start,
+    Lifecycle.stop,
+    Check.command,
+    genId,
+    genMac
+  ])
 )
 
 const cli = Command.run(command, { name: "machina", version: VERSION })

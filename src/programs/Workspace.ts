@@ -8,6 +8,8 @@ import * as Option from "effect/Option"
 import type { ConfigInvalidError } from "../domain/ConfigIssue.js"
 import { compose, type Composed } from "../domain/Merge.js"
 import * as ConfigStoreFs from "../layers/ConfigStoreFs.js"
+import * as SystemdDbus from "../layers/SystemdDbus.js"
+import { Systemd } from "../services/Systemd.js"
 import { type ConfigError, ConfigStore } from "../services/ConfigStore.js"
 import { root } from "./Root.js"
 
@@ -41,3 +43,10 @@ export const composeAll = (
     }
     return { host, machines: machines as ReadonlyArray<Composed> }
   })
+
+/** The Systemd service: one provided by the caller wins, else the system bus. Needs a Scope. */
+export const systemd = Effect.gen(function*() {
+  const provided = yield* Effect.serviceOption(Systemd)
+  if (Option.isSome(provided)) return provided.value
+  return yield* SystemdDbus.make()
+})

@@ -1,0 +1,109 @@
+/**
+ * `status`, `enable`, `disable`, `start`, `stop`: the machines' systemd units, driven over D-Bus.
+ * Jobs are waited for (bounded) and their results reported; any failure makes the exit status
+ * non-zero.
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { formatGoDuration, roundDuration } from "../domain/Duration.js"
+import type { JobOperation, UnitStatus } from "../services/Systemd.js"
+import { AlreadyReported } from "./Failures.js"
+import { sinceMicros, stateText } from "./List.js"
+import { durationValue, format } from "./Root.js"
+import { unitNameOf } from "./Units.js"
+import { store, systemd } from "./Workspace.js"
+
+const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
+
+/** Checks every named machine has a valid configuration file before touching systemd. */
+const unitsOf = (names: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const s = yield* store
+    for (const name of names) yield* s.loadMachine(name)
+    return names.map(unitNameOf)
+  })
+
+const timeout = Options.text("timeout").pipe(
+  Options.withDescription("How long to wait for each job, e.g. 2m or 90s."),
+  Options.withDefault("2m"),
+  Options.mapEffect(durationValue)
+)
+
+const jobCommand = (operation: JobOperation, verb: string, done: string, description: string) =>
+  Command.make(operation, { timeout, machines }, ({ machines, timeout }) =>
+    Effect.gen(function*() {
+      const units = yield* unitsOf(machines)
+      const sd = yield* systemd
+      const results = yield* Effect.forEach(
+        machines,
+        (name, i) =>
+          sd[operation](units[i]!, { timeout }).pipe(
+            Effect.either,
+            Effect.tap((r) =>
+              Either.isRight(r) && r.right === "done"
+                ? Console.log(`${name}: ${done}`)
+                : Console.error(`${name}: failed to ${verb}: ${Either.isLeft(r) ? r.left.message : `job ${r.right}`}`)
+            )
+          ),
+        { concurrency: "unbounded" }
+      )
+      const failed = results.filter((r) => Either.isLeft(r) || r.right !== "done").length
+      if (failed > 0) return yield* new AlreadyReported({ exitCode: 1, summary: `${failed} machine(s) failed to ${verb}` })
+    }).pipe(Effect.scoped)
+  ).pipe(Command.withDescription(description))
+
+export const start = jobCommand("start", "start", "started", "Starts the systemd units for virtual machines.")
+export const stop = jobCommand("stop", "stop", "stopped", "Stops the systemd units for virtual machines.")
+
+const describeChanges = (changes: ReadonlyArray<{ type: string; file: string; destination: string }>) =>
+  Effect.forEach(changes, (c) =>
+    Console.log(c.type === "symlink" ? `Created symlink ${c.file} → ${c.destination}.` : c.type === "unlink" ? `Removed ${c.file}.` : `${c.type} ${c.file} ${c.destination}`), { discard: true })
+
+export const enable = Command.make("enable", { machines }, ({ machines }) =>
+  Effect.gen(function*() {
+    const units = yield* unitsOf(machines)
+    const sd = yield* systemd
+    const result = yield* sd.enable(units)
+    yield* describeChanges(result.changes)
+    if (!result.carriesInstallInfo) yield* Console.error("machina: warning: the units have no [Install] section; nothing was enabled")
+  }).pipe(Effect.scoped)).pipe(Command.withDescription("Enables the systemd units for virtual machines."))
+
+export const disable = Command.make("disable", { machines }, ({ machines }) =>
+  Effect.gen(function*() {
+    const units = yield* unitsOf(machines)
+    const sd = yield* systemd
+    yield* describeChanges(yield* sd.disable(units))
+  }).pipe(Effect.scoped)).pipe(Command.withDescription("Disables the systemd units for virtual machines."))
+
+const formatSince = (u: UnitStatus, nowMicros: number): string => {
+  const since = sinceMicros(u)
+  if (since <= 0) return ""
+  const ago = roundDuration(Duration.micros(BigInt(Math.max(0, Math.round(nowMicros - since)))), Duration.seconds(1))
+  return `since ${new Date(since / 1000).toISOString().replace(/\.\d+Z$/, "Z")} (${formatGoDuration(ago)} ago)`
+}
+
+export const status = Command.make("status", { format, machines }, ({ format, machines }) =>
+  Effect.gen(function*() {
+    const units = yield* unitsOf(machines)
+    const sd = yield* systemd
+    const statuses = yield* sd.units(units)
+    const now = Date.now() * 1000
+    if (format === "json") {
+      return yield* Console.log(JSON.stringify(statuses.map((u, i) => ({ machine: machines[i], ...u })), null, 2))
+    }
+    for (const [i, u] of statuses.entries()) {
+      const parts = [`${machines[i]}: ${u.name}`, u.loadState, stateText(u)]
+      if (u.mainPid > 0) parts.push(`pid ${u.mainPid}`)
+      if (u.result !== "" && u.result !== "success") parts.push(`result ${u.result}`)
+      const since = formatSince(u, now)
+      if (since !== "") parts.push(since)
+      yield* Console.log(parts.join("  "))
+    }
+    const notRunning = statuses.filter((u) => u.activeState !== "active").length
+    if (notRunning > 0) return yield* new AlreadyReported({ exitCode: 3, summary: `${notRunning} unit(s) not active` })
+  }).pipe(Effect.scoped)).pipe(Command.withDescription("Displays the systemd unit status for virtual machines."))
