@@ -11,6 +11,7 @@ import * as Option from "effect/Option"
 import * as Cat from "./Cat.js"
 import * as Check from "./Check.js"
 import { genId, genMac } from "./GenId.js"
+import * as Generate from "./Generate.js"
 import * as Lifecycle from "./Lifecycle.js"
 import * as List from "./List.js"
 import { root } from "./Root.js"
@@ -26,6 +27,8 @@ export const command = root.pipe(
     Lifecycle.disable,
     Lifecycle.start,
     Lifecycle.stop,
+    Generate.generate,
+    Generate.args,
     Check.command,
     genId,
     genMac

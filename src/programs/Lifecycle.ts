@@ -15,7 +15,7 @@ import type { JobOperation, UnitStatus } from "../services/Systemd.js"
 import { AlreadyReported } from "./Failures.js"
 import { sinceMicros, stateText } from "./List.js"
 import { durationValue, format } from "./Root.js"
-import { unitNameOf } from "./Units.js"
+import { unitName as unitNameOf } from "../domain/Unit.js"
 import { store, systemd } from "./Workspace.js"
 
 const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))

@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { formatGoDuration, roundDuration } from "../domain/Duration.js"
 import type { UnitStatus } from "../services/Systemd.js"
-import { unitNameOf } from "./Units.js"
+import { unitName as unitNameOf } from "../domain/Unit.js"
 import { format } from "./Root.js"
 import { store, systemd } from "./Workspace.js"
 

@@ -1,7 +1,10 @@
 /** Validation that needs the QEMU generator: every problem generation would hit. */
+import * as Either from "effect/Either"
 import type { Host } from "../domain/ConfigFiles.js"
 import type { ConfigIssue } from "../domain/ConfigIssue.js"
 import type { Composed } from "../domain/Merge.js"
+import { generate } from "../domain/qemu/Pipeline.js"
 
-// Filled in once the QEMU generator lands: returns the generator's issues for one machine.
-export const validateGenerated = (_host: Host, _composed: Composed): ReadonlyArray<ConfigIssue> => []
+/** The generator's problems for one composed machine (empty when it generates cleanly). */
+export const validateGenerated = (host: Host, composed: Composed): ReadonlyArray<ConfigIssue> =>
+  Either.match(generate(host, composed), { onLeft: (e) => e.issues, onRight: () => [] })

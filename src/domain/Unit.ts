@@ -1,0 +1,255 @@
+/**
+ * The generated systemd unit (systemd.md): a small unit-file model, its rendering, the quoting of
+ * command-line tokens, and the unit of one machine.
+ *
+ * Pure: no I/O.
+ *
+ * ## Quoting (systemd.md §5, with fixes)
+ *
+ * `quote(s)` emits a token that systemd 252 turns back into exactly `s` when it parses an `Exec*=`
+ * line and later spawns the command. systemd processes every argument of an `Exec*=` line in
+ * three steps (verified against systemd 252 in test/property/UnitQuoting.test.ts):
+ *
+ * 1. unit-file parsing: lines end at `\n`, `\r` or NUL; a line whose last character is an
+ *    unescaped `\` continues on the next line (the `\` becomes a space);
+ * 2. word splitting (`extract_first_word` with UNQUOTE|CUNESCAPE): `"..."`/`'...'` quoting and C
+ *    escapes (`\\`, `\"`, `\'`, `\n`, `\xNN`, ...); an unquoted lone `;` separates commands;
+ * 3. per word, after unquoting: specifier expansion (`%n`, `%i`, ...; `%%` is a literal `%`; an
+ *    unknown specifier makes the line invalid), then, when the command is spawned, environment
+ *    expansion (`${NAME}` anywhere in a word; a word that is exactly `$NAME` is replaced by the
+ *    variable split at whitespace, and dropped when it is unset; `$$` is a literal `$`).
+ *
+ * So the rules are:
+ * - safe tokens (only `A-Z a-z 0-9 _ @ % + = : , . / -`, non-empty) are emitted unquoted;
+ * - any other token is wrapped in `"..."` with `\` → `\\`, `"` → `\"`, `'` → `\'` (as the original);
+ * - FIX 1, in both forms: `%` → `%%` (the original let `%n`, `%i`, `%H`... expand, and made a token
+ *   like `50%q` or a trailing `%` an invalid line);
+ * - FIX 2, in both forms: `$` → `$$` (the original let `${VAR}` expand and dropped a lone `$`
+ *   or `$VAR` word). `$` is outside the safe set, so a token holding one is always quoted;
+ * - FIX 3 (robustness, inside quotes): line feed → `\n`, carriage return → `\r` (C escapes that step
+ *   2 decodes), because a raw one ends the unit-file line: the original let a value with a newline
+ *   inject directives into the unit. NUL → `\x00`, which systemd rejects ("Invalid escape
+ *   sequences"), so the unit fails to load instead of being silently truncated: an argv element
+ *   cannot contain NUL at all;
+ * - FIX 4: the empty token is emitted as `""` (an empty argument) instead of nothing.
+ *
+ * Every other character (tabs, control characters, DEL, any non-ASCII) is copied verbatim inside
+ * the quotes: systemd passes them through. Strings are written as UTF-8, so lone UTF-16 surrogates
+ * cannot round-trip (they become U+FFFD); machine configuration never produces them.
+ *
+ * For tokens made only of safe characters other than `%` (every name and parameter string of the
+ * seed example), the output is the original's, byte for byte.
+ */
+import type * as Arr from "effect/Array"
+import * as Duration from "effect/Duration"
+import { formatGoDuration } from "./Duration.js"
+import { posixJoin } from "./Pattern.js"
+import type { QemuOption } from "./qemu/Options.js"
+
+export type { QemuOption } from "./qemu/Options.js"
+
+// ---------------------------------------------------------------------------
+// Model and rendering (systemd.md §2)
+
+/**
+ * One `Key=Value` directive. `lines` holds the value: one line for an ordinary directive, several
+ * for a value continued with ` \` at the end of every line but the last (ExecStart, §4).
+ */
+export interface Directive {
+  readonly key: string
+  readonly lines: Arr.NonEmptyReadonlyArray<string>
+}
+
+/** A `[Name]` section and its directives in order. */
+export interface Section {
+  readonly name: string
+  readonly directives: ReadonlyArray<Directive>
+}
+
+/** A unit file: sections in order. */
+export interface Unit {
+  readonly sections: ReadonlyArray<Section>
+}
+
+/** A single-line directive. */
+export const directive = (key: string, value: string): Directive => ({ key, lines: [value] })
+
+/** A directive whose value spans several lines joined by ` \` continuations. */
+export const multiLineDirective = (key: string, first: string, ...rest: ReadonlyArray<string>): Directive => ({
+  key,
+  lines: [first, ...rest]
+})
+
+/** `Key=line1 \` + newline + `line2 ...`, ending with a newline. */
+export const renderDirective = (d: Directive): string => `${d.key}=${d.lines.join(" \\\n")}\n`
+
+/** The header line, then one line (or continued lines) per directive. */
+export const renderSection = (s: Section): string => `[${s.name}]\n${s.directives.map(renderDirective).join("")}`
+
+/**
+ * The unit file text: every line ends with `\n`, sections are separated by exactly one empty line,
+ * and there is no trailing empty line. Values are written as given: callers quote command tokens
+ * with `quote` (which never emits a line break).
+ */
+export const renderUnit = (unit: Unit): string => unit.sections.map(renderSection).join("\n")
+
+// ---------------------------------------------------------------------------
+// Quoting (systemd.md §5 with the fixes described in the module comment)
+
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/
+
+/** Quotes one command-line token for an `Exec*=` line; see the module comment for the exact rules. */
+export const quote = (s: string): string => {
+  if (SAFE.test(s)) return s.replaceAll("%", "%%")
+  let out = "\""
+  for (const ch of s) {
+    switch (ch) {
+      case "\\":
+        out += "\\\\"
+        break
+      case "\"":
+        out += "\\\""
+        break
+      case "'":
+        out += "\\'"
+        break
+      case "%":
+        out += "%%"
+        break
+      case "$":
+        out += "$$"
+        break
+      case "\n":
+        out += "\\n"
+        break
+      case "\r":
+        out += "\\r"
+        break
+      case "\0":
+        out += "\\x00"
+        break
+      default:
+        out += ch
+    }
+  }
+  return out + "\""
+}
+
+// ---------------------------------------------------------------------------
+// Unit names
+
+export const UNIT_PREFIX = "machina-"
+export const UNIT_SUFFIX = ".service"
+/** systemd refuses unit names of 256 bytes or more (`UNIT_NAME_MAX`). */
+export const UNIT_NAME_MAX_BYTES = 255
+
+/** `machina-<name>.service` (systemd.md §1); the machine name is used as is (names are validated). */
+export const unitName = (machine: string): string => `${UNIT_PREFIX}${machine}${UNIT_SUFFIX}`
+
+const UNIT_NAME_CHARS = /^[A-Za-z0-9:_.\\@-]+$/
+
+/**
+ * Why a string cannot be the file name of a service unit written by machina, or `undefined` when it
+ * can: it must end in `.service` after a non-empty prefix, contain no `/`, and otherwise follow
+ * systemd's unit-name rules (letters, digits, `: _ . \ @ -`; at most 255 bytes).
+ */
+export const checkUnitFileName = (name: string): string | undefined => {
+  const shown = JSON.stringify(name)
+  if (name.includes("/")) return `unit name ${shown} must not contain '/'`
+  if (!name.endsWith(UNIT_SUFFIX) || name.length === UNIT_SUFFIX.length) {
+    return `unit name ${shown} must end in ${JSON.stringify(UNIT_SUFFIX)} after a non-empty prefix`
+  }
+  if (!UNIT_NAME_CHARS.test(name)) {
+    return `unit name ${shown} may only contain letters, digits and ':', '_', '.', '\\', '@', '-'`
+  }
+  // ASCII only from here on, so characters are bytes.
+  if (name.length > UNIT_NAME_MAX_BYTES) {
+    return `unit name ${shown} is longer than ${UNIT_NAME_MAX_BYTES} bytes`
+  }
+  return undefined
+}
+
+// ---------------------------------------------------------------------------
+// The machine unit (systemd.md §3, §4)
+
+/** The QEMU executable, by bare name (systemd resolves it through its default PATH). */
+export const QEMU_EXECUTABLE = "qemu-system-x86_64"
+/** The machina executable, by bare name. */
+export const MACHINA_EXECUTABLE = "machina"
+
+/** Default `TimeoutStopSec=`: 90 s for ExecStop plus systemd's kill phase. */
+export const DEFAULT_STOP_TIMEOUT: Duration.Duration = Duration.seconds(90)
+/** How much sooner than `TimeoutStopSec=` the graceful shutdown gives up (1m30s → 1m25s). */
+export const SHUTDOWN_MARGIN: Duration.Duration = Duration.seconds(5)
+export const START_LIMIT_INTERVAL: Duration.Duration = Duration.minutes(1)
+export const START_LIMIT_BURST = 2
+export const RESTART_DELAY: Duration.Duration = Duration.seconds(10)
+
+export interface MachineUnitInput {
+  /** Effective machine name (validated elsewhere: letters, digits, `_ - .`). */
+  readonly name: string
+  /** The QEMU options in command-line order (qemu.md §3). */
+  readonly options: ReadonlyArray<QemuOption>
+  /**
+   * `TimeoutStopSec=`; default 1m30s. `machina shutdown --timeout` gets 5 s less (at least 0s).
+   */
+  readonly stopTimeout?: Duration.DurationInput | undefined
+}
+
+/** One ExecStart line per option (§4): `quote("-" + type)`, then ` ` + `quote(params)` when non-empty. */
+export const optionLine = (o: QemuOption): string =>
+  o.params === "" ? quote(`-${o.type}`) : `${quote(`-${o.type}`)} ${quote(o.params)}`
+
+/** The ExecStart value lines: the executable, then one option per line. */
+export const execStartLines = (options: ReadonlyArray<QemuOption>): Arr.NonEmptyReadonlyArray<string> => [
+  QEMU_EXECUTABLE,
+  ...options.map(optionLine)
+]
+
+/** The unit of one machine, directive for directive as systemd.md §3 lists them. */
+export const machineUnit = (input: MachineUnitInput): Unit => {
+  const { name } = input
+  const q = quote(name)
+  const stopTimeout = input.stopTimeout === undefined ? DEFAULT_STOP_TIMEOUT : Duration.decode(input.stopTimeout)
+  const shutdownTimeout = Duration.greaterThan(stopTimeout, SHUTDOWN_MARGIN)
+    ? Duration.subtract(stopTimeout, SHUTDOWN_MARGIN)
+    : Duration.zero
+  return {
+    sections: [
+      {
+        name: "Unit",
+        directives: [
+          directive("Description", `machina KVM ${name}`),
+          directive("Wants", "network-online.target"),
+          directive("After", "network-online.target"),
+          directive("StartLimitIntervalSec", formatGoDuration(START_LIMIT_INTERVAL)),
+          directive("StartLimitBurst", String(START_LIMIT_BURST))
+        ]
+      },
+      {
+        name: "Service",
+        directives: [
+          directive("Type", "simple"),
+          { key: "ExecStart", lines: execStartLines(input.options) },
+          directive("ExecStartPre", `${MACHINA_EXECUTABLE} prepare ${q}`),
+          directive(
+            "ExecStop",
+            `${MACHINA_EXECUTABLE} shutdown --system --timeout ${formatGoDuration(shutdownTimeout)} ${q}`
+          ),
+          directive("ExecStopPost", `${MACHINA_EXECUTABLE} teardown ${q}`),
+          directive("RestartSec", formatGoDuration(RESTART_DELAY)),
+          directive("TimeoutStopSec", formatGoDuration(stopTimeout)),
+          directive("Restart", "on-failure"),
+          directive("RuntimeDirectory", posixJoin("machina", name))
+        ]
+      },
+      {
+        name: "Install",
+        directives: [directive("WantedBy", "multi-user.target")]
+      }
+    ]
+  }
+}
+
+/** `renderUnit(machineUnit(input))`. */
+export const renderMachineUnit = (input: MachineUnitInput): string => renderUnit(machineUnit(input))

@@ -1,0 +1,442 @@
+/**
+ * From a merged machine definition to QEMU options (qemu.md §1): the generation pipeline.
+ *
+ * The steps run in the original's order, which decides topology indexes and therefore PCI
+ * addresses: defaults (pvpanic) → identity → firmware → attributes (CPU, memory, TPM, QMP, guest
+ * agent, SPICE; then direct kernel boot) → volumes → connections → mediated devices.
+ *
+ * Every problem becomes a ConfigIssue pointing at the file and JSON path the offending value came
+ * from, and generation carries on after a problem so that one run reports all of them.
+ *
+ * Deviations from the original, besides those documented in the modules:
+ * - `memory.ram` unset is an error (the original crashed with a nil dereference).
+ * - Errors in firmware volumes are reported (the original ignored block node errors there), and
+ *   firmware volumes must live in a pool of type `firmware`: through another handler the original
+ *   also attached the image as a guest disk, which conflicts with the pflash device.
+ * - An enabled guest agent or SPICE without `port` and `port-pattern` gets a message saying so
+ *   instead of the original's `strconv.Atoi: parsing ""`.
+ * - Messages about unknown pools, networks, classes, processors and revisions list what is defined.
+ */
+import * as Either from "effect/Either"
+import { type Definition, isVolumeSet, type Storage, type Volume } from "../Config.js"
+import type { Host, Machine } from "../ConfigFiles.js"
+import { at, type ConfigInvalidError, type ConfigIssue, invalid, issueAt, jsonPath, type Origin } from "../ConfigIssue.js"
+import type { Composed } from "../Merge.js"
+import { qmpSocketPaths, tpmSocketPath } from "../Paths.js"
+import { effectivePort, firstWinsVars, lookupIn, volumeFileName } from "../Pattern.js"
+import { isZeroUuid } from "../Uuid.js"
+import { clampDisplays, QXL_MEMORY_BYTES, QXL_MEMORY_PROPERTIES, qxlDevice } from "./Display.js"
+import { cpuIdentity, cpuParameters, selectProcessor } from "./GuestSettings.js"
+import { type HardwareRevision, latestRevision, resolveRevision } from "./HardwareRevision.js"
+import { spiceChardev, tcpServerChardev, unixSocketChardev } from "./HostResources.js"
+import { virtioNetDevice, tapNetdev } from "./Network.js"
+import type { QemuOption } from "./Options.js"
+import { pvpanicDevice } from "./Panic.js"
+import { attachVolume, isStorageType, STORAGE_TYPES, type VolumeAttachError, volumeNodeName } from "./Storage.js"
+import { TPM_CHARDEV_ID, tpmBackend, tpmDevice } from "./Tpm.js"
+import { offeredClasses, parentsOffering, vfioDevice } from "./Vfio.js"
+import { VmBuilder } from "./Vm.js"
+
+/** Everything a step needs. */
+interface Context {
+  readonly host: Host
+  readonly machine: Machine
+  readonly definition: Definition
+  readonly composed: Composed
+  readonly vm: VmBuilder
+  readonly revision: HardwareRevision
+  readonly issues: Array<ConfigIssue>
+}
+
+const report = (ctx: Context, origin: Origin, message: string): void => {
+  ctx.issues.push(issueAt(origin, message))
+}
+
+/** Where a merged attribute came from; the machine file's own path when nothing set it. */
+const attrOriginOf = (composed: Composed, key: string): Origin =>
+  composed.origins.attrs[key] ?? { file: composed.machine.file, path: jsonPath(["attrs", ...key.split(".")]) }
+
+const attrOrigin = (ctx: Context, key: string): Origin => attrOriginOf(ctx.composed, key)
+
+const listOf = (names: ReadonlyArray<string>): string => [...names].sort().join(", ")
+
+// ---------------------------------------------------------------------------------------------
+// Storage pools
+
+/** The pool a volume names, or undefined after reporting it at `origin` (the `storage` field). */
+const lookupPool = (ctx: Context, poolName: string, origin: Origin): Storage | undefined => {
+  const pools = ctx.host.config.storage
+  if (Object.prototype.hasOwnProperty.call(pools, poolName)) return pools[poolName]
+  const names = Object.keys(pools)
+  report(
+    ctx,
+    origin,
+    `storage pool ${JSON.stringify(poolName)} is not defined` +
+      (names.length > 0 ? ` (defined pools: ${listOf(names)})` : ` (${ctx.host.file} defines no storage pools)`)
+  )
+  return undefined
+}
+
+const poolTypeOrigin = (ctx: Context, poolName: string): Origin => ({
+  file: ctx.host.file,
+  path: jsonPath(["storage", poolName, "type"])
+})
+
+/** The storage-pattern variables (config.md §5.2): built-ins, then `volume`, then the merged vars. */
+const volumePath = (ctx: Context, pool: Storage, volume: string): string => {
+  const m = ctx.machine
+  const vars = firstWinsVars(
+    { "machine-name": m.name, "machine-description": m.description, "machine-id": m.id },
+    { volume },
+    ctx.definition.vars
+  )
+  return volumeFileName(pool, lookupIn(vars), volume)
+}
+
+/** Maps a handler's error to the field of the volume it is about. */
+const volumeErrorOrigin = (origin: Origin, error: VolumeAttachError): Origin => {
+  switch (error._tag) {
+    case "BlockNodeNameInvalidError":
+    case "BlockNodeConflictError":
+      return at(origin, "name")
+    case "BlockNodeEmptyPathError":
+      return at(origin, "storage")
+    case "ScsiWwnTooWideError":
+      return at(origin, "wwn")
+    default:
+      return origin
+  }
+}
+
+const volumeMessage = (volume: Volume, error: VolumeAttachError): string =>
+  error._tag === "BlockNodeNameInvalidError" || error._tag === "BlockNodeConflictError"
+    ? `volume ${JSON.stringify(volume.name)}: ${error.message}`
+    : error.message
+
+// ---------------------------------------------------------------------------------------------
+// Steps
+
+/** Step 1: the clock and, from revision 2024.12, the pvpanic device at index 0. */
+const defaults = (ctx: Context): void => {
+  if (ctx.revision.pvpanic) {
+    const added = ctx.vm.topology.addOnRootBus((slot) => pvpanicDevice(ctx.vm.ids.allocate("panic"), slot))
+    if (Either.isLeft(added)) report(ctx, { file: ctx.machine.file, path: "$" }, added.left.message)
+  }
+}
+
+/** Step 2: `-uuid` (unless zero), `-name`, and the host's accelerator. */
+const identity = (ctx: Context): void => {
+  const { guest } = ctx.vm
+  guest.uuid = isZeroUuid(ctx.machine.idBytes) ? "" : ctx.machine.id
+  guest.name = ctx.machine.name
+  guest.accelerator = ctx.host.config.accelerator
+}
+
+interface FirmwareImage {
+  readonly node: string
+  readonly path: string
+  readonly readOnly: boolean
+  readonly origin: Origin
+}
+
+const firmwareImage = (ctx: Context, key: "firmware.code" | "firmware.vars", volume: Volume): FirmwareImage | undefined => {
+  const origin = attrOrigin(ctx, key)
+  const pool = lookupPool(ctx, volume.storage, at(origin, "storage"))
+  if (pool === undefined) return undefined
+  if (pool.type !== "firmware") {
+    report(
+      ctx,
+      at(origin, "storage"),
+      `firmware volume ${JSON.stringify(volume.name)} needs a storage pool of type "firmware"; ` +
+        `pool ${JSON.stringify(volume.storage)} has type ${JSON.stringify(pool.type)}`
+    )
+    return undefined
+  }
+  return {
+    node: volumeNodeName("firmware", ctx.machine.name, volume.name, pool.readonly),
+    path: volumePath(ctx, pool, volume.name),
+    readOnly: pool.readonly,
+    origin
+  }
+}
+
+/** Step 3: OVMF code and variables as pflash block nodes (only when `firmware.code` is set). */
+const firmware = (ctx: Context): void => {
+  const { code, vars } = ctx.definition.attrs.firmware
+  if (!isVolumeSet(code)) return
+  const codeImage = firmwareImage(ctx, "firmware.code", code)
+  const varsImage = isVolumeSet(vars) ? firmwareImage(ctx, "firmware.vars", vars) : undefined
+  const { vm } = ctx
+  vm.guest.pflash0 = codeImage?.node ?? ""
+  vm.guest.pflash1 = varsImage?.node ?? ""
+  vm.globals.push({ driver: "cfi.pflash01", property: "secure", value: "on" })
+  for (const image of [codeImage, varsImage]) {
+    if (image === undefined) continue
+    const added = vm.resources.addFileNode(image.node, image.path, image.readOnly)
+    if (Either.isLeft(added)) {
+      report(ctx, at(image.origin, added.left._tag === "BlockNodeEmptyPathError" ? "storage" : "name"), added.left.message)
+    }
+  }
+}
+
+/** Step 4a: processor, `-cpu`, `-smp`. */
+const cpu = (ctx: Context): void => {
+  const attrs = ctx.definition.attrs
+  const selected = selectProcessor(ctx.host.config.processor, attrs.cpu.processor)
+  if (Either.isLeft(selected)) report(ctx, attrOrigin(ctx, "cpu.processor"), selected.left.message)
+  const { brand, threads } = cpuIdentity(Either.getOrUndefined(selected), attrs.cpu.threads)
+  ctx.vm.guest.cpu = cpuParameters({
+    accelerator: ctx.host.config.accelerator,
+    brand,
+    threads,
+    enlightenments: attrs.enlightenments.enabled,
+    revision: ctx.revision
+  })
+  ctx.vm.guest.smp = { sockets: attrs.cpu.sockets, cores: attrs.cpu.cores, threads }
+}
+
+/** Step 4b: `-m`; required (the original crashed without it). */
+const memory = (ctx: Context): void => {
+  const ram = ctx.definition.attrs.memory.ram
+  if (ram > 0) ctx.vm.guest.memoryMiB = ram
+  else {
+    report(
+      ctx,
+      { file: ctx.machine.file, path: "$.attrs.memory.ram" },
+      "memory.ram is required: set the guest's RAM size in MiB in the machine file or one of its tags"
+    )
+  }
+}
+
+/** Step 4c: TPM socket, backend and `tpm-tis` (an index without an address). */
+const tpm = (ctx: Context): void => {
+  const attrs = ctx.definition.attrs
+  if (!attrs.tpm.enabled) return
+  const path = tpmSocketPath(ctx.machine.name, attrs.tpm.socket.path)
+  ctx.vm.resources.addChardev(unixSocketChardev(TPM_CHARDEV_ID, path, false))
+  ctx.vm.resources.addTpmdev(tpmBackend)
+  ctx.vm.topology.addWithoutAddress(tpmDevice)
+}
+
+/** Step 4d: one server socket and monitor per QMP socket path. */
+const qmp = (ctx: Context): void => {
+  const attrs = ctx.definition.attrs
+  if (!attrs.qmp.enabled) return
+  const paths = qmpSocketPaths(ctx.machine.name, attrs.qmp.sockets)
+  if (paths.length === 0) report(ctx, attrOrigin(ctx, "qmp.enabled"), "no socket paths were provided for QMP")
+  paths.forEach((path, i) => {
+    const id = `qmp.${i}`
+    ctx.vm.resources.addChardev(unixSocketChardev(id, path, true))
+    ctx.vm.guest.monitors.push(id)
+  })
+}
+
+/** The effective port of the agent or SPICE, or undefined after reporting the problem. */
+const portOf = (ctx: Context, feature: "agent.qemu" | "spice", what: string): number | undefined => {
+  const settings = feature === "spice" ? ctx.definition.attrs.spice : ctx.definition.attrs.agent.qemu
+  if (settings.port === 0 && settings.portPattern === "") {
+    report(
+      ctx,
+      attrOrigin(ctx, `${feature}.enabled`),
+      `failed to determine ${what} port: neither ${feature}.port nor ${feature}.port-pattern is set`
+    )
+    return undefined
+  }
+  const port = effectivePort(settings.port, settings.portPattern, ctx.definition.vars)
+  if (Either.isRight(port)) return port.right
+  report(ctx, attrOrigin(ctx, `${feature}.port-pattern`), `failed to determine ${what} port: ${port.left.message}`)
+  return undefined
+}
+
+const reportAt = (ctx: Context, origin: Origin) => (e: { readonly message: string }): void => report(ctx, origin, e.message)
+
+/** Step 4e: the guest agent's TCP channel on a virtio-serial port. */
+const agent = (ctx: Context): void => {
+  if (!ctx.definition.attrs.agent.qemu.enabled) return
+  const origin = attrOrigin(ctx, "agent.qemu.enabled")
+  const port = portOf(ctx, "agent.qemu", "QEMU Agent")
+  if (port === undefined) return
+  ctx.vm.resources.addChardev(tcpServerChardev("guestagent", "127.0.0.1", port))
+  const added = Either.flatMap(ctx.vm.serialController(), (serial) => serial.addPort("guestagent", "org.qemu.guest_agent.0"))
+  Either.mapLeft(added, reportAt(ctx, origin))
+}
+
+/** Step 4f: SPICE server, QXL heads, vdagent channel, tablet and two USB redirections. */
+const spice = (ctx: Context): void => {
+  const settings = ctx.definition.attrs.spice
+  if (!settings.enabled) return
+  const origin = attrOrigin(ctx, "spice.enabled")
+  const { vm } = ctx
+  const port = portOf(ctx, "spice", "spice")
+  if (port !== undefined) vm.guest.spicePort = port
+  vm.guest.vmport = false
+  for (const property of QXL_MEMORY_PROPERTIES) {
+    vm.globals.push({ driver: "qxl-vga", property, value: String(QXL_MEMORY_BYTES) })
+  }
+  const displays = clampDisplays(settings.displays)
+  for (let head = 0; head < displays; head++) {
+    const added = vm.topology.addOnRootBus((slot) => qxlDevice(vm.ids.allocate("qxl"), head === 0, slot))
+    Either.mapLeft(added, reportAt(ctx, attrOrigin(ctx, "spice.displays")))
+  }
+  vm.resources.addChardev(spiceChardev("vdagent", "vdagent"))
+  Either.mapLeft(
+    Either.flatMap(vm.serialController(), (serial) => serial.addPort("vdagent", "com.redhat.spice.0")),
+    reportAt(ctx, origin)
+  )
+  const usb = vm.usbController()
+  if (Either.isLeft(usb)) return reportAt(ctx, origin)(usb.left)
+  Either.mapLeft(usb.right.addTablet(), reportAt(ctx, origin))
+  for (let i = 0; i < 2; i++) {
+    const id = `usbredir.${i}`
+    vm.resources.addChardev(spiceChardev(id, "usbredir"))
+    Either.mapLeft(usb.right.addRedirection(id), reportAt(ctx, origin))
+  }
+}
+
+/** Step 4g: `-kernel`, `-initrd`, `-append` (kernel and initrd located through storage pools). */
+const kernelBoot = (ctx: Context): void => {
+  const boot = ctx.definition.attrs.boot
+  const locate = (key: "boot.kernel" | "boot.initrd", volume: Volume): string => {
+    const origin = attrOrigin(ctx, key)
+    const pool = lookupPool(ctx, volume.storage, at(origin, "storage"))
+    if (pool === undefined) return ""
+    const path = volumePath(ctx, pool, volume.name)
+    if (path === "") report(ctx, at(origin, "storage"), `an empty path was computed for ${key} ${JSON.stringify(volume.name)}`)
+    return path
+  }
+  const hasKernel = isVolumeSet(boot.kernel)
+  if (!hasKernel) {
+    if (isVolumeSet(boot.initrd)) {
+      report(ctx, attrOrigin(ctx, "boot.initrd"), "boot.initrd is only used with boot.kernel, which is not set")
+    }
+    if (boot.append !== "") {
+      report(ctx, attrOrigin(ctx, "boot.append"), "boot.append is only used with boot.kernel, which is not set")
+    }
+    return
+  }
+  ctx.vm.guest.kernelBoot = {
+    kernel: locate("boot.kernel", boot.kernel),
+    initrd: isVolumeSet(boot.initrd) ? locate("boot.initrd", boot.initrd) : "",
+    append: boot.append
+  }
+}
+
+/** Step 5: volumes in merged order, each through its pool's handler. */
+const volumes = (ctx: Context): void => {
+  ctx.definition.volumes.forEach((volume, i) => {
+    const origin = ctx.composed.origins.volumes[i] ?? { file: ctx.machine.file, path: jsonPath(["volumes", i]) }
+    const pool = lookupPool(ctx, volume.storage, at(origin, "storage"))
+    if (pool === undefined) return
+    if (!isStorageType(pool.type)) {
+      report(
+        ctx,
+        poolTypeOrigin(ctx, volume.storage),
+        `storage pool ${JSON.stringify(volume.storage)} has storage type ${JSON.stringify(pool.type)} which has no handler defined ` +
+          `(known types: ${STORAGE_TYPES.join(", ")}); volume ${JSON.stringify(volume.name)} of machine ${ctx.machine.name} uses it`
+      )
+      return
+    }
+    const attached = attachVolume(ctx.vm, {
+      type: pool.type,
+      machine: ctx.machine.name,
+      volume,
+      readOnlyPool: pool.readonly,
+      path: volumePath(ctx, pool, volume.name)
+    })
+    if (Either.isLeft(attached)) report(ctx, volumeErrorOrigin(origin, attached.left), volumeMessage(volume, attached.left))
+  })
+}
+
+/** Step 6: a tap backend and a virtio-net NIC on its own root port per connection. */
+const connections = (ctx: Context): void => {
+  const networks = ctx.host.config.network
+  ctx.definition.connections.forEach((connection, i) => {
+    const origin = ctx.composed.origins.connections[i] ?? { file: ctx.machine.file, path: jsonPath(["connections", i]) }
+    const network = Object.prototype.hasOwnProperty.call(networks, connection.network) ? networks[connection.network] : undefined
+    if (network === undefined) {
+      const names = Object.keys(networks)
+      report(
+        ctx,
+        at(origin, "network"),
+        `network ${JSON.stringify(connection.network)} is not defined` +
+          (names.length > 0 ? ` (defined networks: ${listOf(names)})` : ` (${ctx.host.file} defines no networks)`)
+      )
+      return
+    }
+    const id = `net.${i}`
+    ctx.vm.resources.addNetdev(
+      tapNetdev({ id, machine: ctx.machine.name, connection: connection.name, up: network.up, down: network.down })
+    )
+    Either.mapLeft(
+      ctx.vm.topology.addRootPort((bus) => virtioNetDevice(bus, connection.mac, id)),
+      reportAt(ctx, origin)
+    )
+  })
+}
+
+/** Step 7: a vfio-pci device on its own root port per mediated device. */
+const devices = (ctx: Context): void => {
+  const mdev = ctx.host.config.mdev
+  ctx.definition.devices.forEach((device, i) => {
+    const origin = ctx.composed.origins.devices[i] ?? { file: ctx.machine.file, path: jsonPath(["devices", i]) }
+    if (parentsOffering(mdev, device.class).length === 0) {
+      const classes = offeredClasses(mdev)
+      report(
+        ctx,
+        at(origin, "class"),
+        `device class ${JSON.stringify(device.class)} is not offered by any mediated device` +
+          (classes.length > 0 ? ` (offered classes: ${classes.join(", ")})` : ` (${ctx.host.file} defines no mdev entries)`)
+      )
+      return
+    }
+    const id = ctx.vm.ids.allocate("vfio")
+    Either.mapLeft(
+      ctx.vm.topology.addRootPort((bus) => vfioDevice(id, bus, device.id)),
+      reportAt(ctx, origin)
+    )
+  })
+}
+
+const dedupe = (issues: ReadonlyArray<ConfigIssue>): ReadonlyArray<ConfigIssue> => {
+  const seen = new Set<string>()
+  return issues.filter((i) => {
+    const key = i.toString()
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+}
+
+/**
+ * The QEMU options for a composed machine on a host (qemu.md), or every configuration problem
+ * found on the way.
+ */
+export const generate = (host: Host, composed: Composed): Either.Either<ReadonlyArray<QemuOption>, ConfigInvalidError> => {
+  const issues: Array<ConfigIssue> = []
+  const pinned = resolveRevision(composed.definition.attrs.hardware.revision)
+  if (Either.isLeft(pinned)) issues.push(issueAt(attrOriginOf(composed, "hardware.revision"), pinned.left.message))
+  const ctx: Context = {
+    host,
+    machine: composed.machine,
+    definition: composed.definition,
+    composed,
+    vm: new VmBuilder(),
+    // With an unknown revision (reported above) the rest is still checked, against the latest.
+    revision: Either.getOrElse(pinned, latestRevision),
+    issues
+  }
+  defaults(ctx)
+  identity(ctx)
+  firmware(ctx)
+  cpu(ctx)
+  memory(ctx)
+  tpm(ctx)
+  qmp(ctx)
+  agent(ctx)
+  spice(ctx)
+  kernelBoot(ctx)
+  volumes(ctx)
+  connections(ctx)
+  devices(ctx)
+  return issues.length > 0 ? Either.left(invalid(dedupe(issues))) : Either.right(ctx.vm.options())
+}

@@ -1,0 +1,110 @@
+/**
+ * `args` and `generate`: the QEMU command line and the systemd unit of machines.
+ * Every machine is built and validated before anything is printed or written; `generate` writes
+ * each unit atomically, says which were created, changed or unchanged, and reloads systemd.
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Config from "effect/Config"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import type { Host } from "../domain/ConfigFiles.js"
+import { type ConfigIssue, invalid, issue } from "../domain/ConfigIssue.js"
+import { compose, type Composed } from "../domain/Merge.js"
+import { type QemuOption, renderArgs } from "../domain/qemu/Options.js"
+import { generate as generateQemu } from "../domain/qemu/Pipeline.js"
+import { renderMachineUnit, unitName } from "../domain/Unit.js"
+import * as UnitStoreFs from "../layers/UnitStoreFs.js"
+import { UnitStore } from "../services/UnitStore.js"
+import { store, systemd } from "./Workspace.js"
+
+export interface Built {
+  readonly composed: Composed
+  readonly options: ReadonlyArray<QemuOption>
+}
+
+/**
+ * Loads, merges and generates every named machine, collecting the problems of all of them; fails
+ * with every problem found, so nothing is printed or written for a half-valid set.
+ */
+export const buildAll = (names: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const s = yield* store
+    const host: Host = yield* s.loadHost
+    const problems: Array<ConfigIssue> = []
+    const built: Array<Built> = []
+    for (const name of names) {
+      const machine = yield* Effect.either(s.loadMachine(name))
+      if (Either.isLeft(machine)) {
+        const e = machine.left
+        problems.push(...(e._tag === "ConfigInvalidError" ? e.issues : [issue(e._tag === "ConfigReadError" ? e.file : name, "$", e._tag === "ConfigReadError" ? e.reason : e.message)]))
+        continue
+      }
+      const composed = compose(host, machine.right)
+      if (Either.isLeft(composed)) {
+        problems.push(...composed.left.issues)
+        continue
+      }
+      const options = generateQemu(host, composed.right)
+      if (Either.isLeft(options)) problems.push(...options.left.issues)
+      else built.push({ composed: composed.right, options: options.right })
+    }
+    if (problems.length > 0) return yield* invalid(problems)
+    return { host, built: built as ReadonlyArray<Built> }
+  })
+
+/** Prints one block per machine; a `----<name>----` header only when there are several. */
+const printBlocks = (blocks: ReadonlyArray<{ name: string; text: string }>) =>
+  Effect.forEach(blocks, ({ name, text }, i) =>
+    Console.log((i > 0 ? "\n" : "") + (blocks.length > 1 ? `----${name}----\n` : "") + text), { discard: true })
+
+const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
+
+export const args = Command.make("args", { machines }, ({ machines }) =>
+  Effect.gen(function*() {
+    const { built } = yield* buildAll(machines)
+    yield* printBlocks(built.map((b) => ({ name: b.composed.machine.name, text: renderArgs(b.options) })))
+  })).pipe(Command.withDescription("Displays the QEMU arguments for virtual machines."))
+
+const preview = Options.boolean("preview").pipe(Options.withDescription("Print the units instead of writing them."))
+const noReload = Options.boolean("no-reload").pipe(Options.withDescription("Do not ask systemd to reload its units after writing."))
+const unitDir = Options.text("unit-dir").pipe(
+  Options.withDescription("Where units are written (default /etc/systemd/system)."),
+  Options.withFallbackConfig(Config.string("MACHINA_UNIT_DIR")),
+  Options.optional
+)
+
+/** The UnitStore: one provided by the caller wins, else the unit directory on disk. */
+const unitStore = (dir: Option.Option<string>) =>
+  Effect.gen(function*() {
+    const provided = yield* Effect.serviceOption(UnitStore)
+    if (Option.isSome(provided)) return provided.value
+    return yield* UnitStoreFs.make({ directory: Option.getOrUndefined(dir) })
+  })
+
+export const generate = Command.make("generate", { preview, noReload, unitDir, machines }, ({ machines, noReload, preview, unitDir }) =>
+  Effect.gen(function*() {
+    const { built } = yield* buildAll(machines)
+    const units = built.map((b) => ({
+      name: unitName(b.composed.machine.name),
+      content: renderMachineUnit({ name: b.composed.machine.name, options: b.options })
+    }))
+    if (preview) {
+      return yield* printBlocks(built.map((b, i) => ({ name: b.composed.machine.name, text: units[i]!.content.replace(/\n$/, "") })))
+    }
+    const target = yield* unitStore(unitDir)
+    const results = yield* target.writeAll(units)
+    for (const r of results) yield* Console.log(`${r.path}: ${r.status}`)
+    if (noReload || results.every((r) => r.status === "unchanged")) return
+    const reloaded = yield* Effect.either(Effect.flatMap(systemd, (sd) => sd.reload()))
+    if (Either.isLeft(reloaded)) {
+      yield* Console.error(`machina: warning: units written but systemd was not reloaded (${reloaded.left.message}); run: systemctl daemon-reload`)
+    } else {
+      yield* Console.log("systemd: units reloaded")
+    }
+  }).pipe(Effect.scoped)).pipe(
+    Command.withDescription("Generates systemd unit configuration files from /etc/machina/machine.conf.d/*.conf.json.")
+  )
