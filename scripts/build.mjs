@@ -13,6 +13,8 @@ await build({
   banner: { js: "#!/usr/bin/env node" },
   minifySyntax: true,
   legalComments: "none",
-  logLevel: "warning"
+  logLevel: "warning",
+  // Optional transports of dbus-next that machina never uses (X11 session buses, native sockets).
+  external: ["x11", "usocket", "abstract-socket"]
 })
 chmodSync(outfile, 0o755)

@@ -12,14 +12,19 @@ import * as Cat from "./Cat.js"
 import * as Check from "./Check.js"
 import { genId, genMac } from "./GenId.js"
 import * as Generate from "./Generate.js"
+import * as Install from "./Install.js"
 import * as Lifecycle from "./Lifecycle.js"
 import * as List from "./List.js"
 import { root } from "./Root.js"
 
 export const VERSION = "0.1.0"
 
-export const command = root.pipe(
+/** Bash completion for the whole tree (lazy: the tree includes `install`, which writes it). */
+const bashCompletion: Effect.Effect<ReadonlyArray<string>> = Effect.suspend(() => Command.getBashCompletions(command, "machina"))
+
+export const command: Command.Command<"machina", any, any, any> = root.pipe(
   Command.withSubcommands([
+    Install.makeCommand(bashCompletion),
     Cat.command,
     List.command,
     Lifecycle.status,

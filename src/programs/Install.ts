@@ -1,0 +1,135 @@
+/**
+ * `machina install`: puts the running bundle at `<prefix>/bin/machina`, the `machina-ifup` and
+ * `machina-ifdown` links QEMU calls for taps, bash completion (function-based, so it also works
+ * after `sudo`), and the `/etc/machina` skeleton. Idempotent: unchanged things are left alone, and
+ * files are replaced by rename, never truncated in place (the running binary stays intact).
+ * `--root DIR` installs into a staging tree (packaging, tests).
+ */
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { randomBytes } from "node:crypto"
+import { constants } from "node:fs"
+import { chmod, lstat, mkdir, readFile, readlink, realpath, rename, rm, stat, symlink, writeFile } from "node:fs/promises"
+import { basename, dirname, join } from "node:path"
+import { BASH_COMPLETION_DIR, CONF_DIR } from "../domain/Paths.js"
+import { MACHINE_DIR } from "../domain/ConfigFiles.js"
+
+export class InstallError extends Schema.TaggedError<InstallError>()("InstallError", {
+  path: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `install: ${this.path}: ${this.reason}`
+  }
+}
+
+const fail = (path: string) => (e: unknown) =>
+  new InstallError({ path, reason: e instanceof Error ? e.message : String(e) })
+
+const attempt = <A>(path: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: fail(path) })
+
+const exists = (path: string) => Effect.promise(() => lstat(path).then(() => true, () => false))
+
+const tempBeside = (path: string) => join(dirname(path), `.${basename(path)}.${randomBytes(4).toString("hex")}.tmp`)
+
+type Outcome = "created" | "updated" | "unchanged"
+
+/** Writes `content` at `path` via a temporary file and rename; unchanged content is left alone. */
+export const replaceFile = (path: string, content: Uint8Array | string, mode: number) =>
+  Effect.gen(function*() {
+    const bytes = typeof content === "string" ? Buffer.from(content) : Buffer.from(content)
+    const current = yield* Effect.promise(() => readFile(path).then((b) => b as Buffer | undefined, () => undefined))
+    if (current !== undefined && current.equals(bytes)) {
+      const st = yield* attempt(path, () => stat(path))
+      if ((st.mode & 0o7777) !== mode) yield* attempt(path, () => chmod(path, mode))
+      return "unchanged" as Outcome
+    }
+    const temp = tempBeside(path)
+    yield* attempt(path, async () => {
+      try {
+        await writeFile(temp, bytes, { mode, flag: constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY })
+        await chmod(temp, mode)
+        await rename(temp, path)
+      } catch (e) {
+        await rm(temp, { force: true })
+        throw e
+      }
+    })
+    return (current === undefined ? "created" : "updated") as Outcome
+  })
+
+/** Makes `path` a symlink to `target`, replacing a wrong one atomically. */
+export const ensureSymlink = (path: string, target: string) =>
+  Effect.gen(function*() {
+    const current = yield* Effect.promise(() => readlink(path).then((t) => t as string | undefined, () => undefined))
+    if (current === target) return "unchanged" as Outcome
+    const present = yield* exists(path)
+    if (present && current === undefined) {
+      const st = yield* attempt(path, () => lstat(path))
+      if (st.isDirectory()) return yield* new InstallError({ path, reason: "exists and is a directory" })
+    }
+    const temp = tempBeside(path)
+    yield* attempt(path, async () => {
+      await symlink(target, temp)
+      await rename(temp, path)
+    })
+    return (present ? "updated" : "created") as Outcome
+  })
+
+const ensureDirectory = (path: string) =>
+  Effect.gen(function*() {
+    const st = yield* Effect.promise(() => stat(path).then((s) => s as import("node:fs").Stats | undefined, () => undefined))
+    if (st !== undefined) {
+      if (!st.isDirectory()) return yield* new InstallError({ path, reason: "exists but is not a directory" })
+      return "unchanged" as Outcome
+    }
+    yield* attempt(path, () => mkdir(path, { recursive: true, mode: 0o755 }))
+    return "created" as Outcome
+  })
+
+/** The file this process runs from (the bundle), resolved through symlinks. */
+const runningBundle = Effect.gen(function*() {
+  const candidate = (typeof require === "undefined" ? undefined : require.main?.filename) ?? process.argv[1] ?? ""
+  if (candidate === "" || !candidate.endsWith(".cjs") && basename(candidate) !== "machina") {
+    return yield* new InstallError({ path: candidate, reason: "install runs from the built bundle (dist/machina.cjs or an installed machina)" })
+  }
+  return yield* attempt(candidate, () => realpath(candidate))
+})
+
+const root = Options.text("root").pipe(Options.withDescription("Install into this staging root instead of /."), Options.withDefault("/"))
+const prefix = Options.text("prefix").pipe(Options.withDescription("Installation prefix (binary in <prefix>/bin)."), Options.withDefault("/usr"))
+
+export const handler = ({ prefix, root }: { prefix: string; root: string }, completion: Effect.Effect<ReadonlyArray<string>>) =>
+  Effect.gen(function*() {
+    const under = (p: string) => join(root, p)
+    const report = (what: string, path: string, outcome: Outcome) => Console.log(`${what.padEnd(10)} ${path}: ${outcome}`)
+    const source = yield* runningBundle
+    const bin = under(join(prefix, "bin"))
+    yield* ensureDirectory(bin)
+    const dest = join(bin, "machina")
+    const sameFile = yield* Effect.promise(() => realpath(dest).then((r) => r === source, () => false))
+    const program = sameFile ? ("unchanged" as Outcome) : yield* replaceFile(dest, yield* attempt(source, () => readFile(source)), 0o755)
+    yield* report("binary", dest, program)
+    for (const link of ["machina-ifup", "machina-ifdown"]) {
+      yield* report("link", join(bin, link), yield* ensureSymlink(join(bin, link), "machina"))
+    }
+    const completionDir = under(BASH_COMPLETION_DIR)
+    if (yield* exists(dirname(completionDir))) {
+      yield* ensureDirectory(completionDir)
+      const script = (yield* completion).join("\n") + "\n"
+      yield* report("completion", join(completionDir, "machina"), yield* replaceFile(join(completionDir, "machina"), script, 0o644))
+    } else {
+      yield* Console.log(`completion ${completionDir}: skipped (bash-completion is not installed)`)
+    }
+    for (const dir of [under(CONF_DIR), under(join(CONF_DIR, MACHINE_DIR))]) {
+      yield* report("directory", dir, yield* ensureDirectory(dir))
+    }
+  })
+
+export const makeCommand = (completion: Effect.Effect<ReadonlyArray<string>>) =>
+  Command.make("install", { prefix, root }, (options) => handler(options, completion)).pipe(
+      Command.withDescription("Installs the machina command in the system path.")
+    )
