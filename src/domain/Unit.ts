@@ -15,27 +15,31 @@
  * 2. word splitting (`extract_first_word` with UNQUOTE|CUNESCAPE): `"..."`/`'...'` quoting and C
  *    escapes (`\\`, `\"`, `\'`, `\n`, `\xNN`, ...); an unquoted lone `;` separates commands;
  * 3. per word, after unquoting: specifier expansion (`%n`, `%i`, ...; `%%` is a literal `%`; an
- *    unknown specifier makes the line invalid), then, when the command is spawned, environment
+ *    unknown specifier such as `%z` is a fatal error: the unit does not load), then, when the command is spawned, environment
  *    expansion (`${NAME}` anywhere in a word; a word that is exactly `$NAME` is replaced by the
  *    variable split at whitespace, and dropped when it is unset; `$$` is a literal `$`).
  *
  * So the rules are:
  * - safe tokens (only `A-Z a-z 0-9 _ @ % + = : , . / -`, non-empty) are emitted unquoted;
  * - any other token is wrapped in `"..."` with `\` → `\\`, `"` → `\"`, `'` → `\'` (as the original);
- * - FIX 1, in both forms: `%` → `%%` (the original let `%n`, `%i`, `%H`... expand, and made a token
- *   like `50%q` or a trailing `%` an invalid line);
+ * - FIX 1, in both forms: `%` → `%%` (the original let `%n`, `%i`, `%H`... expand, and a token like
+ *   `50%z` kept the whole unit from loading);
  * - FIX 2, in both forms: `$` → `$$` (the original let `${VAR}` expand and dropped a lone `$`
  *   or `$VAR` word). `$` is outside the safe set, so a token holding one is always quoted;
  * - FIX 3 (robustness, inside quotes): line feed → `\n`, carriage return → `\r` (C escapes that step
  *   2 decodes), because a raw one ends the unit-file line: the original let a value with a newline
- *   inject directives into the unit. NUL → `\x00`, which systemd rejects ("Invalid escape
- *   sequences"), so the unit fails to load instead of being silently truncated: an argv element
- *   cannot contain NUL at all;
+ *   inject directives into the unit. NUL (which no argv element can hold, and which systemd's
+ *   line reader would also treat as a line end) → `\x00`: systemd 252 does not decode that escape,
+ *   it keeps the four characters `\x00` in the argument and logs "Ignoring unknown escape
+ *   sequences". The argument is then visibly wrong instead of truncated or split into a new line;
  * - FIX 4: the empty token is emitted as `""` (an empty argument) instead of nothing.
+ * - FIX 5 (robustness, inside quotes): Unicode noncharacters (U+FDD0..U+FDEF and every U+xxFFFE,
+ *   U+xxFFFF) are written as `\xNN` escapes of their UTF-8 bytes: systemd's UTF-8 check refuses
+ *   them written raw ("String is not UTF-8 clean, ignoring assignment").
  *
- * Every other character (tabs, control characters, DEL, any non-ASCII) is copied verbatim inside
- * the quotes: systemd passes them through. Strings are written as UTF-8, so lone UTF-16 surrogates
- * cannot round-trip (they become U+FFFD); machine configuration never produces them.
+ * Every other character (tabs, control characters, DEL, any other non-ASCII) is copied verbatim
+ * inside the quotes: systemd passes them through. Strings are written as UTF-8, so lone UTF-16
+ * surrogates cannot round-trip (they become U+FFFD); machine configuration never produces them.
  *
  * For tokens made only of safe characters other than `%` (every name and parameter string of the
  * seed example), the output is the original's, byte for byte.
@@ -44,9 +48,9 @@ import type * as Arr from "effect/Array"
 import * as Duration from "effect/Duration"
 import { formatGoDuration } from "./Duration.js"
 import { posixJoin } from "./Pattern.js"
-import type { QemuOption } from "./qemu/Options.js"
+import { QEMU_EXECUTABLE, type QemuOption } from "./qemu/Options.js"
 
-export type { QemuOption } from "./qemu/Options.js"
+export { QEMU_EXECUTABLE, type QemuOption } from "./qemu/Options.js"
 
 // ---------------------------------------------------------------------------
 // Model and rendering (systemd.md §2)
@@ -129,11 +133,20 @@ export const quote = (s: string): string => {
         out += "\\x00"
         break
       default:
-        out += ch
+        out += isNonCharacter(ch.codePointAt(0)!) ? hexBytes(ch) : ch
     }
   }
   return out + "\""
 }
+
+/** Unicode noncharacters, which systemd's UTF-8 validation rejects. */
+const isNonCharacter = (cp: number): boolean => (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) === 0xfffe
+
+const encoder = new TextEncoder()
+
+/** `\xNN` C escapes of the UTF-8 bytes of `ch`. */
+const hexBytes = (ch: string): string =>
+  Array.from(encoder.encode(ch), (b) => `\\x${b.toString(16).padStart(2, "0")}`).join("")
 
 // ---------------------------------------------------------------------------
 // Unit names
@@ -172,9 +185,7 @@ export const checkUnitFileName = (name: string): string | undefined => {
 // ---------------------------------------------------------------------------
 // The machine unit (systemd.md §3, §4)
 
-/** The QEMU executable, by bare name (systemd resolves it through its default PATH). */
-export const QEMU_EXECUTABLE = "qemu-system-x86_64"
-/** The machina executable, by bare name. */
+/** The machina executable, by bare name (like QEMU's, resolved through systemd's default PATH). */
 export const MACHINA_EXECUTABLE = "machina"
 
 /** Default `TimeoutStopSec=`: 90 s for ExecStop plus systemd's kill phase. */

@@ -22,7 +22,7 @@ export const VERSION = "0.1.0"
 /** Bash completion for the whole tree (lazy: the tree includes `install`, which writes it). */
 const bashCompletion: Effect.Effect<ReadonlyArray<string>> = Effect.suspend(() => Command.getBashCompletions(command, "machina"))
 
-export const command: Command.Command<"machina", any, any, any> = root.pipe(
+export const command = root.pipe(
   Command.withSubcommands([
     Install.makeCommand(bashCompletion),
     Cat.command,
