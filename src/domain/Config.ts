@@ -322,8 +322,11 @@ export const parseJsonText = (text: string, file: string): Either.Either<unknown
     const before = text.slice(0, offset)
     const line = before.split("\n").length
     const column = offset - before.lastIndexOf("\n")
+    const complete = offset > 0 && Either.isRight(Either.try(() => JSON.parse(text.slice(0, offset))))
     const reason = offset >= text.length
       ? "unexpected end of input"
+      : complete
+      ? "unexpected data after the JSON value"
       : `unexpected ${JSON.stringify(text.slice(offset, offset + 1))}`
     return Either.left(issue(file, "$", `invalid JSON (line ${line}, column ${column}): ${reason}`))
   }

@@ -13,6 +13,7 @@ import type { Host } from "../domain/ConfigFiles.js"
 import { type ConfigIssue, invalid, issue } from "../domain/ConfigIssue.js"
 import { compose, type Composed } from "../domain/Merge.js"
 import type { ConfigError } from "../services/ConfigStore.js"
+import { validateMachineName } from "../layers/ConfigStoreFs.js"
 import { AlreadyReported } from "./Failures.js"
 import { format } from "./Root.js"
 import { store } from "./Workspace.js"
@@ -37,6 +38,7 @@ export const handler = ({ format, machines }: { format: "text" | "json"; machine
     const hostResult = yield* Effect.either(s.loadHost)
     const host: Host | undefined = Either.getOrUndefined(hostResult)
     if (Either.isLeft(hostResult)) problems.push(...issuesOf(hostResult.left))
+    yield* Effect.forEach(machines, validateMachineName, { discard: true })
     const names = machines.length > 0 ? machines : yield* s.listMachines
     const composed: Array<Composed> = []
     for (const name of names) {

@@ -17,6 +17,7 @@ import { compose, type Composed } from "../domain/Merge.js"
 import { type QemuOption, renderArgs } from "../domain/qemu/Options.js"
 import { generate as generateQemu } from "../domain/qemu/Pipeline.js"
 import { renderMachineUnit, unitName } from "../domain/Unit.js"
+import { validateMachineName } from "../layers/ConfigStoreFs.js"
 import * as UnitStoreFs from "../layers/UnitStoreFs.js"
 import { UnitStore } from "../services/UnitStore.js"
 import { store, systemd } from "./Workspace.js"
@@ -36,6 +37,7 @@ export const buildAll = (names: ReadonlyArray<string>) =>
     const host: Host = yield* s.loadHost
     const problems: Array<ConfigIssue> = []
     const built: Array<Built> = []
+    yield* Effect.forEach(names, validateMachineName, { discard: true })
     for (const name of names) {
       const machine = yield* Effect.either(s.loadMachine(name))
       if (Either.isLeft(machine)) {
