@@ -16,7 +16,7 @@ import {
   unitName
 } from "../../src/domain/Unit.js"
 
-const FIXTURES = "/work/shared/fixtures"
+const FIXTURES = "test/golden/cases"
 
 /** The ExecStart options of an expected unit file: one `-type params` per continuation line. */
 const optionsOfExpectedUnit = (text: string): ReadonlyArray<QemuOption> => {

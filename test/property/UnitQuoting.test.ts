@@ -270,7 +270,7 @@ describe("quote round-trips through systemd 252", () => {
   }, 120_000)
 
   it("systemd-analyze verify accepts the seed's machine unit", async () => {
-    const expected = fs.readFileSync("/work/shared/fixtures/seed-example/expected/generate-preview.unit", "utf8")
+    const expected = fs.readFileSync("test/golden/cases/seed-example/expected/generate-preview.unit", "utf8")
     const lines = expected.split("\n")
     const first = lines.indexOf("ExecStart=qemu-system-x86_64 \\")
     const options: Array<QemuOption> = []

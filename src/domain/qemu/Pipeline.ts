@@ -15,10 +15,13 @@
  *   also attached the image as a guest disk, which conflicts with the pflash device.
  * - An enabled guest agent or SPICE without `port` and `port-pattern` gets a message saying so
  *   instead of the original's `strconv.Atoi: parsing ""`.
- * - Messages about unknown pools, networks, classes, processors and revisions list what is defined.
+ * - Messages about unknown pools, networks, classes, processors and revisions list what is defined,
+ *   and their wording differs from the original's (`volume <v> uses an unspecified machina storage
+ *   pool: <p>` became `<file>: <path>.storage: storage pool "<p>" is not defined (defined pools: ...)`).
+ *   Controller-full, node-name and port-pattern texts keep the original's wording.
  */
 import * as Either from "effect/Either"
-import { type Definition, isVolumeSet, type Storage, type Volume } from "../Config.js"
+import { dedupeIssues, type Definition, isVolumeSet, type Storage, type Volume } from "../Config.js"
 import type { Host, Machine } from "../ConfigFiles.js"
 import { at, type ConfigInvalidError, type ConfigIssue, invalid, issueAt, jsonPath, type Origin } from "../ConfigIssue.js"
 import type { Composed } from "../Merge.js"
@@ -397,16 +400,6 @@ const devices = (ctx: Context): void => {
   })
 }
 
-const dedupe = (issues: ReadonlyArray<ConfigIssue>): ReadonlyArray<ConfigIssue> => {
-  const seen = new Set<string>()
-  return issues.filter((i) => {
-    const key = i.toString()
-    if (seen.has(key)) return false
-    seen.add(key)
-    return true
-  })
-}
-
 /**
  * The QEMU options for a composed machine on a host (qemu.md), or every configuration problem
  * found on the way.
@@ -438,5 +431,5 @@ export const generate = (host: Host, composed: Composed): Either.Either<Readonly
   volumes(ctx)
   connections(ctx)
   devices(ctx)
-  return issues.length > 0 ? Either.left(invalid(dedupe(issues))) : Either.right(ctx.vm.options())
+  return issues.length > 0 ? Either.left(invalid(dedupeIssues(issues))) : Either.right(ctx.vm.options())
 }
