@@ -55,7 +55,6 @@ const MANAGER_PATH = "/org/freedesktop/systemd1"
 const MANAGER = "org.freedesktop.systemd1.Manager"
 const PROPERTIES = "org.freedesktop.DBus.Properties"
 const JOB_REMOVED_RULE = `type='signal',interface='${MANAGER}',member='JobRemoved',path='${MANAGER_PATH}'`
-const SIGNAL = 4 // dbus-next's MessageType.SIGNAL at run time
 /** Results of jobs nobody waits for (yet) are kept up to this many. */
 const MAX_UNCLAIMED = 512
 
@@ -161,7 +160,8 @@ export const make = (options: Options = {}): Effect.Effect<SystemdShape, never, 
       const detail = dbusErrorDetail(error)
       switch (name) {
         case undefined:
-          return unavailable(error)
+          // Not an error reply: the client could not send the call (a bug on our side, or a closed stream).
+          return new SystemdCallError({ operation: spec.operation, errorName: "", detail, cause: error })
         case "org.freedesktop.DBus.Error.AccessDenied":
         case "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired":
           return new SystemdAccessDeniedError({ operation: spec.operation, detail, cause: error })
@@ -230,7 +230,7 @@ export const make = (options: Options = {}): Effect.Effect<SystemdShape, never, 
       stream?.on?.("end", () => markLost(new Error("the bus closed the connection")))
       bus.on("message", (message: Message) => {
         if (
-          message.type !== (SIGNAL as unknown as Message["type"]) ||
+          message.type !== dbus.MessageType.SIGNAL ||
           message.interface !== MANAGER ||
           message.member !== "JobRemoved"
         ) return

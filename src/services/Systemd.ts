@@ -123,7 +123,7 @@ export class SystemdCallError extends Schema.TaggedError<SystemdCallError>()("Sy
   cause: Schema.optional(Schema.Defect)
 }) {
   override get message(): string {
-    return `systemd ${this.operation} failed: ${this.detail} (${this.errorName})`
+    return `systemd ${this.operation} failed: ${this.detail}${this.errorName === "" ? "" : ` (${this.errorName})`}`
   }
 }
 

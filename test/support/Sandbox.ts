@@ -19,7 +19,10 @@
  *   masked in the overlay;
  * - booted with `--unit=basic.target` and `container=machina-test`.
  *
- * The root check after `pivot_root` refuses to exec systemd unless `/` is the overlay.
+ * The root check after `pivot_root` refuses to exec systemd unless `/` is the overlay and `/tmp` a
+ * tmpfs. A watchdog shell (the launcher, our direct child) SIGKILLs the sandbox within about a second
+ * if this process dies without calling `stop()` (a killed test worker leaves no systemd behind); a
+ * normal exit also SIGKILLs live sandboxes. Leftovers in that case: the empty work folder and cgroup.
  *
  * Files on the host are visible inside at the same paths (the overlay's lower layer is `/`), except
  * `/tmp` and `/run`, which are the sandbox's own: place fixtures elsewhere or use `writeFile`.
@@ -44,6 +47,8 @@ export interface SandboxOptions {
   readonly mask?: ReadonlyArray<string>
   /** Extra host device nodes (relative to /dev, e.g. `"vfio/vfio"`) to bind into the sandbox's /dev. */
   readonly devices?: ReadonlyArray<string>
+  /** The sandbox is SIGKILLed (within about a second) once this PID is gone. Default: this process. */
+  readonly watchPid?: number
   /** Start dbus.service and wait for `org.freedesktop.systemd1` on the bus. Default true. */
   readonly dbus?: boolean
 }
@@ -366,7 +371,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
   const logFd = fs.openSync(logFile, "a")
   let child: ChildProcess
   try {
-    child = spawn("bash", ["-c", OUTER, "machina-sandbox", cgroupDir, INNER, String(process.pid), fsDir, unit, devices.join(" "), ...mask], {
+    child = spawn("bash", ["-c", OUTER, "machina-sandbox", cgroupDir, INNER, String(options.watchPid ?? process.pid), fsDir, unit, devices.join(" "), ...mask], {
       detached: true,
       stdio: ["ignore", logFd, logFd],
       env: { PATH: PATH_ENV, LANG: "C.UTF-8" }

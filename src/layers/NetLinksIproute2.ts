@@ -1,0 +1,139 @@
+/**
+ * `NetLinks` through iproute2's `ip` command (argument arrays, no shell), reading `ip -j -d link
+ * show dev X` JSON. With `netns`, every command runs as `ip -n <netns> ...`.
+ */
+import { execFile } from "node:child_process"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import {
+  isValidLinkName,
+  NetLinkCommandError,
+  NetLinkInvalidNameError,
+  NetLinkNotABridgeError,
+  NetLinkNotFoundError,
+  NetLinks
+} from "../services/NetLinks.js"
+import type { NetLinksShape } from "../services/NetLinks.js"
+
+export interface Options {
+  /** Named network namespace (`ip -n <netns>`). Default: the caller's. */
+  readonly netns?: string
+  /** The `ip` executable. Default `ip` (looked up in PATH). */
+  readonly ip?: string
+  /** Bound on each command. Default 10 s. */
+  readonly timeout?: Duration.DurationInput
+}
+
+interface Output {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** What `ip -j -d link show` tells about a link (the fields we use). */
+interface LinkInfo {
+  readonly ifname: string
+  readonly flags?: ReadonlyArray<string>
+  readonly master?: string
+  readonly linkinfo?: { readonly info_kind?: string }
+}
+
+const NOT_FOUND = /does not exist|Cannot find device/
+
+export const make = (options: Options = {}): Effect.Effect<NetLinksShape> => Effect.sync(() => makeShape(options))
+
+const makeShape = (options: Options): NetLinksShape => {
+  const ip = options.ip ?? "ip"
+  const prefix = options.netns === undefined ? [] : ["-n", options.netns]
+  const timeout = Duration.decode(options.timeout ?? "10 seconds")
+
+  /** Runs `ip <prefix> <args>`; a non-zero exit is an `Output`, not a failure. */
+  const run = (args: ReadonlyArray<string>): Effect.Effect<Output, NetLinkCommandError> => {
+    const argv = [ip, ...prefix, ...args]
+    return Effect.async<Output, NetLinkCommandError>((resume, signal) => {
+      execFile(
+        ip,
+        [...prefix, ...args],
+        { signal, timeout: Duration.toMillis(timeout), killSignal: "SIGKILL", encoding: "utf8", maxBuffer: 16 << 20 },
+        (error, stdout, stderr) => {
+          if (error === null) return resume(Effect.succeed({ code: 0, stdout, stderr }))
+          const code = (error as { code?: unknown }).code
+          if (typeof code === "number") return resume(Effect.succeed({ code, stdout, stderr }))
+          resume(Effect.fail(new NetLinkCommandError({ argv, stderr: stderr ?? "", cause: error })))
+        }
+      )
+    })
+  }
+
+  const commandError = (args: ReadonlyArray<string>, output: Output) =>
+    new NetLinkCommandError({ argv: [ip, ...prefix, ...args], exitCode: output.code, stderr: output.stderr })
+
+  const validName = (link: string) =>
+    isValidLinkName(link) ? Effect.void : Effect.fail(new NetLinkInvalidNameError({ link }))
+
+  /** The link's details, or None when it does not exist. */
+  const show = (link: string) =>
+    Effect.gen(function* () {
+      yield* validName(link)
+      const args = ["-j", "-d", "link", "show", "dev", link]
+      const output = yield* run(args)
+      if (output.code !== 0) {
+        if (NOT_FOUND.test(output.stderr)) return Option.none<LinkInfo>()
+        return yield* commandError(args, output)
+      }
+      const parsed = yield* Effect.try({
+        try: () => JSON.parse(output.stdout) as ReadonlyArray<LinkInfo>,
+        catch: (cause) =>
+          new NetLinkCommandError({ argv: [ip, ...prefix, ...args], exitCode: 0, stderr: "unreadable JSON output", cause })
+      })
+      const info = parsed.find((entry) => entry.ifname === link)
+      return Option.fromNullable(info)
+    })
+
+  const require = (link: string) =>
+    Effect.flatMap(show(link), (info) =>
+      Option.isSome(info) ? Effect.succeed(info.value) : Effect.fail(new NetLinkNotFoundError({ link }))
+    )
+
+  /** `ip link set dev <link> <rest...>`, with a missing link reported as such. */
+  const set = (link: string, rest: ReadonlyArray<string>) =>
+    Effect.gen(function* () {
+      yield* validName(link)
+      const args = ["link", "set", "dev", link, ...rest]
+      const output = yield* run(args)
+      if (output.code === 0) return
+      if (NOT_FOUND.test(output.stderr)) return yield* new NetLinkNotFoundError({ link })
+      return yield* commandError(args, output)
+    })
+
+  return {
+    exists: Effect.fn("NetLinks.exists")(function* (link: string) {
+      return Option.isSome(yield* show(link))
+    }),
+    isBridge: Effect.fn("NetLinks.isBridge")(function* (link: string) {
+      return (yield* require(link)).linkinfo?.info_kind === "bridge"
+    }),
+    master: Effect.fn("NetLinks.master")(function* (link: string) {
+      return Option.fromNullable((yield* require(link)).master)
+    }),
+    setUp: Effect.fn("NetLinks.setUp")(function* (link: string) {
+      yield* set(link, ["up"])
+    }),
+    setDown: Effect.fn("NetLinks.setDown")(function* (link: string) {
+      yield* set(link, ["down"])
+    }),
+    setMaster: Effect.fn("NetLinks.setMaster")(function* (link: string, bridge: string) {
+      yield* require(link)
+      const master = yield* require(bridge)
+      if (master.linkinfo?.info_kind !== "bridge") return yield* new NetLinkNotABridgeError({ link: bridge })
+      yield* set(link, ["master", bridge])
+    }),
+    noMaster: Effect.fn("NetLinks.noMaster")(function* (link: string) {
+      yield* set(link, ["nomaster"])
+    })
+  }
+}
+
+export const layer = (options: Options = {}): Layer.Layer<NetLinks> => Layer.effect(NetLinks, make(options))

@@ -1,0 +1,131 @@
+/**
+ * `NetLinks` simulated in memory: links with a kind (`bridge`, `tap`, ...), an up/down flag and a
+ * master, following the kernel's rules as `ip` reports them (missing links are
+ * `NetLinkNotFoundError`, a master must be a bridge, a bridge cannot be its own master).
+ * `NetLinksMemoryControl` adds, removes and inspects links.
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import {
+  isValidLinkName,
+  NetLinkCommandError,
+  NetLinkInvalidNameError,
+  NetLinkNotABridgeError,
+  NetLinkNotFoundError,
+  NetLinks
+} from "../services/NetLinks.js"
+import type { NetLinksShape } from "../services/NetLinks.js"
+
+export interface SimulatedLink {
+  readonly name: string
+  /** `bridge`, `tap`, `veth`, `ether`, ... Only `bridge` can be a master. */
+  readonly kind: string
+  readonly up: boolean
+  readonly master?: string
+}
+
+export interface Options {
+  readonly links?: ReadonlyArray<{
+    readonly name: string
+    readonly kind?: string
+    readonly up?: boolean
+    readonly master?: string
+  }>
+}
+
+export interface NetLinksMemoryControlShape {
+  /** Adds (or replaces) a link. */
+  readonly add: (link: { readonly name: string; readonly kind?: string; readonly up?: boolean; readonly master?: string }) => Effect.Effect<void>
+  /** Removes a link (links enslaved to it lose their master, as in the kernel). */
+  readonly remove: (name: string) => Effect.Effect<void>
+  /** All links, by name. */
+  readonly links: Effect.Effect<ReadonlyArray<SimulatedLink>>
+}
+
+export class NetLinksMemoryControl extends Context.Tag("machina/NetLinksMemoryControl")<
+  NetLinksMemoryControl,
+  NetLinksMemoryControlShape
+>() {}
+
+export const make = (
+  options: Options = {}
+): Effect.Effect<{ readonly netLinks: NetLinksShape; readonly control: NetLinksMemoryControlShape }> =>
+  Effect.sync(() => {
+    const links = new Map<string, SimulatedLink>()
+    const put = (link: { readonly name: string; readonly kind?: string; readonly up?: boolean; readonly master?: string }) =>
+      links.set(link.name, {
+        name: link.name,
+        kind: link.kind ?? "tap",
+        up: link.up ?? false,
+        ...(link.master === undefined ? {} : { master: link.master })
+      })
+    for (const link of options.links ?? []) put(link)
+
+    const find = (name: string): Effect.Effect<SimulatedLink, NetLinkInvalidNameError | NetLinkNotFoundError> =>
+      Effect.suspend((): Effect.Effect<SimulatedLink, NetLinkInvalidNameError | NetLinkNotFoundError> => {
+        if (!isValidLinkName(name)) return Effect.fail(new NetLinkInvalidNameError({ link: name }))
+        const link = links.get(name)
+        return link === undefined ? Effect.fail(new NetLinkNotFoundError({ link: name })) : Effect.succeed(link)
+      })
+
+    const update = (name: string, change: (link: SimulatedLink) => SimulatedLink) =>
+      Effect.map(find(name), (link) => void links.set(name, change(link)))
+
+    const withoutMaster = (link: SimulatedLink): SimulatedLink => ({ name: link.name, kind: link.kind, up: link.up })
+
+    const netLinks: NetLinksShape = {
+      exists: Effect.fn("NetLinks.exists")(function* (name: string) {
+        if (!isValidLinkName(name)) return yield* new NetLinkInvalidNameError({ link: name })
+        return links.has(name)
+      }),
+      isBridge: Effect.fn("NetLinks.isBridge")(function* (name: string) {
+        return (yield* find(name)).kind === "bridge"
+      }),
+      master: Effect.fn("NetLinks.master")(function* (name: string) {
+        return Option.fromNullable((yield* find(name)).master)
+      }),
+      setUp: Effect.fn("NetLinks.setUp")(function* (name: string) {
+        yield* update(name, (link) => ({ ...link, up: true }))
+      }),
+      setDown: Effect.fn("NetLinks.setDown")(function* (name: string) {
+        yield* update(name, (link) => ({ ...link, up: false }))
+      }),
+      setMaster: Effect.fn("NetLinks.setMaster")(function* (name: string, bridge: string) {
+        yield* find(name)
+        const master = yield* find(bridge)
+        if (master.kind !== "bridge") return yield* new NetLinkNotABridgeError({ link: bridge })
+        if (name === bridge) {
+          return yield* new NetLinkCommandError({
+            argv: ["ip", "link", "set", "dev", name, "master", bridge],
+            exitCode: 2,
+            stderr: "RTNETLINK answers: Invalid argument"
+          })
+        }
+        yield* update(name, (link) => ({ ...link, master: bridge }))
+      }),
+      noMaster: Effect.fn("NetLinks.noMaster")(function* (name: string) {
+        yield* update(name, withoutMaster)
+      })
+    }
+
+    const control: NetLinksMemoryControlShape = {
+      add: (link) => Effect.sync(() => void put(link)),
+      remove: (name) =>
+        Effect.sync(() => {
+          links.delete(name)
+          for (const link of links.values()) if (link.master === name) links.set(link.name, withoutMaster(link))
+        }),
+      links: Effect.sync(() => [...links.values()].sort((a, b) => a.name.localeCompare(b.name)))
+    }
+    return { netLinks, control }
+  })
+
+/** The simulation as `NetLinks` plus its `NetLinksMemoryControl`. */
+export const layer = (options: Options = {}): Layer.Layer<NetLinks | NetLinksMemoryControl> =>
+  Layer.effectContext(
+    Effect.map(make(options), ({ control, netLinks }) =>
+      Context.make(NetLinks, netLinks).pipe(Context.add(NetLinksMemoryControl, control))
+    )
+  )

@@ -1,0 +1,82 @@
+/**
+ * Host network links, as `connect`/`disconnect` (and `machina-ifup`/`-ifdown`) need them: find a
+ * tap and a bridge, bring a link up or down, add it to or remove it from a bridge.
+ *
+ * Implementations: `layers/NetLinksIproute2.ts` (the `ip` command, optionally in a named network
+ * namespace) and `layers/NetLinksMemory.ts` (simulated links).
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+
+/** No link with this name exists. */
+export class NetLinkNotFoundError extends Schema.TaggedError<NetLinkNotFoundError>()("NetLinkNotFoundError", {
+  link: Schema.String
+}) {
+  override get message(): string {
+    return `link ${JSON.stringify(this.link)} not found`
+  }
+}
+
+/** A link used as a master is not a bridge. */
+export class NetLinkNotABridgeError extends Schema.TaggedError<NetLinkNotABridgeError>()("NetLinkNotABridgeError", {
+  link: Schema.String
+}) {
+  override get message(): string {
+    return `network link ${JSON.stringify(this.link)} is not a bridge`
+  }
+}
+
+/** A link name the kernel would refuse (empty, longer than 15 bytes, with `/`, `:` or white space). */
+export class NetLinkInvalidNameError extends Schema.TaggedError<NetLinkInvalidNameError>()(
+  "NetLinkInvalidNameError",
+  { link: Schema.String }
+) {
+  override get message(): string {
+    return `invalid link name ${JSON.stringify(this.link)}`
+  }
+}
+
+/** The link tool failed (or could not be run); `stderr` carries its own words. */
+export class NetLinkCommandError extends Schema.TaggedError<NetLinkCommandError>()("NetLinkCommandError", {
+  argv: Schema.Array(Schema.String),
+  exitCode: Schema.optional(Schema.Number),
+  stderr: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {
+  override get message(): string {
+    const detail = this.stderr.trim().split("\n")[0] ?? ""
+    const status = this.exitCode === undefined ? "could not run" : `exited ${this.exitCode}`
+    return `${this.argv.join(" ")} ${status}${detail === "" ? "" : `: ${detail}`}`
+  }
+}
+
+export type NetLinkError = NetLinkNotFoundError | NetLinkInvalidNameError | NetLinkCommandError
+
+export interface NetLinksShape {
+  /** Whether a link with this name exists. */
+  readonly exists: (link: string) => Effect.Effect<boolean, NetLinkInvalidNameError | NetLinkCommandError>
+  /** Whether the link is a bridge. */
+  readonly isBridge: (link: string) => Effect.Effect<boolean, NetLinkError>
+  /** The link's master (bridge), if it has one. */
+  readonly master: (link: string) => Effect.Effect<Option.Option<string>, NetLinkError>
+  /** Sets the link administratively up. */
+  readonly setUp: (link: string) => Effect.Effect<void, NetLinkError>
+  /** Sets the link administratively down. */
+  readonly setDown: (link: string) => Effect.Effect<void, NetLinkError>
+  /** Adds the link to a bridge; `bridge` must exist and be a bridge. */
+  readonly setMaster: (link: string, bridge: string) => Effect.Effect<void, NetLinkError | NetLinkNotABridgeError>
+  /** Removes the link from its master (no-op without one). */
+  readonly noMaster: (link: string) => Effect.Effect<void, NetLinkError>
+}
+
+export class NetLinks extends Context.Tag("machina/NetLinks")<NetLinks, NetLinksShape>() {}
+
+/** Kernel rules for interface names (`dev_valid_name`). */
+export const isValidLinkName = (name: string): boolean =>
+  name.length > 0 &&
+  new TextEncoder().encode(name).length <= 15 &&
+  name !== "." &&
+  name !== ".." &&
+  !/[/:\s]/.test(name)
