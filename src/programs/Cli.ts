@@ -8,11 +8,16 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import { basename } from "node:path"
 import * as Cat from "./Cat.js"
 import * as Check from "./Check.js"
 import { genId, genMac } from "./GenId.js"
 import * as Generate from "./Generate.js"
+import * as Guests from "./Guests.js"
 import * as Install from "./Install.js"
+import * as Network from "./Network.js"
+import * as Prepare from "./Prepare.js"
+import * as Run from "./Run.js"
 import * as Lifecycle from "./Lifecycle.js"
 import * as List from "./List.js"
 import { root } from "./Root.js"
@@ -28,12 +33,20 @@ export const command = root.pipe(
     Cat.command,
     List.command,
     Lifecycle.status,
+    Guests.observe,
+    Generate.generate,
     Lifecycle.enable,
     Lifecycle.disable,
     Lifecycle.start,
     Lifecycle.stop,
-    Generate.generate,
+    Guests.shutdown,
+    Prepare.prepare,
+    Prepare.teardown,
+    Network.connect,
+    Network.disconnect,
+    Guests.query,
     Generate.args,
+    Run.run,
     Check.command,
     genId,
     genMac
@@ -63,15 +76,23 @@ export const report = (error: unknown, program = "machina"): Effect.Effect<numbe
   )
 }
 
+/** `machina-ifup <tap>` / `machina-ifdown <tap>`: the names QEMU runs for each tap (cli.md §1.1). */
+export const personality = (program: string): "connect" | "disconnect" | undefined =>
+  program.endsWith("-ifup") ? "connect" : program.endsWith("-ifdown") ? "disconnect" : undefined
+
 /** Runs the CLI on `argv` (node-style: [node, script, ...args]) and returns the exit status. */
-export const main = (argv: ReadonlyArray<string>) =>
-  cli(argv).pipe(
+export const main = (argv: ReadonlyArray<string>) => {
+  const program = basename(argv[1] ?? "machina")
+  const as = personality(program)
+  const args = as === undefined ? argv : [argv[0] ?? "node", argv[1] ?? "machina", as, ...argv.slice(2)]
+  return cli(args).pipe(
     Effect.exit,
     Effect.flatMap((exit) => {
       if (Exit.isSuccess(exit)) return Effect.succeed(0)
       const failure = Cause.failureOption(exit.cause)
-      if (Option.isSome(failure)) return report(failure.value)
+      if (Option.isSome(failure)) return report(failure.value, as === undefined ? "machina" : program)
       if (Cause.isInterruptedOnly(exit.cause)) return Effect.succeed(130)
       return Effect.as(Console.error(`machina: internal error: ${Cause.pretty(exit.cause)}`), EXIT_INTERNAL)
     })
   )
+}

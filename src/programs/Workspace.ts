@@ -2,13 +2,21 @@
  * What most commands need first: the configuration store chosen by the global options, the host
  * file, and machines loaded and merged with their tags.
  */
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { ConfigInvalidError } from "../domain/ConfigIssue.js"
 import { compose, type Composed } from "../domain/Merge.js"
 import * as ConfigStoreFs from "../layers/ConfigStoreFs.js"
+import * as HostLockFs from "../layers/HostLockFs.js"
+import * as MdevSysfs from "../layers/MdevSysfs.js"
+import * as NetLinksIproute2 from "../layers/NetLinksIproute2.js"
 import * as SystemdDbus from "../layers/SystemdDbus.js"
+import { RUN_DIR } from "../domain/Paths.js"
+import { HostLock } from "../services/HostLock.js"
+import { Mdev } from "../services/Mdev.js"
+import { NetLinks } from "../services/NetLinks.js"
 import { Systemd } from "../services/Systemd.js"
 import { type ConfigError, ConfigStore } from "../services/ConfigStore.js"
 import { root } from "./Root.js"
@@ -50,3 +58,15 @@ export const systemd = Effect.gen(function*() {
   if (Option.isSome(provided)) return provided.value
   return yield* SystemdDbus.make()
 })
+
+/** A service provided by the caller (simulated host, tests), else the real one built by `fallback`. */
+export const serviceOr = <I, S, E, R>(tag: Context.Tag<I, S>, fallback: Effect.Effect<S, E, R>): Effect.Effect<S, E, R> =>
+  Effect.flatMap(Effect.serviceOption(tag), Option.match({ onNone: () => fallback, onSome: Effect.succeed }))
+
+/** `MACHINA_RUN_DIR` (default /run/machina) and `MACHINA_SYSFS_ROOT` (default /sys): host roots. */
+export const runDir = (): string => process.env["MACHINA_RUN_DIR"] ?? RUN_DIR
+export const sysfsRoot = (): string => process.env["MACHINA_SYSFS_ROOT"] ?? "/sys"
+
+export const mdev = serviceOr(Mdev, MdevSysfs.make({ root: sysfsRoot() }))
+export const hostLock = serviceOr(HostLock, HostLockFs.make({ runtimeDir: runDir() }))
+export const netLinks = serviceOr(NetLinks, NetLinksIproute2.make())

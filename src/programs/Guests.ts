@@ -1,0 +1,81 @@
+/**
+ * Commands that talk to running guests over QMP: `shutdown`, `observe`, `query pci|cpu`.
+ * Sockets per qmp.md §2: `--system` uses the socket reserved for systemd, everything else tries
+ * the two command sockets in order. Failures make the exit status non-zero.
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { Composed } from "../domain/Merge.js"
+import { clientSocketPaths } from "../domain/Paths.js"
+import * as QmpUnixSocket from "../layers/QmpUnixSocket.js"
+import { Qmp } from "../services/Qmp.js"
+import * as QmpOps from "./QmpOps.js"
+import { durationValue, format } from "./Root.js"
+import { composeAll, runDir, serviceOr } from "./Workspace.js"
+
+export const targetsOf = (machines: ReadonlyArray<Composed>, system: boolean): ReadonlyArray<QmpOps.QmpTarget> =>
+  machines.map((c) => ({
+    machine: c.machine.name,
+    sockets: c.definition.attrs.qmp.enabled ? clientSocketPaths(c.machine.name, system, runDir()) : undefined
+  }))
+
+/** The Qmp service: provided (simulated host, tests) or unix sockets. */
+const withQmp = <A, E>(effect: Effect.Effect<A, E, Qmp>) =>
+  Effect.flatMap(serviceOr(Qmp, QmpUnixSocket.make), (qmp) => Effect.provideService(effect, Qmp, qmp))
+
+const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
+
+const system = Options.boolean("system").pipe(Options.withDescription("Use the QMP socket reserved for systemd (the unit's ExecStop)."))
+const wait = Options.boolean("wait").pipe(Options.withDescription("Wait until the machines have stopped."))
+const timeout = Options.text("timeout").pipe(
+  Options.withDescription("Send QUIT after this long (implies --wait), e.g. 1m25s or \"85s\"."),
+  Options.mapEffect(durationValue),
+  Options.optional
+)
+const repeat = Options.text("repeat").pipe(
+  Options.withDescription("Repeat the ACPI power-off request this often while waiting; 0 sends it once."),
+  Options.withDefault("5s"),
+  Options.mapEffect(durationValue)
+)
+const grace = Options.text("grace").pipe(
+  Options.withDescription("After QUIT, how long to wait for QEMU to exit before reporting failure."),
+  Options.withDefault("10s"),
+  Options.mapEffect(durationValue)
+)
+
+export const shutdown = Command.make("shutdown", { system, wait, timeout, repeat, grace, machines }, (o) =>
+  Effect.gen(function*() {
+    const { machines } = yield* composeAll(o.machines)
+    const hasTimeout = Option.isSome(o.timeout) && Duration.greaterThan(o.timeout.value, Duration.zero)
+    yield* withQmp(QmpOps.shutdown(targetsOf(machines, o.system), {
+      wait: o.wait || hasTimeout,
+      timeout: hasTimeout ? o.timeout : Option.none(),
+      repeat: o.repeat,
+      grace: o.grace
+    }))
+  })).pipe(Command.withDescription("Sends a shutdown command to one or more virtual machines."))
+
+export const observe = Command.make("observe", { format, machines }, (o) =>
+  Effect.gen(function*() {
+    const { machines } = yield* composeAll(o.machines)
+    yield* withQmp(QmpOps.observe(targetsOf(machines, false), { format: o.format }))
+  })).pipe(Command.withDescription("Reports QMP events for virtual machines."))
+
+const queryCommand = (kind: QmpOps.QueryKind, description: string) =>
+  Command.make(kind, { format, machines }, (o) =>
+    Effect.gen(function*() {
+      const { machines } = yield* composeAll(o.machines)
+      yield* withQmp(QmpOps.query(targetsOf(machines, false), kind, { format: o.format }))
+    })).pipe(Command.withDescription(description))
+
+export const query = Command.make("query").pipe(
+  Command.withDescription("Queries virtual machines via the QMP protocol."),
+  Command.withSubcommands([
+    queryCommand("pci", "Describes the PCI Bus in running virtual machines."),
+    queryCommand("cpu", "Describes the virtual CPUs present in running virtual machines.")
+  ])
+)

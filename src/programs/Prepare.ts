@@ -1,0 +1,105 @@
+/**
+ * `prepare` and `teardown`: host resources a machine needs while it runs (cli.md §3.11–3.12),
+ * run by the unit as ExecStartPre and ExecStopPost. Both take the machine's lock, so they never
+ * overlap for one machine. `prepare` makes the runtime directory (mode 0700: it holds the QMP
+ * sockets) and creates the mediated devices; `teardown` removes every device, reports every
+ * failure and exits non-zero if any.
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import { chmod, lstat, mkdir } from "node:fs/promises"
+import type { Host } from "../domain/ConfigFiles.js"
+import type { Composed } from "../domain/Merge.js"
+import { runtimeDirOf } from "../domain/Paths.js"
+import type { MdevCandidate } from "../services/Mdev.js"
+import { withLock, HostLock } from "../services/HostLock.js"
+import { AlreadyReported } from "./Failures.js"
+import { composeAll, hostLock, mdev, runDir } from "./Workspace.js"
+
+export class RuntimeDirError extends Schema.TaggedError<RuntimeDirError>()("RuntimeDirError", {
+  path: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `cannot prepare runtime directory ${this.path}: ${this.reason}`
+  }
+}
+
+/** Host mdev entries offering a class, in PCI address order (config.md §3.4). */
+export const candidatesFor = (host: Host, deviceClass: string): ReadonlyArray<MdevCandidate> =>
+  Object.values(host.config.mdev)
+    .filter((m) => Object.prototype.hasOwnProperty.call(m.types, deviceClass))
+    .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0))
+    .map((m) => ({ address: m.address, typeName: m.types[deviceClass]! }))
+
+/** Creates `<run>/<machine>` owned by us with mode 0700 (or tightens it when systemd made it). */
+export const ensureRuntimeDir = (machine: string) =>
+  Effect.tryPromise({
+    try: async () => {
+      const dir = runtimeDirOf(machine, runDir())
+      await mkdir(dir, { recursive: true, mode: 0o700 })
+      const st = await lstat(dir)
+      if (!st.isDirectory()) throw new Error("exists but is not a directory")
+      await chmod(dir, 0o700)
+      return dir
+    },
+    catch: (e) => new RuntimeDirError({ path: runtimeDirOf(machine, runDir()), reason: e instanceof Error ? e.message : String(e) })
+  })
+
+/** Prepares one machine: runtime directory, then each mediated device (first failure stops). */
+export const prepareMachine = (host: Host, c: Composed, options: { readonly runtimeDir: boolean }) =>
+  Effect.gen(function*() {
+    const name = c.machine.name
+    if (options.runtimeDir) yield* ensureRuntimeDir(name)
+    const devices = yield* mdev
+    for (const d of c.definition.devices) {
+      const outcome = yield* devices.ensure({ id: d.id, deviceName: d.name, deviceClass: d.class, candidates: candidatesFor(host, d.class) })
+      yield* Console.log(
+        outcome._tag === "Created"
+          ? `${name}: device ${d.name}: created mediated device ${outcome.id} (${outcome.type} on ${outcome.address})`
+          : `${name}: device ${d.name}: mediated device ${outcome.id} already present`
+      )
+    }
+  })
+
+/** Tears one machine down: every device is tried; returns the failure lines. */
+export const teardownMachine = (c: Composed) =>
+  Effect.gen(function*() {
+    const name = c.machine.name
+    const devices = yield* mdev
+    const failures: Array<string> = []
+    for (const d of c.definition.devices) {
+      const removed = yield* Effect.either(devices.remove(d.id))
+      if (Either.isLeft(removed)) {
+        const line = `${name}: device ${d.name}: failed to remove mediated device ${d.id}: ${removed.left.message}`
+        failures.push(line)
+        yield* Console.error(line)
+      } else if (removed.right) {
+        yield* Console.log(`${name}: device ${d.name}: removed mediated device ${d.id}`)
+      }
+    }
+    return failures
+  })
+
+const locked = <A, E, R>(machine: string, effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(hostLock, (lock) => withLock(machine, effect).pipe(Effect.provideService(HostLock, lock)))
+
+const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
+
+export const prepare = Command.make("prepare", { machines }, ({ machines }) =>
+  Effect.gen(function*() {
+    const { host, machines: composed } = yield* composeAll(machines)
+    for (const c of composed) yield* locked(c.machine.name, prepareMachine(host, c, { runtimeDir: true }))
+  })).pipe(Command.withDescription("Prepares the host environment for a virtual machine to start."))
+
+export const teardown = Command.make("teardown", { machines }, ({ machines }) =>
+  Effect.gen(function*() {
+    const { machines: composed } = yield* composeAll(machines)
+    let failed = 0
+    for (const c of composed) failed += (yield* locked(c.machine.name, teardownMachine(c))).length
+    if (failed > 0) return yield* new AlreadyReported({ exitCode: 1, summary: `${failed} device(s) could not be removed` })
+  })).pipe(Command.withDescription("Removes host resources prepared for a virtual machine."))

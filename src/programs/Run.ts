@@ -1,0 +1,47 @@
+/**
+ * `machina run <machine>`: what the unit does, in the foreground — prepare (runtime directory,
+ * mediated devices), QEMU with the generated arguments (an argument array, never a shell), then
+ * teardown, which runs whatever happened to QEMU. Ctrl-C stops QEMU (SIGTERM, SIGKILL after 10 s).
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import { QEMU_EXECUTABLE, toArgv } from "../domain/qemu/Options.js"
+import * as ProcessesNode from "../layers/ProcessesNode.js"
+import { HostLock, withLock } from "../services/HostLock.js"
+import { Processes } from "../services/Processes.js"
+import { AlreadyReported } from "./Failures.js"
+import { buildAll } from "./Generate.js"
+import { prepareMachine, teardownMachine } from "./Prepare.js"
+import { hostLock, serviceOr } from "./Workspace.js"
+
+export class QemuExitError extends Schema.TaggedError<QemuExitError>()("QemuExitError", {
+  code: Schema.NullOr(Schema.Number),
+  signal: Schema.NullOr(Schema.String)
+}) {
+  override get message(): string {
+    return this.code !== null ? `${QEMU_EXECUTABLE} exited with status ${this.code}` : `${QEMU_EXECUTABLE} was killed by ${this.signal}`
+  }
+}
+
+const machine = Args.text({ name: "machine" })
+
+export const run = Command.make("run", { machine }, ({ machine }) =>
+  Effect.gen(function*() {
+    const { built: [b], host } = yield* buildAll([machine])
+    const composed = b!.composed
+    const lock = yield* hostLock
+    const locked = <A, E, R>(e: Effect.Effect<A, E, R>) => withLock(composed.machine.name, e).pipe(Effect.provideService(HostLock, lock))
+    const processes = yield* serviceOr(Processes, Effect.succeed(ProcessesNode.make))
+    yield* locked(prepareMachine(host, composed, { runtimeDir: true }))
+    const teardown = locked(teardownMachine(composed))
+    const outcome = yield* Effect.either(processes.runForeground(QEMU_EXECUTABLE, toArgv(b!.options))).pipe(
+      Effect.onInterrupt(() => Effect.ignore(teardown))
+    )
+    const failures = yield* teardown
+    if (Either.isLeft(outcome)) return yield* outcome.left
+    if (outcome.right.code !== 0) return yield* new QemuExitError(outcome.right)
+    if (failures.length > 0) return yield* new AlreadyReported({ exitCode: 1, summary: `${failures.length} device(s) could not be removed` })
+  })).pipe(Command.withDescription("Run a virtual machine directly via QEMU."))
