@@ -14,7 +14,7 @@ import {
   Mdev,
   MdevClassNotFoundError,
   MdevInvalidArgumentError,
-  MdevSysfsError,
+
   MdevUnsupportedError
 } from "../services/Mdev.js"
 import type { MdevOutcome, MdevRequest, MdevShape } from "../services/Mdev.js"
@@ -115,8 +115,10 @@ export const make = (
         const [dir, type] = match
         const create = `${SIMULATED_ROOT}/bus/pci/devices/${address}/mdev_supported_types/${dir}/create`
         if (type.available <= 0) {
-          return yield* new MdevSysfsError({ operation: "write", path: create, detail: "No space left on device" })
+          searched.push(`${address}: type ${JSON.stringify(candidate.typeName)} has no available instances`)
+          continue
         }
+        void create
         type.available -= 1
         devices.set(id, { id, address, type: dir })
         return { _tag: "Created", id, address, type: dir } satisfies MdevOutcome

@@ -153,6 +153,13 @@ export const make = (options: Options = {}): Effect.Effect<MdevShape> =>
           )
           continue
         }
+        // A parent whose type is used up is skipped for the next one offering the class
+        // (the original wrote to the first match regardless and failed with ENOSPC).
+        const available = yield* readTrimmed(path.join(match.dir, "available_instances"))
+        if (available === "0") {
+          searched.push(`${address}: type ${JSON.stringify(candidate.typeName)} has no available instances`)
+          continue
+        }
         yield* writeAttribute(path.join(match.dir, "create"), id)
         return { _tag: "Created", id, address, type: path.basename(match.dir) } satisfies MdevOutcome
       }
