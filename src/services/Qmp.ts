@@ -6,6 +6,7 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { formatGoDuration } from "../domain/Duration.js"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { QmpEvent, QmpGreeting } from "../domain/QmpMessage.js"
@@ -254,16 +255,5 @@ export class Qmp extends Context.Tag("machina/Qmp")<Qmp, QmpShape>() {}
 // Helpers
 // ---------------------------------------------------------------------------
 
-/**
- * Go-like duration text (`1s`, `1.5s`, `250ms`, `1m25s`) for messages.
- */
-export const formatDuration = (d: Duration.Duration): string => {
-  if (d.value._tag === "Infinity") return "forever"
-  const ms = d.value._tag === "Millis" ? d.value.millis : Number(d.value.nanos / 1_000_000n)
-  if (ms === 0) return "0s"
-  if (ms < 1000) return `${ms}ms`
-  const h = Math.floor(ms / 3_600_000)
-  const m = Math.floor((ms % 3_600_000) / 60_000)
-  const s = (ms % 60_000) / 1000
-  return `${h > 0 ? `${h}h` : ""}${h > 0 || m > 0 ? `${m}m` : ""}${s}s`
-}
+/** Go-style rendering (`1m25s`), shared with the rest of machina. */
+export const formatDuration = formatGoDuration

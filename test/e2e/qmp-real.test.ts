@@ -3,7 +3,6 @@
  * shutdowns, QEMU without a guest (`-S`) for the rest.
  */
 import { assert, beforeAll, describe, it } from "@effect/vitest"
-import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -15,6 +14,7 @@ import * as QmpUnixSocket from "../../src/layers/QmpUnixSocket.js"
 import * as QmpOps from "../../src/programs/QmpOps.js"
 import { Qmp } from "../../src/services/Qmp.js"
 import { type QemuProcess, type QemuSpawnOptions, startQemu } from "../support/QemuProcess.js"
+import { captureConsole } from "../support/Cli.js"
 import { ensureTinyGuest, GUEST_READY, type TinyGuest } from "../support/TinyGuest.js"
 
 let guest: TinyGuest
@@ -23,35 +23,7 @@ beforeAll(async () => {
   guest = await ensureTinyGuest()
 }, 300_000)
 
-const capture = () => {
-  const out: Array<string> = []
-  const err: Array<string> = []
-  const noop = () => Effect.void
-  const text = (args: ReadonlyArray<unknown>) => args.map(String).join(" ")
-  const console: Console.Console = {
-    [Console.TypeId]: Console.TypeId,
-    assert: noop,
-    clear: Effect.void,
-    count: noop,
-    countReset: noop,
-    debug: noop,
-    dir: noop,
-    dirxml: noop,
-    error: (...args) => Effect.sync(() => void err.push(text(args))),
-    group: noop,
-    groupEnd: Effect.void,
-    info: noop,
-    log: (...args) => Effect.sync(() => void out.push(text(args))),
-    table: noop,
-    time: noop,
-    timeEnd: noop,
-    timeLog: noop,
-    trace: noop,
-    warn: noop,
-    unsafe: globalThis.console
-  }
-  return { out, err, console }
-}
+const capture = captureConsole
 
 const qemu = (options: QemuSpawnOptions): Effect.Effect<QemuProcess, never, Scope.Scope> =>
   Effect.acquireRelease(Effect.promise(() => startQemu(options)), (q) => Effect.promise(() => q.cleanup()))

@@ -1,5 +1,4 @@
 import { assert, describe, it } from "@effect/vitest"
-import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -9,45 +8,12 @@ import * as TestClock from "effect/TestClock"
 import * as QmpMemory from "../../src/layers/QmpMemory.js"
 import { QmpSimulator, type SimulatedMachineOptions } from "../../src/layers/QmpMemory.js"
 import * as QmpOps from "../../src/programs/QmpOps.js"
+import { captureConsole } from "../support/Cli.js"
 import { Qmp } from "../../src/services/Qmp.js"
 
 // --- Console capture -------------------------------------------------------
 
-interface Captured {
-  readonly out: Array<string>
-  readonly err: Array<string>
-  readonly console: Console.Console
-}
-
-const capture = (): Captured => {
-  const out: Array<string> = []
-  const err: Array<string> = []
-  const noop = () => Effect.void
-  const text = (args: ReadonlyArray<unknown>) => args.map(String).join(" ")
-  const console: Console.Console = {
-    [Console.TypeId]: Console.TypeId,
-    assert: noop,
-    clear: Effect.void,
-    count: noop,
-    countReset: noop,
-    debug: noop,
-    dir: noop,
-    dirxml: noop,
-    error: (...args) => Effect.sync(() => void err.push(text(args))),
-    group: noop,
-    groupEnd: Effect.void,
-    info: noop,
-    log: (...args) => Effect.sync(() => void out.push(text(args))),
-    table: noop,
-    time: noop,
-    timeEnd: noop,
-    timeLog: noop,
-    trace: noop,
-    warn: noop,
-    unsafe: globalThis.console
-  }
-  return { out, err, console }
-}
+const capture = captureConsole
 
 // --- Simulated host --------------------------------------------------------
 

@@ -17,9 +17,9 @@ export interface CliResult {
 
 const render = (args: ReadonlyArray<unknown>) => args.map((a) => (typeof a === "string" ? a : String(a))).join(" ")
 
-export const capturingConsole = (out: Array<string>, err: Array<string>): Console.Console => {
+export const capturingConsole = (out: Array<string>, err: Array<string>, suffix = "\n"): Console.Console => {
   const sink = (target: Array<string>) => (...args: ReadonlyArray<unknown>) => {
-    target.push(render(args) + "\n")
+    target.push(render(args) + suffix)
   }
   const unsafe = {
     assert: () => {},
@@ -65,6 +65,13 @@ export const capturingConsole = (out: Array<string>, err: Array<string>): Consol
     warn: lift(unsafe.warn),
     unsafe: unsafe as unknown as Console.UnsafeConsole
   }
+}
+
+/** A console whose log/error calls are collected, one entry per call (no newline). */
+export const captureConsole = (): { readonly out: Array<string>; readonly err: Array<string>; readonly console: Console.Console } => {
+  const out: Array<string> = []
+  const err: Array<string> = []
+  return { out, err, console: capturingConsole(out, err, "") }
 }
 
 /** Runs `machina <args...>` in-process. */
