@@ -15,7 +15,7 @@ import type { Host } from "../domain/ConfigFiles.js"
 import { type ConfigIssue, invalid, issue } from "../domain/ConfigIssue.js"
 import { compose, type Composed } from "../domain/Merge.js"
 import { type QemuOption, renderArgs } from "../domain/qemu/Options.js"
-import { generate as generateQemu } from "../domain/qemu/Pipeline.js"
+import { generate as generateQemu, type GenerateOptions } from "../domain/qemu/Pipeline.js"
 import { renderMachineUnit, unitName } from "../domain/Unit.js"
 import { validateMachineName } from "../layers/ConfigStoreFs.js"
 import * as UnitStoreFs from "../layers/UnitStoreFs.js"
@@ -31,7 +31,7 @@ export interface Built {
  * Loads, merges and generates every named machine, collecting the problems of all of them; fails
  * with every problem found, so nothing is printed or written for a half-valid set.
  */
-export const buildAll = (names: ReadonlyArray<string>) =>
+export const buildAll = (names: ReadonlyArray<string>, options: GenerateOptions = {}) =>
   Effect.gen(function*() {
     const s = yield* store
     const host: Host = yield* s.loadHost
@@ -50,9 +50,9 @@ export const buildAll = (names: ReadonlyArray<string>) =>
         problems.push(...composed.left.issues)
         continue
       }
-      const options = generateQemu(host, composed.right)
-      if (Either.isLeft(options)) problems.push(...options.left.issues)
-      else built.push({ composed: composed.right, options: options.right })
+      const generated = generateQemu(host, composed.right, options)
+      if (Either.isLeft(generated)) problems.push(...generated.left.issues)
+      else built.push({ composed: composed.right, options: generated.right })
     }
     if (problems.length > 0) return yield* invalid(problems)
     return { host, built: built as ReadonlyArray<Built> }

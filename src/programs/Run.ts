@@ -15,7 +15,7 @@ import { Processes } from "../services/Processes.js"
 import { AlreadyReported } from "./Failures.js"
 import { buildAll } from "./Generate.js"
 import { prepareMachine, teardownMachine } from "./Prepare.js"
-import { hostLock, serviceOr } from "./Workspace.js"
+import { hostLock, runDir, serviceOr } from "./Workspace.js"
 
 export class QemuExitError extends Schema.TaggedError<QemuExitError>()("QemuExitError", {
   code: Schema.NullOr(Schema.Number),
@@ -30,7 +30,7 @@ const machine = Args.text({ name: "machine" })
 
 export const run = Command.make("run", { machine }, ({ machine }) =>
   Effect.gen(function*() {
-    const { built: [b], host } = yield* buildAll([machine])
+    const { built: [b], host } = yield* buildAll([machine], { runDir: runDir() })
     const composed = b!.composed
     const lock = yield* hostLock
     const locked = <A, E, R>(e: Effect.Effect<A, E, R>) => withLock(composed.machine.name, e).pipe(Effect.provideService(HostLock, lock))

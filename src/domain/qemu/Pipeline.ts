@@ -25,7 +25,7 @@ import { dedupeIssues, type Definition, isVolumeSet, type Storage, type Volume }
 import type { Host, Machine } from "../ConfigFiles.js"
 import { at, type ConfigInvalidError, type ConfigIssue, invalid, issueAt, jsonPath, type Origin } from "../ConfigIssue.js"
 import type { Composed } from "../Merge.js"
-import { qmpSocketPaths, tpmSocketPath } from "../Paths.js"
+import { qmpSocketPaths, RUN_DIR, tpmSocketPath } from "../Paths.js"
 import { effectivePort, firstWinsVars, lookupIn, volumeFileName } from "../Pattern.js"
 import { isZeroUuid } from "../Uuid.js"
 import { clampDisplays, QXL_MEMORY_BYTES, QXL_MEMORY_PROPERTIES, qxlDevice } from "./Display.js"
@@ -49,6 +49,13 @@ interface Context {
   readonly vm: VmBuilder
   readonly revision: HardwareRevision
   readonly issues: Array<ConfigIssue>
+  /** Where the machine's runtime directory lives (QMP and TPM sockets); /run/machina for units. */
+  readonly runDir: string
+}
+
+export interface GenerateOptions {
+  /** Runtime directory root; default `/run/machina` (what the unit's RuntimeDirectory= creates). */
+  readonly runDir?: string
 }
 
 const report = (ctx: Context, origin: Origin, message: string): void => {
@@ -215,7 +222,7 @@ const memory = (ctx: Context): void => {
 const tpm = (ctx: Context): void => {
   const attrs = ctx.definition.attrs
   if (!attrs.tpm.enabled) return
-  const path = tpmSocketPath(ctx.machine.name, attrs.tpm.socket.path)
+  const path = tpmSocketPath(ctx.machine.name, attrs.tpm.socket.path, ctx.runDir)
   ctx.vm.resources.addChardev(unixSocketChardev(TPM_CHARDEV_ID, path, false))
   ctx.vm.resources.addTpmdev(tpmBackend)
   ctx.vm.topology.addWithoutAddress(tpmDevice)
@@ -225,7 +232,7 @@ const tpm = (ctx: Context): void => {
 const qmp = (ctx: Context): void => {
   const attrs = ctx.definition.attrs
   if (!attrs.qmp.enabled) return
-  const paths = qmpSocketPaths(ctx.machine.name, attrs.qmp.sockets)
+  const paths = qmpSocketPaths(ctx.machine.name, attrs.qmp.sockets, ctx.runDir)
   if (paths.length === 0) report(ctx, attrOrigin(ctx, "qmp.enabled"), "no socket paths were provided for QMP")
   paths.forEach((path, i) => {
     const id = `qmp.${i}`
@@ -404,7 +411,11 @@ const devices = (ctx: Context): void => {
  * The QEMU options for a composed machine on a host (qemu.md), or every configuration problem
  * found on the way.
  */
-export const generate = (host: Host, composed: Composed): Either.Either<ReadonlyArray<QemuOption>, ConfigInvalidError> => {
+export const generate = (
+  host: Host,
+  composed: Composed,
+  options: GenerateOptions = {}
+): Either.Either<ReadonlyArray<QemuOption>, ConfigInvalidError> => {
   const issues: Array<ConfigIssue> = []
   const pinned = resolveRevision(composed.definition.attrs.hardware.revision)
   if (Either.isLeft(pinned)) issues.push(issueAt(attrOriginOf(composed, "hardware.revision"), pinned.left.message))
@@ -416,7 +427,8 @@ export const generate = (host: Host, composed: Composed): Either.Either<Readonly
     vm: new VmBuilder(),
     // With an unknown revision (reported above) the rest is still checked, against the latest.
     revision: Either.getOrElse(pinned, latestRevision),
-    issues
+    issues,
+    runDir: options.runDir ?? RUN_DIR
   }
   defaults(ctx)
   identity(ctx)
