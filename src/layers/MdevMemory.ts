@@ -12,12 +12,12 @@ import {
   isMdevId,
   isPciAddress,
   Mdev,
-  MdevClassNotFoundError,
   MdevInvalidArgumentError,
 
   MdevUnsupportedError
 } from "../services/Mdev.js"
 import type { MdevOutcome, MdevRequest, MdevShape } from "../services/Mdev.js"
+import { chooseParent, type ParentView } from "./MdevSearch.js"
 
 export interface SimulatedType {
   /** The type folder name, e.g. `nvidia-259`. */
@@ -87,47 +87,20 @@ export const make = (
       }
       if (!supported) return yield* new MdevUnsupportedError({ path: `${SIMULATED_ROOT}/bus/pci/devices` })
       if (devices.has(id)) return { _tag: "Existing", id } satisfies MdevOutcome
-      const searched: Array<string> = []
-      const candidates = [...request.candidates].sort((a, b) =>
-        a.address.toLowerCase().localeCompare(b.address.toLowerCase())
-      )
-      for (const candidate of candidates) {
-        const address = candidate.address.toLowerCase()
-        if (candidate.typeName === "") {
-          searched.push(`${address}: no type name configured`)
-          continue
-        }
+      const chosen = yield* chooseParent(request, (address) => {
         const types = parents.get(address)
-        if (types === undefined) {
-          searched.push(`${address}: no such device (${SIMULATED_ROOT}/bus/pci/devices/${address})`)
-          continue
-        }
-        const entries = [...types.entries()].sort(([a], [b]) => a.localeCompare(b))
-        const match =
-          entries.find(([, t]) => t.name === candidate.typeName) ?? entries.find(([dir]) => dir === candidate.typeName)
-        if (match === undefined) {
-          const offered = entries.map(([dir, t]) => JSON.stringify(t.name === "" ? dir : t.name))
-          searched.push(
-            `${address}: no type ${JSON.stringify(candidate.typeName)} (offers ${offered.length === 0 ? "none" : offered.join(", ")})`
-          )
-          continue
-        }
-        const [dir, type] = match
-        const create = `${SIMULATED_ROOT}/bus/pci/devices/${address}/mdev_supported_types/${dir}/create`
-        if (type.available <= 0) {
-          searched.push(`${address}: type ${JSON.stringify(candidate.typeName)} has no available instances`)
-          continue
-        }
-        void create
-        type.available -= 1
-        devices.set(id, { id, address, type: dir })
-        return { _tag: "Created", id, address, type: dir } satisfies MdevOutcome
-      }
-      return yield* new MdevClassNotFoundError({
-        deviceName: request.deviceName,
-        deviceClass: request.deviceClass,
-        searched
+        return Effect.succeed<ParentView>(
+          types === undefined
+            ? { _tag: "Missing", path: `${SIMULATED_ROOT}/bus/pci/devices/${address}` }
+            : {
+              _tag: "Present",
+              types: [...types.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([dir, t]) => ({ dir, name: t.name, available: t.available > 0 }))
+            }
+        )
       })
+      parents.get(chosen.address)!.get(chosen.type.dir)!.available -= 1
+      devices.set(id, { id, address: chosen.address, type: chosen.type.dir })
+      return { _tag: "Created", id, address: chosen.address, type: chosen.type.dir } satisfies MdevOutcome
     })
 
     const remove = Effect.fn("Mdev.remove")(function* (rawId: string) {

@@ -17,12 +17,12 @@ import {
   isMdevId,
   isPciAddress,
   Mdev,
-  MdevClassNotFoundError,
   MdevInvalidArgumentError,
   MdevSysfsError,
   MdevUnsupportedError
 } from "../services/Mdev.js"
 import type { MdevOutcome, MdevRequest, MdevShape } from "../services/Mdev.js"
+import { chooseParent, type OfferedType, type ParentView } from "./MdevSearch.js"
 
 export interface Options {
   /** The sysfs root. Default `/sys`. */
@@ -98,11 +98,13 @@ export const make = (options: Options = {}): Effect.Effect<MdevShape> =>
             errnoOf(cause) === "ENOENT" ? Effect.succeed([] as Array<string>) : Effect.fail(sysfsError("list", typesDir, cause))
           )
         )
-        const types: Array<{ readonly dir: string; readonly name: string }> = []
+        const types: Array<OfferedType> = []
         for (const entry of [...entries].sort()) {
           const dir = path.join(typesDir, entry)
           if ((yield* kind(dir)) !== "directory") continue
-          types.push({ dir, name: yield* readTrimmed(path.join(dir, "name")) })
+          // `available_instances` of "0" means the type is used up on this parent; absent = unknown.
+          const available = (yield* readTrimmed(path.join(dir, "available_instances"))) !== "0"
+          types.push({ dir: entry, name: yield* readTrimmed(path.join(dir, "name")), available })
         }
         return types
       })
@@ -123,51 +125,19 @@ export const make = (options: Options = {}): Effect.Effect<MdevShape> =>
         return yield* new MdevSysfsError({ operation: "inspect", path: existing, detail: "not a directory" })
       }
 
-      const searched: Array<string> = []
-      const candidates = [...request.candidates].sort((a, b) =>
-        a.address.toLowerCase().localeCompare(b.address.toLowerCase())
+      const chosen = yield* chooseParent(request, (address) =>
+        Effect.gen(function* () {
+          const parent = path.join(pciDevices, address)
+          const parentKind = yield* kind(parent)
+          if (parentKind === "missing") return { _tag: "Missing", path: parent } satisfies ParentView
+          if (parentKind === "other") {
+            return yield* new MdevSysfsError({ operation: "open", path: parent, detail: "not a directory" })
+          }
+          return { _tag: "Present", types: yield* supportedTypes(parent) } satisfies ParentView
+        })
       )
-      for (const candidate of candidates) {
-        const address = candidate.address.toLowerCase()
-        if (candidate.typeName === "") {
-          searched.push(`${address}: no type name configured`)
-          continue
-        }
-        const parent = path.join(pciDevices, address)
-        const parentKind = yield* kind(parent)
-        if (parentKind === "missing") {
-          searched.push(`${address}: no such device (${parent})`)
-          continue
-        }
-        if (parentKind === "other") {
-          return yield* new MdevSysfsError({ operation: "open", path: parent, detail: "not a directory" })
-        }
-        const types = yield* supportedTypes(parent)
-        const match =
-          types.find((type) => type.name === candidate.typeName) ??
-          types.find((type) => path.basename(type.dir) === candidate.typeName)
-        if (match === undefined) {
-          const offered = types.map((type) => (type.name === "" ? path.basename(type.dir) : type.name))
-          searched.push(
-            `${address}: no type ${JSON.stringify(candidate.typeName)} (offers ${offered.length === 0 ? "none" : offered.map((o) => JSON.stringify(o)).join(", ")})`
-          )
-          continue
-        }
-        // A parent whose type is used up is skipped for the next one offering the class
-        // (the original wrote to the first match regardless and failed with ENOSPC).
-        const available = yield* readTrimmed(path.join(match.dir, "available_instances"))
-        if (available === "0") {
-          searched.push(`${address}: type ${JSON.stringify(candidate.typeName)} has no available instances`)
-          continue
-        }
-        yield* writeAttribute(path.join(match.dir, "create"), id)
-        return { _tag: "Created", id, address, type: path.basename(match.dir) } satisfies MdevOutcome
-      }
-      return yield* new MdevClassNotFoundError({
-        deviceName: request.deviceName,
-        deviceClass: request.deviceClass,
-        searched
-      })
+      yield* writeAttribute(path.join(pciDevices, chosen.address, "mdev_supported_types", chosen.type.dir, "create"), id)
+      return { _tag: "Created", id, address: chosen.address, type: chosen.type.dir } satisfies MdevOutcome
     })
 
     const remove = Effect.fn("Mdev.remove")(function* (rawId: string) {

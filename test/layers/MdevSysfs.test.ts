@@ -339,3 +339,25 @@ describe("HostLockFs", () => {
       assert.deepStrictEqual(fs.readdirSync(path.dirname(file)), [])
     }))
 })
+
+describe("MdevSysfs parent choice", () => {
+  it.scoped("skips a parent whose type has no available instances", () =>
+    Effect.gen(function* () {
+      const root = yield* tempDir("machina-sysfs-full-")
+      const full = addType(root, "0000:81:00.0", "nvidia-259", "GRID T4-1Q")
+      write(path.join(full, "available_instances"), "0\n")
+      const free = addType(root, "0000:c1:00.0", "nvidia-259", "GRID T4-1Q")
+      write(path.join(free, "available_instances"), "3\n")
+      fs.mkdirSync(path.join(root, "bus/mdev/devices"), { recursive: true })
+      const mdev = yield* MdevSysfs.make({ root })
+      const outcome = yield* mdev.ensure({
+        id: ID,
+        deviceName: "gpu",
+        deviceClass: "vgpu-1q",
+        candidates: [{ address: "0000:c1:00.0", typeName: "GRID T4-1Q" }, { address: "0000:81:00.0", typeName: "GRID T4-1Q" }]
+      })
+      assert.deepStrictEqual(outcome, { _tag: "Created", id, address: "0000:c1:00.0", type: "nvidia-259" })
+      assert.strictEqual(fs.readFileSync(path.join(full, "create"), "utf8"), "")
+      assert.strictEqual(fs.readFileSync(path.join(free, "create"), "utf8"), id)
+    }))
+})
