@@ -24,7 +24,8 @@ import {
   SystemdBusUnavailableError,
   SystemdCallError,
   SystemdTimeoutError,
-  SystemdUnitNotFoundError
+  SystemdUnitNotFoundError,
+  unloadedUnit
 } from "../services/Systemd.js"
 import type {
   EnableResult,
@@ -109,19 +110,7 @@ const toNumber = (value: unknown): number =>
 const toString = (value: unknown): string => (typeof value === "string" ? value : "")
 
 /** The entry for a name systemd does not accept as a unit name. */
-const invalidUnit = (name: string): UnitStatus => ({
-  name,
-  description: "",
-  loadState: "error",
-  activeState: "inactive",
-  subState: "dead",
-  mainPid: 0,
-  activeEnterTimestamp: 0,
-  activeExitTimestamp: 0,
-  inactiveEnterTimestamp: 0,
-  inactiveExitTimestamp: 0,
-  result: ""
-})
+const invalidUnit = (name: string): UnitStatus => unloadedUnit(name, "error")
 
 /** Unwraps an `a{sv}` reply into plain values. */
 const variants = (value: unknown): Readonly<Record<string, unknown>> => {

@@ -17,7 +17,8 @@ import {
   Systemd,
   SystemdBusUnavailableError,
   SystemdCallError,
-  SystemdUnitNotFoundError
+  SystemdUnitNotFoundError,
+  unloadedUnit
 } from "../services/Systemd.js"
 import type {
   EnableResult,
@@ -115,19 +116,11 @@ const initialStatus = (definition: UnitDefinition, now: number): UnitStatus => {
   }
 }
 
-const notFound = (name: string): UnitStatus => ({
-  name,
-  description: UNIT_NAME.test(name) ? name : "",
-  loadState: UNIT_NAME.test(name) ? "not-found" : "error",
-  activeState: "inactive",
-  subState: "dead",
-  mainPid: 0,
-  activeEnterTimestamp: 0,
-  activeExitTimestamp: 0,
-  inactiveEnterTimestamp: 0,
-  inactiveExitTimestamp: 0,
-  result: RESULT_TYPES.has(unitType(name)) && UNIT_NAME.test(name) ? "success" : ""
-})
+const notFound = (name: string): UnitStatus =>
+  unloadedUnit(name, UNIT_NAME.test(name) ? "not-found" : "error", {
+    description: UNIT_NAME.test(name) ? name : "",
+    result: RESULT_TYPES.has(unitType(name)) && UNIT_NAME.test(name) ? "success" : ""
+  })
 
 /** Builds the simulation: the `Systemd` service and its controls, sharing one state. */
 export const make = (

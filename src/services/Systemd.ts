@@ -169,6 +169,25 @@ export interface SystemdShape {
 
 export class Systemd extends Context.Tag("machina/Systemd")<Systemd, SystemdShape>() {}
 
+/** The status of a unit that is not loaded: inactive/dead, no process, no timestamps. */
+export const unloadedUnit = (
+  name: string,
+  loadState: string,
+  fields: { readonly description?: string; readonly result?: string } = {}
+): UnitStatus => ({
+  name,
+  description: fields.description ?? "",
+  loadState,
+  activeState: "inactive",
+  subState: "dead",
+  mainPid: 0,
+  activeEnterTimestamp: 0,
+  activeExitTimestamp: 0,
+  inactiveEnterTimestamp: 0,
+  inactiveExitTimestamp: 0,
+  result: fields.result ?? ""
+})
+
 /** Turns a job result other than `done` into a `SystemdJobFailedError`. */
 export const requireJobDone =
   (unit: string, operation: JobOperation) =>
