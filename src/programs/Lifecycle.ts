@@ -11,7 +11,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { formatGoDuration, roundDuration } from "../domain/Duration.js"
-import type { JobOperation, UnitStatus } from "../services/Systemd.js"
+import type { JobOperation, SystemdShape, UnitStatus } from "../services/Systemd.js"
 import { AlreadyReported } from "./Failures.js"
 import { sinceMicros, stateText } from "./List.js"
 import { durationValue, format } from "./Root.js"
@@ -64,12 +64,23 @@ const describeChanges = (changes: ReadonlyArray<{ type: string; file: string; de
   Effect.forEach(changes, (c) =>
     Console.log(c.type === "symlink" ? `Created symlink ${c.file} → ${c.destination}.` : c.type === "unlink" ? `Removed ${c.file}.` : `${c.type} ${c.file} ${c.destination}`), { discard: true })
 
+/**
+ * Like `systemctl enable/disable`, reloads systemd after changing unit files, so the running
+ * manager's dependencies (`WantedBy=`) match the links on disk.
+ */
+const reloadAfter = (sd: SystemdShape, changes: ReadonlyArray<unknown>) =>
+  changes.length === 0
+    ? Effect.void
+    : Effect.catchAll(sd.reload(), (e) =>
+      Console.error(`machina: warning: unit files changed but systemd was not reloaded (${e.message}); run: systemctl daemon-reload`))
+
 export const enable = Command.make("enable", { machines }, ({ machines }) =>
   Effect.gen(function*() {
     const units = yield* unitsOf(machines)
     const sd = yield* systemd
     const result = yield* sd.enable(units)
     yield* describeChanges(result.changes)
+    yield* reloadAfter(sd, result.changes)
     if (!result.carriesInstallInfo) yield* Console.error("machina: warning: the units have no [Install] section; nothing was enabled")
   }).pipe(Effect.scoped)).pipe(Command.withDescription("Enables the systemd units for virtual machines."))
 
@@ -77,7 +88,9 @@ export const disable = Command.make("disable", { machines }, ({ machines }) =>
   Effect.gen(function*() {
     const units = yield* unitsOf(machines)
     const sd = yield* systemd
-    yield* describeChanges(yield* sd.disable(units))
+    const changes = yield* sd.disable(units)
+    yield* describeChanges(changes)
+    yield* reloadAfter(sd, changes)
   }).pipe(Effect.scoped)).pipe(Command.withDescription("Disables the systemd units for virtual machines."))
 
 const formatSince = (u: UnitStatus, nowMicros: number): string => {
@@ -94,16 +107,18 @@ export const status = Command.make("status", { format, machines }, ({ format, ma
     const statuses = yield* sd.units(units)
     const now = Date.now() * 1000
     if (format === "json") {
-      return yield* Console.log(JSON.stringify(statuses.map((u, i) => ({ machine: machines[i], ...u })), null, 2))
+      yield* Console.log(JSON.stringify(statuses.map((u, i) => ({ machine: machines[i], ...u })), null, 2))
+    } else {
+      for (const [i, u] of statuses.entries()) {
+        const parts = [`${machines[i]}: ${u.name}`, u.loadState, stateText(u)]
+        if (u.mainPid > 0) parts.push(`pid ${u.mainPid}`)
+        if (u.result !== "" && u.result !== "success") parts.push(`result ${u.result}`)
+        const since = formatSince(u, now)
+        if (since !== "") parts.push(since)
+        yield* Console.log(parts.join("  "))
+      }
     }
-    for (const [i, u] of statuses.entries()) {
-      const parts = [`${machines[i]}: ${u.name}`, u.loadState, stateText(u)]
-      if (u.mainPid > 0) parts.push(`pid ${u.mainPid}`)
-      if (u.result !== "" && u.result !== "success") parts.push(`result ${u.result}`)
-      const since = formatSince(u, now)
-      if (since !== "") parts.push(since)
-      yield* Console.log(parts.join("  "))
-    }
+    // The exit status does not depend on the output format.
     const notRunning = statuses.filter((u) => u.activeState !== "active").length
     if (notRunning > 0) return yield* new AlreadyReported({ exitCode: 3, summary: `${notRunning} unit(s) not active` })
   }).pipe(Effect.scoped)).pipe(Command.withDescription("Displays the systemd unit status for virtual machines."))

@@ -60,19 +60,33 @@ describe("unit lifecycle", () => {
       const layer = Layer.provideMerge(simulated([{ name: "machina-web.service" }]), Layer.empty)
       yield* Effect.gen(function*() {
         const run = (...args: Array<string>) => runCli(args)
+        const control = yield* SystemdMemory.SystemdMemoryControl
+        const reloads = yield* control.reloads
         const enabled = yield* run("enable", "web")
         expect(enabled.stdout).toMatch(/^Created symlink .*machina-web\.service/)
+        // Like systemctl enable: the manager is reloaded so it sees the new WantedBy link.
+        expect(yield* control.reloads).toBe(reloads + 1)
         expect((yield* run("start", "web")).stdout).toBe("web: started\n")
         const status = yield* run("status", "web")
         expect(status.exitCode).toBe(0)
         expect(status.stdout).toMatch(/^web: machina-web\.service  loaded  active\/running/)
-        const control = yield* SystemdMemory.SystemdMemoryControl
         yield* control.script("machina-web.service", "stop", "failed")
         const stop = yield* run("stop", "web")
         expect(stop.exitCode).toBe(1)
         expect(stop.stderr).toBe("web: failed to stop: job failed\n")
         expect((yield* run("disable", "web")).stdout).toMatch(/^Removed .*machina-web\.service/)
+        expect(yield* control.reloads).toBe(reloads + 2)
         expect((yield* run("status", "nope")).stderr).toMatch(/nope\.conf\.json: file not found/)
       }).pipe(Effect.provide(layer))
     }))
+
+  it.effect("status exits 3 for an inactive unit whatever the output format", () =>
+    Effect.gen(function*() {
+      const text = yield* runCli(["status", "web"])
+      expect(text.exitCode).toBe(3)
+      expect(text.stdout).toMatch(/^web: machina-web\.service  loaded  inactive\/dead/)
+      const json = yield* runCli(["status", "--format", "json", "web"])
+      expect(json.exitCode).toBe(3)
+      expect(JSON.parse(json.stdout)).toMatchObject([{ machine: "web", activeState: "inactive" }])
+    }).pipe(Effect.provide(simulated([{ name: "machina-web.service" }]))))
 })

@@ -1,0 +1,421 @@
+/**
+ * The whole life of real machines under a real systemd (test/support/Sandbox.ts), driven by the
+ * REAL bundle installed inside the sandbox with `machina install`: generate, enable, start,
+ * status/list, query, disconnect/connect, a graceful stop through the unit's ExecStop (the tiny
+ * guest powers off on ACPI), systemd restarting a machine whose QEMU was killed, stop, disable.
+ * Guests run under TCG (`"accelerator": "tcg"`). One sandbox for the file; the host is checked
+ * to be unchanged afterwards (a /tmp marker, links, /etc/machina, /usr/bin/machina*).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { createHash } from "node:crypto"
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { waitForPowerButton } from "../support/GuestAcpi.js"
+import { pollUntil } from "../support/Poll.js"
+import { startSandbox } from "../support/Sandbox.js"
+import type { ExecResult, Sandbox } from "../support/Sandbox.js"
+import { ensureTinyGuest } from "../support/TinyGuest.js"
+import { pinUnits } from "../support/UnitPins.js"
+import type { UnitPins } from "../support/UnitPins.js"
+
+const BUNDLE = path.resolve("dist/machina.cjs")
+const MACHINES = ["alpha", "beta"] as const
+const BOOT_DIR = "/var/lib/machina/boot"
+const DISK_DIR = "/var/lib/machina/disks"
+const UNIT_DIR = "/etc/systemd/system"
+const unitOf = (machine: string) => `machina-${machine}.service`
+
+// ---------------------------------------------------------------------------------------------
+// Host state that must survive the sandbox unchanged
+
+const hostLinks = (): Array<string> =>
+  (JSON.parse(execFileSync("ip", ["-j", "link", "show"], { encoding: "utf8" })) as ReadonlyArray<{ ifname: string }>)
+    .map((l) => l.ifname)
+    .sort()
+
+/** Path → sha256 of every file under `root` (symlinks by target), or null when `root` is absent. */
+const snapshot = (root: string): Record<string, string> | null => {
+  if (!fs.existsSync(root)) return null
+  const out: Record<string, string> = {}
+  const walk = (p: string) => {
+    const st = fs.lstatSync(p)
+    if (st.isSymbolicLink()) out[p] = `-> ${fs.readlinkSync(p)}`
+    else if (st.isDirectory()) {
+      out[p] = "dir"
+      for (const entry of fs.readdirSync(p).sort()) walk(path.join(p, entry))
+    } else out[p] = createHash("sha256").update(fs.readFileSync(p)).digest("hex")
+  }
+  walk(root)
+  return out
+}
+
+const HOST_PATHS = [
+  "/etc/machina",
+  "/usr/bin/machina",
+  "/usr/bin/machina-ifup",
+  "/usr/bin/machina-ifdown",
+  `${UNIT_DIR}/${unitOf("alpha")}`,
+  `${UNIT_DIR}/${unitOf("beta")}`
+]
+const hostFiles = () => Object.fromEntries(HOST_PATHS.map((p) => [p, snapshot(p)]))
+
+// ---------------------------------------------------------------------------------------------
+// Configuration written inside the sandbox
+
+const HOST_CONFIG = {
+  accelerator: "tcg",
+  storage: {
+    boot: { path: BOOT_DIR, pattern: "${volume}", type: "firmware", readonly: true },
+    disks: { path: DISK_DIR, pattern: "${machine-name}-${volume}.raw", type: "raw" }
+  },
+  network: { lan: { device: "kvmbr0" } }
+}
+
+const IDS: Record<(typeof MACHINES)[number], string> = {
+  alpha: "3f0c8e52-6a1b-4d8e-9c55-0a1b2c3d4e01",
+  beta: "3f0c8e52-6a1b-4d8e-9c55-0a1b2c3d4e02"
+}
+
+const machineConfig = (name: (typeof MACHINES)[number]) => ({
+  id: IDS[name],
+  description: `lifecycle ${name}`,
+  attrs: {
+    memory: { ram: 256 },
+    qmp: { enabled: true },
+    boot: {
+      kernel: { name: "vmlinuz", storage: "boot" },
+      initrd: { name: "initrd.gz", storage: "boot" },
+      append: "console=ttyS0 quiet"
+    }
+  },
+  connections: [{ name: "0", network: "lan" }],
+  volumes: [{ name: "os", storage: "disks", bootable: true }]
+})
+
+// ---------------------------------------------------------------------------------------------
+
+describe("machine lifecycle under a real systemd", () => {
+  let sandbox: Sandbox | undefined
+  let pins: UnitPins | undefined
+  let markerDir: string | undefined
+  let linksBefore: Array<string> = []
+  let filesBefore: ReturnType<typeof hostFiles> = {}
+  const timings: Array<string> = []
+
+  const box = (): Sandbox => {
+    if (sandbox === undefined) throw new Error("the sandbox did not boot")
+    return sandbox
+  }
+
+  const show = (r: ExecResult) => `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`
+
+  /** Runs the installed `machina` inside the sandbox; asserts the exit status. */
+  const machina = async (args: ReadonlyArray<string>, options: { code?: number; timeoutMs?: number } = {}) => {
+    const started = Date.now()
+    const result = await box().exec(["machina", ...args], { timeoutMs: options.timeoutMs ?? 30_000 })
+    timings.push(`machina ${args.join(" ")}: ${Date.now() - started} ms`)
+    expect(result.code, `machina ${args.join(" ")}\n${show(result)}`).toBe(options.code ?? 0)
+    return result
+  }
+
+  const props = async (unit: string, names: ReadonlyArray<string>): Promise<Record<string, string>> => {
+    const out = await box().execOk(["systemctl", "show", "-p", names.join(","), unit])
+    return Object.fromEntries(
+      out.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])
+    )
+  }
+
+  const link = async (name: string): Promise<{ flags: Array<string>; master?: string } | undefined> => {
+    const r = await box().exec(["ip", "-j", "link", "show", name])
+    if (r.code !== 0) return undefined
+    return (JSON.parse(r.stdout) as Array<{ flags: Array<string>; master?: string }>)[0]
+  }
+
+  const journalOf = (machine: string) => box().journal(unitOf(machine))
+
+  /** The journal's current end, so that later reads show only what a step caused. */
+  const journalCursor = async (): Promise<string> => {
+    const out = await box().execOk(["journalctl", "-q", "-n", "0", "--show-cursor"])
+    const cursor = /^-- cursor: (.+)$/m.exec(out)?.[1]
+    if (cursor === undefined) throw new Error(`journalctl printed no cursor: ${out}`)
+    return cursor
+  }
+  const journalSince = (machine: string, cursor: string) =>
+    box().execOk(["journalctl", "--no-pager", "-o", "short-precise", "-u", unitOf(machine), `--after-cursor=${cursor}`])
+
+  const activeRunning = (machine: string, notPid?: string) => async () => {
+    const p = await props(unitOf(machine), ["ActiveState", "SubState", "MainPID"])
+    return p["ActiveState"] === "active" && p["SubState"] === "running" && p["MainPID"] !== "0" && p["MainPID"] !== notPid
+      ? p
+      : undefined
+  }
+
+  const waitGuestReady = async (machine: string) => {
+    // command.1: the product's own commands try command.0 first, so they are never kept waiting.
+    const waited = await waitForPowerButton(box().hostPathOf(`/run/machina/${machine}/command.1.qmp.socket`), 60_000)
+    timings.push(`${machine}: guest listening to the power button after ${waited} ms`)
+  }
+
+  /** Stops a machine through systemd and checks the stop was graceful (ExecStop, guest power-off). */
+  const stopGracefully = async (machine: string) => {
+    const cursor = await journalCursor()
+    const started = Date.now()
+    const stopped = await machina(["stop", machine], { timeoutMs: 120_000 })
+    timings.push(`${machine}: stop job done in ${Date.now() - started} ms`)
+    expect(stopped.stdout).toBe(`${machine}: stopped\n`)
+
+    const unit = unitOf(machine)
+    const p = await props(unit, ["ActiveState", "SubState", "Result", "ExecMainCode", "ExecMainStatus", "ExecStop", "ExecStopPost"])
+    // This stop's journal (journald may lag behind the job's end by a moment).
+    const journal = await pollUntil(
+      `the journal of ${unit} to record the deactivation`,
+      async () => {
+        const j = await journalSince(machine, cursor)
+        return j.includes(`${unit}: Deactivated successfully.`) ? j : undefined
+      },
+      { timeoutMs: 10_000, diagnostics: () => journalOf(machine) }
+    )
+    const context = `${JSON.stringify(p, null, 2)}\n${journal}`
+    expect(p["ActiveState"], context).toBe("inactive")
+    expect(p["SubState"], context).toBe("dead")
+    // The pinned unit's real outcome: QEMU exited on its own with status 0 (CLD_EXITED = 1),
+    // not killed by systemd's stop timeout.
+    expect(p["Result"], context).toBe("success")
+    expect(p["ExecMainCode"], context).toBe("1")
+    expect(p["ExecMainStatus"], context).toBe("0")
+    expect(p["ExecStop"], context).toContain(`argv[]=machina shutdown --system --timeout 1m25s ${machine} ;`)
+    expect(p["ExecStop"], context).toMatch(/ code=exited ; status=0 \}$/)
+    expect(p["ExecStopPost"], context).toContain(`argv[]=machina teardown ${machine} ;`)
+    expect(p["ExecStopPost"], context).toMatch(/ code=exited ; status=0 \}$/)
+
+    expect(journal).toContain(`${machine}: Issued shutdown command.`)
+    expect(journal).toContain(`${machine}: SHUTDOWN: {"guest": true, "reason": "guest-shutdown"}`)
+    expect(journal).toContain(`${machine}: QMP socket closed. Shutdown complete.`)
+    expect(journal).not.toContain("Timeout expired")
+    expect(journal).not.toMatch(/Killing process|stop-sigterm|stop-final-sigterm/)
+    // QEMU ran the downscript (machina-ifdown) for the tap on its way out.
+    expect(journal).toContain(`${machine}.0: disabled`)
+
+    const status = JSON.parse((await machina(["status", "--format", "json", machine], { code: 3 })).stdout) as Array<Record<string, unknown>>
+    expect(status[0]).toMatchObject({ machine, name: unit, activeState: "inactive", subState: "dead", mainPid: 0, result: "success" })
+    expect(await link(`${machine}.0`)).toBeUndefined()
+    expect((await box().exec(["test", "-e", `/run/machina/${machine}`])).code).not.toBe(0)
+  }
+
+  beforeAll(async () => {
+    if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build first`)
+    markerDir = fs.mkdtempSync(path.join(os.tmpdir(), "machina-lifecycle-marker-"))
+    fs.writeFileSync(path.join(markerDir, "marker"), "still here")
+    linksBefore = hostLinks()
+    filesBefore = hostFiles()
+    const guest = await ensureTinyGuest()
+
+    const booted = Date.now()
+    sandbox = await startSandbox()
+    timings.push(`sandbox boot: ${Date.now() - booted} ms`)
+    const s = sandbox
+
+    // The real bundle, installed the way an admin would (into the sandbox's overlay).
+    const installed = await s.exec(["node", BUNDLE, "install"], { timeoutMs: 30_000 })
+    expect(installed.code, show(installed)).toBe(0)
+    for (const p of ["/usr/bin/machina", "/usr/bin/machina-ifup", "/usr/bin/machina-ifdown", "/etc/machina/machine.conf.d"]) {
+      expect(installed.stdout).toContain(`${p}: created`)
+    }
+
+    await s.execOk(["ip", "link", "add", "kvmbr0", "type", "bridge"])
+    await s.execOk(["ip", "link", "set", "kvmbr0", "up"])
+    await s.writeFile(`${BOOT_DIR}/vmlinuz`, fs.readFileSync(guest.kernel))
+    await s.writeFile(`${BOOT_DIR}/initrd.gz`, fs.readFileSync(guest.initrd))
+    await s.execOk(["mkdir", "-p", DISK_DIR])
+    for (const m of MACHINES) await s.execOk(["qemu-img", "create", "-q", "-f", "raw", `${DISK_DIR}/${m}-os.raw`, "16M"])
+    await s.writeFile("/etc/machina/machina.conf.json", JSON.stringify(HOST_CONFIG, null, 2) + "\n")
+    for (const m of MACHINES) {
+      await s.writeFile(`/etc/machina/machine.conf.d/${m}.conf.json`, JSON.stringify(machineConfig(m), null, 2) + "\n")
+    }
+  }, 120_000)
+
+  afterAll(async () => {
+    try {
+      pins?.release()
+    } finally {
+      await sandbox?.stop()
+    }
+    console.info(`Lifecycle timings:\n  ${timings.join("\n  ")}`)
+    if (markerDir === undefined) return // beforeAll failed before recording the host
+    // The host is as it was: /tmp kept, no bridge or tap, no machina files or units.
+    try {
+      expect(fs.readFileSync(path.join(markerDir, "marker"), "utf8")).toBe("still here")
+      const links = hostLinks()
+      expect(links).toEqual(linksBefore)
+      expect(links).not.toContain("kvmbr0")
+      expect(links).not.toContain("alpha.0")
+      expect(links).not.toContain("beta.0")
+      expect(hostFiles()).toEqual(filesBefore)
+    } finally {
+      fs.rmSync(markerDir, { recursive: true, force: true })
+    }
+  }, 60_000)
+
+  it("generates units, enables and starts both machines", async () => {
+    const s = box()
+    expect((await machina(["check"])).stdout).toContain("no problems found")
+
+    const generated = await machina(["generate", "alpha", "beta"])
+    expect(generated.stdout.split("\n").filter((l) => l !== "")).toEqual([
+      `${UNIT_DIR}/${unitOf("alpha")}: created`,
+      `${UNIT_DIR}/${unitOf("beta")}: created`,
+      "systemd: units reloaded"
+    ])
+    const unitText = await s.readFile(`${UNIT_DIR}/${unitOf("alpha")}`)
+    expect(unitText).toContain("-accel tcg")
+    expect(unitText).toContain("-kernel /var/lib/machina/boot/vmlinuz")
+    expect(unitText).toContain(`-append "console=ttyS0 quiet"`)
+    expect(unitText).toContain("ExecStop=machina shutdown --system --timeout 1m25s alpha\n")
+    // systemd picked the units up (reloaded by generate, nothing else did).
+    for (const m of MACHINES) {
+      expect(await props(unitOf(m), ["LoadState", "FragmentPath"])).toEqual({
+        LoadState: "loaded",
+        FragmentPath: `${UNIT_DIR}/${unitOf(m)}`
+      })
+    }
+    pins = await pinUnits(s.busAddress, MACHINES.map(unitOf))
+
+    const enabled = await machina(["enable", "alpha", "beta"])
+    for (const m of MACHINES) {
+      expect(enabled.stdout).toContain(`Created symlink ${UNIT_DIR}/multi-user.target.wants/${unitOf(m)} → ${UNIT_DIR}/${unitOf(m)}.`)
+      expect((await s.exec(["systemctl", "is-enabled", unitOf(m)])).stdout.trim()).toBe("enabled")
+      // systemd was reloaded (as systemctl enable does): the running manager knows the link.
+      expect(await props(unitOf(m), ["WantedBy"])).toEqual({ WantedBy: "multi-user.target" })
+    }
+
+    const started = await machina(["start", "alpha", "beta"], { timeoutMs: 60_000 })
+    expect(started.stdout.split("\n").filter((l) => l !== "").sort()).toEqual(["alpha: started", "beta: started"])
+
+    for (const m of MACHINES) {
+      const p = await props(unitOf(m), ["ActiveState", "SubState", "MainPID"])
+      expect(p, await journalOf(m)).toMatchObject({ ActiveState: "active", SubState: "running" })
+      const status = await machina(["status", m])
+      expect(status.stdout).toMatch(new RegExp(`^${m}: ${unitOf(m).replace(".", "\\.")}  loaded  active/running  pid ${p["MainPID"]}  since `))
+      expect(Number(p["MainPID"])).toBeGreaterThan(1)
+      // The main process is QEMU itself (systemd runs it directly).
+      expect((await s.execOk(["cat", `/proc/${p["MainPID"]}/comm`])).trim()).toBe("qemu-system-x86")
+    }
+
+    const list = await machina(["list"])
+    expect(list.stdout).toMatch(/^alpha\s+loaded\s+active\/running\s+\S+\s+\(lifecycle alpha\)$/m)
+    expect(list.stdout).toMatch(/^beta\s+loaded\s+active\/running\s+\S+\s+\(lifecycle beta\)$/m)
+    const listJson = JSON.parse((await machina(["list", "--format", "json"])).stdout) as Array<Record<string, unknown>>
+    expect(listJson.map((r) => [r["name"], r["activeState"], r["subState"]])).toEqual([
+      ["alpha", "active", "running"],
+      ["beta", "active", "running"]
+    ])
+  }, 90_000)
+
+  it("answers QMP queries: the virtio devices behind their root ports", async () => {
+    const text = (await machina(["query", "pci", "alpha"])).stdout
+    expect(text.startsWith("----alpha----\n[\n\t{\n")).toBe(true)
+    const buses = JSON.parse(text.slice("----alpha----\n".length)) as Array<PciBus>
+    const ports = buses[0]!.devices.filter((d) => d.pci_bridge !== undefined)
+    // Two ioh3420 root ports (pcie.1.1: virtio-scsi, pcie.1.2: virtio-net), per the generated layout.
+    expect(ports.map((d) => [d.qdev_id, d.id.vendor, d.id.device])).toEqual([
+      ["pcie.1.1", 0x8086, 0x3420],
+      ["pcie.1.2", 0x8086, 0x3420]
+    ])
+    const behind = (port: string) =>
+      ports.find((d) => d.qdev_id === port)!.pci_bridge!.devices!.map((d) => [d.class_info.desc, d.id.vendor, d.id.device])
+    expect(behind("pcie.1.1")).toEqual([["SCSI controller", 0x1af4, 0x1048]])
+    expect(behind("pcie.1.2")).toEqual([["Ethernet controller", 0x1af4, 0x1041]])
+
+    const json = JSON.parse((await machina(["query", "pci", "--format", "json", "alpha", "beta"])).stdout) as Record<string, Array<PciBus>>
+    expect(Object.keys(json)).toEqual(["alpha", "beta"])
+    expect(json["alpha"]).toEqual(buses)
+  }, 60_000)
+
+  it("connects taps to the bridge: ifup from QEMU, then disconnect and connect", async () => {
+    // QEMU ran /usr/bin/machina-ifup for the tap when it started (logged in the unit's journal).
+    expect(await journalOf("alpha")).toContain("alpha.0: enabled")
+    for (const m of MACHINES) {
+      const tap = await link(`${m}.0`)
+      expect(tap?.master).toBe("kvmbr0")
+      expect(tap?.flags).toContain("UP")
+    }
+
+    expect((await machina(["disconnect", "alpha.0"])).stdout).toBe("alpha.0: disabled\n")
+    const down = await link("alpha.0")
+    expect(down?.master).toBeUndefined()
+    expect(down?.flags).not.toContain("UP")
+    expect((await link("beta.0"))?.master).toBe("kvmbr0") // only the one asked for
+
+    expect((await machina(["connect", "alpha"])).stdout).toBe("alpha.0: enabled\n")
+    const up = await link("alpha.0")
+    expect(up?.master).toBe("kvmbr0")
+    expect(up?.flags).toContain("UP")
+  }, 60_000)
+
+  it("stops a machine gracefully through the unit's ExecStop (ACPI power-off, then teardown)", async () => {
+    await waitGuestReady("alpha")
+    await stopGracefully("alpha")
+    // beta is untouched.
+    expect(await props(unitOf("beta"), ["ActiveState", "SubState"])).toEqual({ ActiveState: "active", SubState: "running" })
+  }, 180_000)
+
+  it("restarts a machine whose QEMU dies", async () => {
+    const unit = unitOf("beta")
+    const before = await props(unit, ["MainPID", "NRestarts"])
+    expect(before["NRestarts"]).toBe("0")
+    const oldPid = before["MainPID"]!
+    await box().execOk(["kill", "-9", oldPid])
+    const killed = Date.now()
+    const after = await pollUntil("beta to be restarted with a new QEMU", activeRunning("beta", oldPid), {
+      timeoutMs: 40_000, // RestartSec=10s, then prepare and QEMU
+      intervalMs: 500,
+      diagnostics: () => journalOf("beta")
+    })
+    timings.push(`beta: active/running again ${Date.now() - killed} ms after kill -9`)
+    expect(after["MainPID"]).not.toBe(oldPid)
+    expect((await props(unit, ["NRestarts"]))["NRestarts"]).toBe("1")
+    const journal = await journalOf("beta")
+    expect(journal).toContain(`${unit}: Main process exited, code=killed, status=9/KILL`)
+    expect(journal).toContain(`${unit}: Failed with result 'signal'.`)
+    expect(journal).toContain(`${unit}: Scheduled restart job, restart counter is at 1.`)
+
+    const status = JSON.parse((await machina(["status", "--format", "json", "beta"])).stdout) as Array<Record<string, unknown>>
+    expect(status[0]).toMatchObject({ activeState: "active", subState: "running", mainPid: Number(after["MainPID"]) })
+    // The new QEMU recreated its tap and ran ifup again.
+    const tap = await pollUntil("beta.0 to be back on kvmbr0", async () => {
+      const l = await link("beta.0")
+      return l?.master === "kvmbr0" ? l : undefined
+    }, { timeoutMs: 15_000 })
+    expect(tap.flags).toContain("UP")
+  }, 90_000)
+
+  it("stops the restarted machine gracefully and disables both", async () => {
+    await waitGuestReady("beta")
+    await stopGracefully("beta")
+
+    const disabled = await machina(["disable", "alpha", "beta"])
+    for (const m of MACHINES) {
+      expect(disabled.stdout).toContain(`Removed ${UNIT_DIR}/multi-user.target.wants/${unitOf(m)}.`)
+      expect((await box().exec(["systemctl", "is-enabled", unitOf(m)])).stdout.trim()).toBe("disabled")
+      expect(await props(unitOf(m), ["WantedBy"])).toEqual({ WantedBy: "" })
+    }
+    const list = await machina(["list"])
+    expect(list.stdout).toMatch(/^alpha\s+loaded\s+inactive\/dead\b/m)
+    expect(list.stdout).toMatch(/^beta\s+loaded\s+inactive\/dead\b/m)
+    // Nothing of ours is left running in the sandbox.
+    expect((await box().exec(["pgrep", "-x", "qemu-system-x86"])).code).toBe(1)
+  }, 180_000)
+})
+
+interface PciDevice {
+  readonly qdev_id: string
+  readonly class_info: { readonly desc?: string; readonly class: number }
+  readonly id: { readonly vendor: number; readonly device: number }
+  readonly pci_bridge?: { readonly devices?: ReadonlyArray<PciDevice> }
+}
+interface PciBus {
+  readonly bus: number
+  readonly devices: ReadonlyArray<PciDevice>
+}
