@@ -295,4 +295,32 @@ describe("quote round-trips through systemd 252", () => {
     expect(broken.stderr).toContain("Failed to parse service restart specifier")
     fs.rmSync(sandbox.hostPathOf(path), { force: true })
   })
+
+  it("systemd-analyze verify accepts every unit of the golden cases", async () => {
+    const units = new Map<string, string>()
+    for (const c of fs.readdirSync("test/golden/cases")) {
+      const dir = `test/golden/cases/${c}/expected`
+      if (!fs.existsSync(dir)) continue
+      for (const file of fs.readdirSync(dir).filter((f) => f.endsWith(".unit"))) {
+        // several machines print as "----<name>----" blocks separated by a blank line
+        const text = fs.readFileSync(`${dir}/${file}`, "utf8")
+        const blocks = text.startsWith("----") ? text.split(/\n?^----(.+)----\n/m).slice(1) : ["", text]
+        for (let i = 0; i < blocks.length; i += 2) {
+          const body = blocks[i + 1]!.replace(/\n\n$/, "\n")
+          const machine = /^Description=machina KVM (.+)$/m.exec(body)![1]!
+          units.set(`${c}-${machine}`, body)
+        }
+      }
+    }
+    expect(units.size).toBeGreaterThanOrEqual(5)
+    const paths: Array<string> = []
+    for (const [key, body] of units) {
+      const path = `${UNIT_DIR}/${unitName(key.replace(/[^A-Za-z0-9_.-]/g, "_"))}`
+      await sandbox.writeFile(path, body)
+      paths.push(path)
+    }
+    const result = await sandbox.exec(["systemd-analyze", "verify", ...paths], { timeoutMs: 60_000 })
+    for (const path of paths) fs.rmSync(sandbox.hostPathOf(path), { force: true })
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: "" })
+  }, 90_000)
 })
