@@ -9,7 +9,6 @@
  * job is queued, and results of jobs that finish before their `StartUnit` reply is processed are
  * kept (bounded) until claimed, so no job result is lost.
  */
-import dbus from "dbus-next"
 import type { Message, MessageBus } from "dbus-next"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -93,6 +92,17 @@ interface CallSpec {
   readonly body?: ReadonlyArray<unknown>
   readonly timeout?: Duration.Duration
 }
+
+/**
+ * dbus-next, loaded when the first connection opens (`loadDbus`): initialising it costs start-up
+ * time that commands which never talk to systemd should not pay. Everything below that uses it
+ * runs on an open connection.
+ */
+let dbus: typeof import("dbus-next")
+const loadDbus = Effect.promise(async () => {
+  // A CommonJS module: its `module.exports` is the default export.
+  dbus ??= ((await import("dbus-next")) as unknown as { readonly default: typeof dbus }).default
+})
 
 const errorText = (error: unknown): string =>
   error instanceof Error ? error.message : typeof error === "string" ? error : String(error)
@@ -241,6 +251,7 @@ export const make = (options: Options = {}): Effect.Effect<SystemdShape, never, 
     }
 
     const open: Effect.Effect<Connection, SystemdError> = Effect.gen(function* () {
+      yield* loadDbus
       const lost = yield* Deferred.make<never, SystemdBusUnavailableError>()
       const connected = yield* Deferred.make<void>()
       const connection = yield* Effect.try({

@@ -31,8 +31,12 @@ const isSpace = (cp: number): boolean =>
   (cp >= 0x2000 && cp <= 0x200a) || cp === 0x2028 || cp === 0x2029 || cp === 0x202f || cp === 0x205f ||
   cp === 0x3000
 
+/** Text `cleanToken` keeps as it is: printable ASCII but space, `,`, `"` and `=` (nearly every token). */
+const CLEAN_ASCII = /^[\x21\x23-\x2b\x2d-\x3c\x3e-\x7e]*$/
+
 /** Removes `,` `"` `=`, whitespace and non-printable characters (qemu.md §2.1 step 1). */
 export const cleanToken = (text: string): string => {
+  if (CLEAN_ASCII.test(text)) return text
   let out = ""
   for (const ch of text) {
     const cp = ch.codePointAt(0)!

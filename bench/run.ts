@@ -1,0 +1,95 @@
+/**
+ * `npm run bench` (after `npm run build`): the figures the issue asks for, with their targets.
+ *
+ * - start-up: `node dist/machina.cjs --config-dir examples/seed args test-vm` against bare
+ *   `node -e 0` in the same run (bench/startup.ts); target: median at most 2x bare Node;
+ * - generation: 1,000 machines loaded, merged, turned into QEMU options and rendered as units,
+ *   in process (bench/generate.ts); target: under 1 s for the first pass;
+ * - QMP against real QEMU (bench/qmp.ts): `query-status` round trip, and QEMU's exit to
+ *   `shutdown --wait` returning; target: under 100 ms.
+ *
+ * The machine may be busy with other work: the start-up figures are medians of interleaved runs,
+ * with minimums beside them. `BENCH_ONLY=startup,generate,qmp` picks benches; the modules' own
+ * variables (`BENCH_STARTUP_RUNS`, `BENCH_GENERATE_MACHINES`, `BENCH_QMP_CALLS`, ...) apply.
+ * Exits non-zero only when a bench could not run.
+ */
+import { benchGenerate } from "./generate.js"
+import { benchQmp } from "./qmp.js"
+import { benchStartup } from "./startup.js"
+
+interface Row {
+  readonly figure: string
+  readonly value: string
+  readonly target: string
+  readonly result: "PASS" | "MISS" | ""
+}
+
+const envInt = (name: string, fallback: number) => {
+  const n = Number(process.env[name])
+  return Number.isInteger(n) && n > 0 ? n : fallback
+}
+
+const only = new Set((process.env["BENCH_ONLY"] ?? "startup,generate,qmp").split(",").map((s) => s.trim()))
+const rows: Array<Row> = []
+const failures: Array<string> = []
+
+const check = (ok: boolean): Row["result"] => (ok ? "PASS" : "MISS")
+const info = (figure: string, value: string | number): Row => ({ figure, value: String(value), target: "", result: "" })
+
+const section = async (name: string, run: () => Promise<void> | void) => {
+  if (!only.has(name)) return
+  process.stderr.write(`bench: ${name}...\n`)
+  try {
+    await run()
+  } catch (e) {
+    failures.push(name)
+    rows.push({ figure: `${name}: could not run`, value: e instanceof Error ? e.message.split("\n")[0]! : String(e), target: "", result: "MISS" })
+  }
+}
+
+await section("startup", () => {
+  const s = benchStartup({ runs: envInt("BENCH_STARTUP_RUNS", 15) })
+  rows.push(
+    { figure: "start-up: machina / bare node (median)", value: `${s.startup_ratio_median}x`, target: "<= 2x", result: check(s.startup_ratio_median <= 2) },
+    info("start-up: machina / bare node (min)", `${s.startup_ratio_min}x`),
+    info("start-up: machina median / min (ms)", `${s.startup_machina_median_ms} / ${s.startup_machina_min_ms}`),
+    info("start-up: bare node median / min (ms)", `${s.startup_bare_median_ms} / ${s.startup_bare_min_ms}`),
+    info("start-up: runs of each (after 1 warm-up)", s.startup_runs)
+  )
+})
+
+await section("generate", () => {
+  const g = benchGenerate({ machines: envInt("BENCH_GENERATE_MACHINES", 1000), passes: envInt("BENCH_GENERATE_PASSES", 3) })
+  rows.push(
+    { figure: `generate ${g.generate_machines} machines: first pass (ms)`, value: String(g.generate_first_pass_ms), target: "< 1000", result: check(g.generate_first_pass_ms < 1000) },
+    info(`generate ${g.generate_machines} machines: best later pass (ms)`, g.generate_best_pass_ms),
+    info("generate: per machine, first pass (us)", g.generate_per_machine_us)
+  )
+})
+
+await section("qmp", async () => {
+  const q = await benchQmp()
+  rows.push(
+    info("QMP query-status round trip median / p95 (ms)", `${q["qmp_roundtrip_median_ms"]} / ${q["qmp_roundtrip_p95_ms"]}`),
+    info("QMP connect + negotiate median (ms)", q["qmp_connect_median_ms"] ?? ""),
+    {
+      figure: "QMP QEMU exit -> shutdown returns, median (ms)",
+      value: String(q["qmp_shutdown_after_exit_median_ms"]),
+      target: "< 100",
+      result: check((q["qmp_shutdown_after_exit_median_ms"] ?? Infinity) < 100)
+    },
+    info("QMP SHUTDOWN event -> shutdown returns, median (ms)", q["qmp_shutdown_after_event_median_ms"] ?? ""),
+    info("QMP whole shutdown --wait, median (ms)", q["qmp_shutdown_total_median_ms"] ?? "")
+  )
+})
+
+const header: Row = { figure: "figure", value: "value", target: "target", result: "" }
+const width = (f: (r: Row) => string) => Math.max(...[header, ...rows].map((r) => f(r).length))
+const wf = width((r) => r.figure)
+const wv = width((r) => r.value)
+const wt = width((r) => r.target)
+const line = (r: Row) => `${r.figure.padEnd(wf)}  ${r.value.padStart(wv)}  ${r.target.padEnd(wt)}  ${r.result}`.trimEnd()
+console.log(line(header))
+console.log("-".repeat(wf + wv + wt + 10))
+for (const r of rows) console.log(line(r))
+if (failures.length > 0) process.exitCode = 1
