@@ -332,6 +332,18 @@ export const parseJsonText = (text: string, file: string): Either.Either<unknown
   }
 }
 
+const decoders = new WeakMap<object, (u: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
+
+/** One compiled decoder per schema (building it per document costs more than decoding). */
+const decoderOf = <A, I>(schema: Schema.Schema<A, I, never>) => {
+  let decoder = decoders.get(schema)
+  if (decoder === undefined) {
+    decoder = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })
+    decoders.set(schema, decoder)
+  }
+  return decoder as (u: unknown) => Either.Either<A, ParseResult.ParseError>
+}
+
 /** Decodes a JSON document against a schema, collecting every issue. */
 export const decodeDocument = <A, I>(
   schema: Schema.Schema<A, I, never>,
@@ -339,7 +351,7 @@ export const decodeDocument = <A, I>(
   file: string
 ): Either.Either<A, ReadonlyArray<ConfigIssue>> => {
   const canonical = canonicalize(schema.ast, value)
-  const result = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(canonical)
+  const result = decoderOf(schema)(canonical)
   if (Either.isRight(result)) return Either.right(result.right)
   // A union (e.g. a literal choice) fails once per member: fold those into one line per path.
   const byPath = new Map<string, Array<string>>()
