@@ -222,25 +222,30 @@ export const emptyHost = (): HostFile => Schema.decodeSync(HostFile)({})
  * field case-insensitively (an exact match wins) and drops `null` members, so that `"ID"` or
  * `"ram": null` decode as the original decoded them.
  */
-const canonicalize = (ast: AST.AST, value: unknown): unknown => {
+interface UnknownKey {
+  readonly path: ReadonlyArray<PropertyKey>
+  readonly expected: ReadonlyArray<string>
+}
+
+const canonicalize = (ast: AST.AST, value: unknown, path: Array<PropertyKey>, unknown: Array<UnknownKey>): unknown => {
   switch (ast._tag) {
     case "Transformation":
-      return canonicalize(ast.from, value)
+      return canonicalize(ast.from, value, path, unknown)
     case "Refinement":
-      return canonicalize(ast.from, value)
+      return canonicalize(ast.from, value, path, unknown)
     case "Suspend":
-      return canonicalize(ast.f(), value)
+      return canonicalize(ast.f(), value, path, unknown)
     case "Union": {
       for (const member of ast.types) {
-        if (member._tag === "TypeLiteral" && isPlainObject(value)) return canonicalize(member, value)
-        if (member._tag === "TupleType" && Array.isArray(value)) return canonicalize(member, value)
+        if (member._tag === "TypeLiteral" && isPlainObject(value)) return canonicalize(member, value, path, unknown)
+        if (member._tag === "TupleType" && Array.isArray(value)) return canonicalize(member, value, path, unknown)
       }
       return value
     }
     case "TupleType": {
       if (!Array.isArray(value) || ast.rest.length === 0) return value
       const element = ast.rest[0]!.type
-      return value.map((v) => canonicalize(element, v))
+      return value.map((v, i) => canonicalize(element, v, [...path, i], unknown))
     }
     case "TypeLiteral": {
       if (!isPlainObject(value)) return value
@@ -257,11 +262,13 @@ const canonicalize = (ast: AST.AST, value: unknown): unknown => {
         if (member === null) continue
         const ps = byName.get(key) ?? byLower.get(key.toLowerCase())
         if (ps !== undefined) {
-          out[String(ps.name)] = canonicalize(ps.type, member)
+          out[String(ps.name)] = canonicalize(ps.type, member, [...path, String(ps.name)], unknown)
         } else if (index !== undefined) {
-          out[key] = canonicalize(index.type, member)
+          out[key] = canonicalize(index.type, member, [...path, key], unknown)
         } else {
-          out[key] = member
+          // Unknown keys (typos) are reported here, where the expected names are at hand; the
+          // schema then decodes without its (slower) excess-property check.
+          unknown.push({ path: [...path, key], expected: ast.propertySignatures.map((p) => String(p.name)) })
         }
       }
       return out
@@ -338,7 +345,7 @@ const decoders = new WeakMap<object, (u: unknown) => Either.Either<unknown, Pars
 const decoderOf = <A, I>(schema: Schema.Schema<A, I, never>) => {
   let decoder = decoders.get(schema)
   if (decoder === undefined) {
-    decoder = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })
+    decoder = Schema.decodeUnknownEither(schema, { errors: "all" })
     decoders.set(schema, decoder)
   }
   return decoder as (u: unknown) => Either.Either<A, ParseResult.ParseError>
@@ -350,9 +357,13 @@ export const decodeDocument = <A, I>(
   value: unknown,
   file: string
 ): Either.Either<A, ReadonlyArray<ConfigIssue>> => {
-  const canonical = canonicalize(schema.ast, value)
+  const unknownKeys: Array<UnknownKey> = []
+  const canonical = canonicalize(schema.ast, value, [], unknownKeys)
   const result = decoderOf(schema)(canonical)
-  if (Either.isRight(result)) return Either.right(result.right)
+  const unknownIssues = unknownKeys.map((u) =>
+    issue(file, jsonPath(u.path), `unknown key (expected one of: ${u.expected.join(" | ")})`)
+  )
+  if (Either.isRight(result)) return unknownIssues.length > 0 ? Either.left(unknownIssues) : Either.right(result.right)
   // A union (e.g. a literal choice) fails once per member: fold those into one line per path.
   const byPath = new Map<string, Array<string>>()
   for (const i of ParseResult.ArrayFormatter.formatErrorSync(result.left)) {
@@ -361,13 +372,13 @@ export const decodeDocument = <A, I>(
     list.push(describeParseIssue(i))
     byPath.set(path, list)
   }
-  const issues = [...byPath].map(([path, messages]) => {
+  const issues = [...unknownIssues, ...[...byPath].map(([path, messages]) => {
     const expectations = messages.map((m) => /^expected (.*), actual (.*)$/.exec(m))
     if (messages.length > 1 && expectations.every((x) => x !== null && x[2] === expectations[0]![2])) {
       return issue(file, path, `expected ${expectations.map((x) => x![1]).join(" | ")}, actual ${expectations[0]![2]}`)
     }
     return issue(file, path, [...new Set(messages)].join("; "))
-  })
+  })]
   return Either.left(issues)
 }
 

@@ -32,7 +32,12 @@ const toBytes = (component: Component): Uint8Array =>
 const lengthPrefixed = (component: Component): Uint8Array => {
   const bytes = toBytes(component)
   const out = new Uint8Array(8 + bytes.length)
-  new DataView(out.buffer).setBigUint64(0, BigInt(bytes.length), false)
+  // Big-endian 64-bit length; components are far below 2^32 bytes, so the high word stays 0.
+  const n = bytes.length
+  out[4] = n >>> 24
+  out[5] = (n >>> 16) & 0xff
+  out[6] = (n >>> 8) & 0xff
+  out[7] = n & 0xff
   out.set(bytes, 8)
   return out
 }
