@@ -20,7 +20,7 @@ import { renderMachineUnit, unitName } from "../domain/Unit.js"
 import { validateMachineName } from "../layers/ConfigStoreFs.js"
 import * as UnitStoreFs from "../layers/UnitStoreFs.js"
 import { UnitStore } from "../services/UnitStore.js"
-import { store, systemd } from "./Workspace.js"
+import { reloadUnits, store, systemd } from "./Workspace.js"
 
 export interface Built {
   readonly composed: Composed
@@ -101,12 +101,7 @@ export const generate = Command.make("generate", { preview, noReload, unitDir, m
     const results = yield* target.writeAll(units)
     for (const r of results) yield* Console.log(`${r.path}: ${r.status}`)
     if (noReload || results.every((r) => r.status === "unchanged")) return
-    const reloaded = yield* Effect.either(Effect.flatMap(systemd, (sd) => sd.reload()))
-    if (Either.isLeft(reloaded)) {
-      yield* Console.error(`machina: warning: units written but systemd was not reloaded (${reloaded.left.message}); run: systemctl daemon-reload`)
-    } else {
-      yield* Console.log("systemd: units reloaded")
-    }
+    if (yield* reloadUnits(yield* systemd, "units written")) yield* Console.log("systemd: units reloaded")
   }).pipe(Effect.scoped)).pipe(
     Command.withDescription("Generates systemd unit configuration files from /etc/machina/machine.conf.d/*.conf.json.")
   )

@@ -11,12 +11,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { formatGoDuration, roundDuration } from "../domain/Duration.js"
-import type { JobOperation, SystemdShape, UnitStatus } from "../services/Systemd.js"
+import type { JobOperation, UnitStatus } from "../services/Systemd.js"
 import { AlreadyReported } from "./Failures.js"
 import { sinceMicros, stateText } from "./List.js"
 import { durationValue, format } from "./Root.js"
 import { unitName as unitNameOf } from "../domain/Unit.js"
-import { store, systemd } from "./Workspace.js"
+import { reloadUnits, store, systemd } from "./Workspace.js"
 
 const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
 
@@ -64,23 +64,13 @@ const describeChanges = (changes: ReadonlyArray<{ type: string; file: string; de
   Effect.forEach(changes, (c) =>
     Console.log(c.type === "symlink" ? `Created symlink ${c.file} → ${c.destination}.` : c.type === "unlink" ? `Removed ${c.file}.` : `${c.type} ${c.file} ${c.destination}`), { discard: true })
 
-/**
- * Like `systemctl enable/disable`, reloads systemd after changing unit files, so the running
- * manager's dependencies (`WantedBy=`) match the links on disk.
- */
-const reloadAfter = (sd: SystemdShape, changes: ReadonlyArray<unknown>) =>
-  changes.length === 0
-    ? Effect.void
-    : Effect.catchAll(sd.reload(), (e) =>
-      Console.error(`machina: warning: unit files changed but systemd was not reloaded (${e.message}); run: systemctl daemon-reload`))
-
 export const enable = Command.make("enable", { machines }, ({ machines }) =>
   Effect.gen(function*() {
     const units = yield* unitsOf(machines)
     const sd = yield* systemd
     const result = yield* sd.enable(units)
     yield* describeChanges(result.changes)
-    yield* reloadAfter(sd, result.changes)
+    if (result.changes.length > 0) yield* reloadUnits(sd, "unit files changed")
     if (!result.carriesInstallInfo) yield* Console.error("machina: warning: the units have no [Install] section; nothing was enabled")
   }).pipe(Effect.scoped)).pipe(Command.withDescription("Enables the systemd units for virtual machines."))
 
@@ -90,7 +80,7 @@ export const disable = Command.make("disable", { machines }, ({ machines }) =>
     const sd = yield* systemd
     const changes = yield* sd.disable(units)
     yield* describeChanges(changes)
-    yield* reloadAfter(sd, changes)
+    if (changes.length > 0) yield* reloadUnits(sd, "unit files changed")
   }).pipe(Effect.scoped)).pipe(Command.withDescription("Disables the systemd units for virtual machines."))
 
 const formatSince = (u: UnitStatus, nowMicros: number): string => {

@@ -2,6 +2,7 @@
  * What most commands need first: the configuration store chosen by the global options, the host
  * file, and machines loaded and merged with their tags.
  */
+import * as Console from "effect/Console"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -17,20 +18,22 @@ import { RUN_DIR } from "../domain/Paths.js"
 import { HostLock } from "../services/HostLock.js"
 import { Mdev } from "../services/Mdev.js"
 import { NetLinks } from "../services/NetLinks.js"
-import { Systemd } from "../services/Systemd.js"
+import { Systemd, type SystemdShape } from "../services/Systemd.js"
 import { type ConfigError, ConfigStore } from "../services/ConfigStore.js"
 import { root } from "./Root.js"
+
+/** A service provided by the caller (simulated host, tests), else the real one built by `fallback`. */
+export const serviceOr = <I, S, E, R>(tag: Context.Tag<I, S>, fallback: Effect.Effect<S, E, R>): Effect.Effect<S, E, R> =>
+  Effect.flatMap(Effect.serviceOption(tag), Option.match({ onNone: () => fallback, onSome: Effect.succeed }))
 
 /**
  * The ConfigStore: one provided by the caller (offline simulation, tests) wins; otherwise the
  * directory from `--config-dir` / `MACHINA_CONFIG_DIR` / the default.
  */
-export const store = Effect.gen(function*() {
-  const provided = yield* Effect.serviceOption(ConfigStore)
-  if (Option.isSome(provided)) return provided.value
-  const { configDir } = yield* root
-  return yield* ConfigStoreFs.make({ confDir: Option.getOrUndefined(configDir) })
-})
+export const store = serviceOr(
+  ConfigStore,
+  Effect.flatMap(root, ({ configDir }) => ConfigStoreFs.make({ confDir: Option.getOrUndefined(configDir) }))
+)
 
 export const loadHost = Effect.flatMap(store, (s) => s.loadHost)
 
@@ -53,15 +56,19 @@ export const composeAll = (
   })
 
 /** The Systemd service: one provided by the caller wins, else the system bus. Needs a Scope. */
-export const systemd = Effect.gen(function*() {
-  const provided = yield* Effect.serviceOption(Systemd)
-  if (Option.isSome(provided)) return provided.value
-  return yield* SystemdDbus.make()
-})
+export const systemd = serviceOr(Systemd, SystemdDbus.make())
 
-/** A service provided by the caller (simulated host, tests), else the real one built by `fallback`. */
-export const serviceOr = <I, S, E, R>(tag: Context.Tag<I, S>, fallback: Effect.Effect<S, E, R>): Effect.Effect<S, E, R> =>
-  Effect.flatMap(Effect.serviceOption(tag), Option.match({ onNone: () => fallback, onSome: Effect.succeed }))
+/**
+ * Reloads systemd after unit files changed, as `systemctl` does; when systemd cannot be reached
+ * it says so (the files are in place) instead of failing. True when the reload happened.
+ */
+export const reloadUnits = (sd: SystemdShape, what: string) =>
+  Effect.flatMap(Effect.either(sd.reload()), (r) =>
+    Either.isRight(r)
+      ? Effect.succeed(true)
+      : Effect.as(Console.error(`machina: warning: ${what} but systemd was not reloaded (${r.left.message}); run: systemctl daemon-reload`), false))
+
+
 
 /** `MACHINA_RUN_DIR` (default /run/machina) and `MACHINA_SYSFS_ROOT` (default /sys): host roots. */
 export const runDir = (): string => process.env["MACHINA_RUN_DIR"] ?? RUN_DIR
