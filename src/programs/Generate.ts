@@ -18,9 +18,7 @@ import { type QemuOption, renderArgs } from "../domain/qemu/Options.js"
 import { generate as generateQemu, type GenerateOptions } from "../domain/qemu/Pipeline.js"
 import { renderMachineUnit, unitName } from "../domain/Unit.js"
 import { validateMachineName } from "../layers/ConfigStoreFs.js"
-import * as UnitStoreFs from "../layers/UnitStoreFs.js"
-import { UnitStore } from "../services/UnitStore.js"
-import { reloadUnits, store, systemd } from "./Workspace.js"
+import { lazy, reloadUnits, serviceOr, store, systemd } from "./Workspace.js"
 
 export interface Built {
   readonly composed: Composed
@@ -79,13 +77,12 @@ const unitDir = Options.text("unit-dir").pipe(
   Options.optional
 )
 
+const unitStoreModules = lazy(() => Promise.all([import("../services/UnitStore.js"), import("../layers/UnitStoreFs.js")]))
+
 /** The UnitStore: one provided by the caller wins, else the unit directory on disk. */
 const unitStore = (dir: Option.Option<string>) =>
-  Effect.gen(function*() {
-    const provided = yield* Effect.serviceOption(UnitStore)
-    if (Option.isSome(provided)) return provided.value
-    return yield* UnitStoreFs.make({ directory: Option.getOrUndefined(dir) })
-  })
+  Effect.flatMap(unitStoreModules, ([{ UnitStore }, UnitStoreFs]) =>
+    serviceOr(UnitStore, UnitStoreFs.make({ directory: Option.getOrUndefined(dir) })))
 
 export const generate = Command.make("generate", { preview, noReload, unitDir, machines }, ({ machines, noReload, preview, unitDir }) =>
   Effect.gen(function*() {

@@ -11,11 +11,10 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Composed } from "../domain/Merge.js"
 import { clientSocketPaths } from "../domain/Paths.js"
-import * as QmpUnixSocket from "../layers/QmpUnixSocket.js"
-import { Qmp } from "../services/Qmp.js"
-import * as QmpOps from "./QmpOps.js"
+import type { Qmp } from "../services/Qmp.js"
+import type * as QmpOps from "./QmpOps.js"
 import { durationValue, format } from "./Root.js"
-import { composeAll, runDir, serviceOr } from "./Workspace.js"
+import { composeAll, lazy, runDir, serviceOr } from "./Workspace.js"
 
 export const targetsOf = (machines: ReadonlyArray<Composed>, system: boolean): ReadonlyArray<QmpOps.QmpTarget> =>
   machines.map((c) => ({
@@ -23,9 +22,12 @@ export const targetsOf = (machines: ReadonlyArray<Composed>, system: boolean): R
     sockets: c.definition.attrs.qmp.enabled ? clientSocketPaths(c.machine.name, system, runDir()) : undefined
   }))
 
-/** The Qmp service: provided (simulated host, tests) or unix sockets. */
-const withQmp = <A, E>(effect: Effect.Effect<A, E, Qmp>) =>
-  Effect.flatMap(serviceOr(Qmp, QmpUnixSocket.make), (qmp) => Effect.provideService(effect, Qmp, qmp))
+const qmpModules = lazy(() => Promise.all([import("../services/Qmp.js"), import("../layers/QmpUnixSocket.js"), import("./QmpOps.js")]))
+
+/** Runs a QMP operation with the Qmp service: provided (simulated host, tests) or unix sockets. */
+const withQmp = <A, E>(operation: (ops: typeof QmpOps) => Effect.Effect<A, E, Qmp>) =>
+  Effect.flatMap(qmpModules, ([{ Qmp }, QmpUnixSocket, ops]) =>
+    Effect.flatMap(serviceOr(Qmp, QmpUnixSocket.make), (qmp) => Effect.provideService(operation(ops), Qmp, qmp)))
 
 const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
 
@@ -51,7 +53,7 @@ export const shutdown = Command.make("shutdown", { system, wait, timeout, repeat
   Effect.gen(function*() {
     const { machines } = yield* composeAll(o.machines)
     const hasTimeout = Option.isSome(o.timeout) && Duration.greaterThan(o.timeout.value, Duration.zero)
-    yield* withQmp(QmpOps.shutdown(targetsOf(machines, o.system), {
+    yield* withQmp((ops) => ops.shutdown(targetsOf(machines, o.system), {
       wait: o.wait || hasTimeout,
       timeout: hasTimeout ? o.timeout : Option.none(),
       repeat: o.repeat,
@@ -62,14 +64,14 @@ export const shutdown = Command.make("shutdown", { system, wait, timeout, repeat
 export const observe = Command.make("observe", { format, machines }, (o) =>
   Effect.gen(function*() {
     const { machines } = yield* composeAll(o.machines)
-    yield* withQmp(QmpOps.observe(targetsOf(machines, false), { format: o.format }))
+    yield* withQmp((ops) => ops.observe(targetsOf(machines, false), { format: o.format }))
   })).pipe(Command.withDescription("Reports QMP events for virtual machines."))
 
 const queryCommand = (kind: QmpOps.QueryKind, description: string) =>
   Command.make(kind, { format, machines }, (o) =>
     Effect.gen(function*() {
       const { machines } = yield* composeAll(o.machines)
-      yield* withQmp(QmpOps.query(targetsOf(machines, false), kind, { format: o.format }))
+      yield* withQmp((ops) => ops.query(targetsOf(machines, false), kind, { format: o.format }))
     })).pipe(Command.withDescription(description))
 
 export const query = Command.make("query").pipe(

@@ -16,9 +16,8 @@ import type { Host } from "../domain/ConfigFiles.js"
 import type { Composed } from "../domain/Merge.js"
 import { runtimeDirOf } from "../domain/Paths.js"
 import type { MdevCandidate } from "../services/Mdev.js"
-import { withLock, HostLock } from "../services/HostLock.js"
 import { AlreadyReported } from "./Failures.js"
-import { composeAll, hostLock, mdev, runDir } from "./Workspace.js"
+import { composeAll, mdev, runDir, withHostLock } from "./Workspace.js"
 
 export class RuntimeDirError extends Schema.TaggedError<RuntimeDirError>()("RuntimeDirError", {
   path: Schema.String,
@@ -85,21 +84,18 @@ export const teardownMachine = (c: Composed) =>
     return failures
   })
 
-const locked = <A, E, R>(machine: string, effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(hostLock, (lock) => withLock(machine, effect).pipe(Effect.provideService(HostLock, lock)))
-
 const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
 
 export const prepare = Command.make("prepare", { machines }, ({ machines }) =>
   Effect.gen(function*() {
     const { host, machines: composed } = yield* composeAll(machines)
-    for (const c of composed) yield* locked(c.machine.name, prepareMachine(host, c, { runtimeDir: true }))
+    for (const c of composed) yield* withHostLock(c.machine.name, prepareMachine(host, c, { runtimeDir: true }))
   })).pipe(Command.withDescription("Prepares the host environment for a virtual machine to start."))
 
 export const teardown = Command.make("teardown", { machines }, ({ machines }) =>
   Effect.gen(function*() {
     const { machines: composed } = yield* composeAll(machines)
     let failed = 0
-    for (const c of composed) failed += (yield* locked(c.machine.name, teardownMachine(c))).length
+    for (const c of composed) failed += (yield* withHostLock(c.machine.name, teardownMachine(c))).length
     if (failed > 0) return yield* new AlreadyReported({ exitCode: 1, summary: `${failed} device(s) could not be removed` })
   })).pipe(Command.withDescription("Removes host resources prepared for a virtual machine."))

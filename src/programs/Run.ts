@@ -9,13 +9,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { QEMU_EXECUTABLE, toArgv } from "../domain/qemu/Options.js"
-import * as ProcessesNode from "../layers/ProcessesNode.js"
-import { HostLock, withLock } from "../services/HostLock.js"
-import { Processes } from "../services/Processes.js"
 import { AlreadyReported } from "./Failures.js"
 import { buildAll } from "./Generate.js"
 import { prepareMachine, teardownMachine } from "./Prepare.js"
-import { hostLock, runDir, serviceOr } from "./Workspace.js"
+import { lazy, runDir, serviceOr, withHostLock } from "./Workspace.js"
 
 export class QemuExitError extends Schema.TaggedError<QemuExitError>()("QemuExitError", {
   code: Schema.NullOr(Schema.Number),
@@ -26,14 +23,16 @@ export class QemuExitError extends Schema.TaggedError<QemuExitError>()("QemuExit
   }
 }
 
+const processesModules = lazy(() => Promise.all([import("../services/Processes.js"), import("../layers/ProcessesNode.js")]))
+
 const machine = Args.text({ name: "machine" })
 
 export const run = Command.make("run", { machine }, ({ machine }) =>
   Effect.gen(function*() {
     const { built: [b], host } = yield* buildAll([machine], { runDir: runDir() })
     const composed = b!.composed
-    const lock = yield* hostLock
-    const locked = <A, E, R>(e: Effect.Effect<A, E, R>) => withLock(composed.machine.name, e).pipe(Effect.provideService(HostLock, lock))
+    const locked = <A, E, R>(e: Effect.Effect<A, E, R>) => withHostLock(composed.machine.name, e)
+    const [{ Processes }, ProcessesNode] = yield* processesModules
     const processes = yield* serviceOr(Processes, Effect.succeed(ProcessesNode.make))
     yield* locked(prepareMachine(host, composed, { runtimeDir: true }))
     const teardown = locked(teardownMachine(composed))

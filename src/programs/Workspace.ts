@@ -10,17 +10,22 @@ import * as Option from "effect/Option"
 import type { ConfigInvalidError } from "../domain/ConfigIssue.js"
 import { compose, type Composed } from "../domain/Merge.js"
 import * as ConfigStoreFs from "../layers/ConfigStoreFs.js"
-import * as HostLockFs from "../layers/HostLockFs.js"
-import * as MdevSysfs from "../layers/MdevSysfs.js"
-import * as NetLinksIproute2 from "../layers/NetLinksIproute2.js"
-import * as SystemdDbus from "../layers/SystemdDbus.js"
 import { RUN_DIR } from "../domain/Paths.js"
-import { HostLock } from "../services/HostLock.js"
-import { Mdev } from "../services/Mdev.js"
-import { NetLinks } from "../services/NetLinks.js"
-import { Systemd, type SystemdShape } from "../services/Systemd.js"
+import type { HostLockError } from "../services/HostLock.js"
+import type { SystemdShape } from "../services/Systemd.js"
 import { type ConfigError, ConfigStore } from "../services/ConfigStore.js"
 import { root } from "./Root.js"
+
+/**
+ * A module loaded the first time an effect needs it, once. The host services (systemd, mdev, links,
+ * locks, QMP, processes) and their implementations are loaded this way: a command that does not
+ * use them does not pay for them at start-up (their modules, error schemas and Node built-ins
+ * such as child_process and net), and `args` or `cat` start faster.
+ */
+export const lazy = <M>(load: () => Promise<M>): Effect.Effect<M> => {
+  let loading: Promise<M> | undefined
+  return Effect.promise(() => (loading ??= load()))
+}
 
 /** A service provided by the caller (simulated host, tests), else the real one built by `fallback`. */
 export const serviceOr = <I, S, E, R>(tag: Context.Tag<I, S>, fallback: Effect.Effect<S, E, R>): Effect.Effect<S, E, R> =>
@@ -55,8 +60,10 @@ export const composeAll = (
     return { host, machines: machines as ReadonlyArray<Composed> }
   })
 
+const systemdModules = lazy(() => Promise.all([import("../services/Systemd.js"), import("../layers/SystemdDbus.js")]))
+
 /** The Systemd service: one provided by the caller wins, else the system bus. Needs a Scope. */
-export const systemd = serviceOr(Systemd, SystemdDbus.make())
+export const systemd = Effect.flatMap(systemdModules, ([{ Systemd }, SystemdDbus]) => serviceOr(Systemd, SystemdDbus.make()))
 
 /**
  * Reloads systemd after unit files changed, as `systemctl` does; when systemd cannot be reached
@@ -74,6 +81,23 @@ export const reloadUnits = (sd: SystemdShape, what: string) =>
 export const runDir = (): string => process.env["MACHINA_RUN_DIR"] ?? RUN_DIR
 export const sysfsRoot = (): string => process.env["MACHINA_SYSFS_ROOT"] ?? "/sys"
 
-export const mdev = serviceOr(Mdev, MdevSysfs.make({ root: sysfsRoot() }))
-export const hostLock = serviceOr(HostLock, HostLockFs.make({ runtimeDir: runDir() }))
-export const netLinks = serviceOr(NetLinks, NetLinksIproute2.make())
+export const mdev = Effect.flatMap(
+  lazy(() => Promise.all([import("../services/Mdev.js"), import("../layers/MdevSysfs.js")])),
+  ([{ Mdev }, MdevSysfs]) => serviceOr(Mdev, MdevSysfs.make({ root: sysfsRoot() }))
+)
+
+export const netLinks = Effect.flatMap(
+  lazy(() => Promise.all([import("../services/NetLinks.js"), import("../layers/NetLinksIproute2.js")])),
+  ([{ NetLinks }, NetLinksIproute2]) => serviceOr(NetLinks, NetLinksIproute2.make())
+)
+
+const hostLockModules = lazy(() => Promise.all([import("../services/HostLock.js"), import("../layers/HostLockFs.js")]))
+
+/**
+ * Runs `effect` holding the host lock of `machine` (config.md: one machina at a time prepares or
+ * tears down a machine): the caller's HostLock service, else lock files under the run directory.
+ */
+export const withHostLock = <A, E, R>(machine: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | HostLockError, R> =>
+  Effect.flatMap(hostLockModules, ([{ HostLock, withLock }, HostLockFs]) =>
+    Effect.flatMap(serviceOr(HostLock, HostLockFs.make({ runtimeDir: runDir() })), (lock) =>
+      withLock(machine, effect).pipe(Effect.provideService(HostLock, lock))))
