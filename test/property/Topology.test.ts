@@ -106,7 +106,7 @@ const stageOf = (key: string): number => (key.startsWith("net:") ? 1 : key.start
 /**
  * Appending an item of a stage never moves a device of that stage or an earlier one. Devices of
  * later stages may shift (the pipeline numbers volumes before connections before devices), but
- * keep their relative order.
+ * keep their relative order. With `stage` 2 (the last), nothing may move at all.
  */
 const checkAppend = (before: ReadonlyArray<string>, after: ReadonlyArray<string>, stage: number): void => {
   const old = addressMap(parseDevices(before))
@@ -122,6 +122,10 @@ const checkAppend = (before: ReadonlyArray<string>, after: ReadonlyArray<string>
     devices.map(deviceKey).filter((k): k is string => k !== undefined && stageOf(k) > stage && old.has(k))
   assert.deepStrictEqual(order(parseDevices(after)), order(parseDevices(before)), "later devices keep their order")
 }
+
+/** Top-level topology entries (qemu.md §7): devices on pcie.0, SATA CDs and the TPM. */
+const topLevelEntries = (argv: ReadonlyArray<string>): number =>
+  parseDevices(argv).filter((d) => d.params.get("bus") === "pcie.0" || d.driver === "ide-cd" || d.driver === "tpm-tis").length
 
 describe("PCIe topology properties", () => {
   it.prop("random valid machines: unique addresses, ids, chassis, node names, boot indexes", [machineArb()], ([m]) => {
@@ -141,7 +145,7 @@ describe("PCIe topology properties", () => {
     if (Either.isRight(a) && Either.isRight(b)) assert.strictEqual(renderArgs(a.right), renderArgs(b.right))
   }, { fastCheck: { numRuns: 100 } })
 
-  it.prop("appending a volume, connection or device never moves a device of its stage or an earlier one", [
+  it.prop("appending a volume, connection or device never moves a device of its stage or an earlier one; nothing at all when it takes no new top-level entry", [
     machineArb({ maxVolumes: 10 }),
     fc.constantFrom("volume", "connection", "device"),
     fc.constantFrom(...VOLUME_POOLS),
@@ -160,7 +164,12 @@ describe("PCIe topology properties", () => {
       assert.match(after.left.message, /\$\.volumes\[\d+\]: the (SCSI Controller|SATA controller|USB Controller) is full/)
       return
     }
-    checkAppend(generateArgv(m), toArgv(after.right), kind === "volume" ? 0 : kind === "connection" ? 1 : 2)
+    const before = generateArgv(m)
+    const afterArgv = toArgv(after.right)
+    // Nothing moves at all when the new item takes no new top-level entry (a volume joining an
+    // existing SCSI or USB controller, a firmware-vars volume) or belongs to the last stage.
+    const nothingMoves = kind === "device" || topLevelEntries(afterArgv) === topLevelEntries(before)
+    checkAppend(before, afterArgv, nothingMoves ? 2 : kind === "volume" ? 0 : 1)
   }, { fastCheck: { numRuns: 300 } })
 
   it.prop("over-full controllers give the typed errors, never an exception", [
@@ -194,7 +203,21 @@ describe("the property checkers themselves", () => {
     const base = { id: "00000000-0000-0000-0000-000000000001", attrs: { memory: { ram: 64 } }, volumes: [], connections: [{ name: "0", network: "lan" }] }
     const before = generateArgv({ name: "vm", json: base })
     const after = generateArgv({ name: "vm", json: { ...base, volumes: [{ name: "b", storage: "block" }] } })
+    assert.strictEqual(topLevelEntries(after), topLevelEntries(before) + 1)
     assert.throws(() => checkAppend(before, after, 1))
     checkAppend(before, after, 0)
+  })
+
+  it("see a SCSI volume join the existing controller without a new entry, so nothing moves", () => {
+    const base = {
+      id: "00000000-0000-0000-0000-000000000001",
+      attrs: { memory: { ram: 64 } },
+      volumes: [{ name: "a", storage: "raw" }],
+      connections: [{ name: "0", network: "lan" }]
+    }
+    const before = generateArgv({ name: "vm", json: base })
+    const after = generateArgv({ name: "vm", json: { ...base, volumes: [...base.volumes, { name: "b", storage: "raw" }] } })
+    assert.strictEqual(topLevelEntries(after), topLevelEntries(before))
+    checkAppend(before, after, 2)
   })
 })
