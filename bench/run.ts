@@ -56,6 +56,12 @@ await section("startup", () => {
     info("start-up: bare node median / min (ms)", `${s.startup_bare_median_ms} / ${s.startup_bare_min_ms}`),
     info("start-up: runs of each (after 1 warm-up)", s.startup_runs)
   )
+  if (s.startup_floor_median_ms !== undefined) {
+    rows.push(
+      info("start-up: minimal @effect/cli program / bare node (median)", `${s.startup_floor_ratio_median}x`),
+      info("start-up: minimal @effect/cli program median / min (ms)", `${s.startup_floor_median_ms} / ${s.startup_floor_min_ms}`)
+    )
+  }
 })
 
 await section("generate", () => {

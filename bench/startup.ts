@@ -8,10 +8,15 @@
  * The machine may be busy with other work: medians are the figures that count, minimums
  * show what an idle machine gives.
  *
+ * When dist/bench-floor.cjs exists (`npm run bench` builds it from bench/floor.ts), it joins the
+ * rotation: the smallest @effect/cli program on the same loader, i.e. what Node, Effect,
+ * @effect/cli and the loader cost before any machina code runs.
+ *
  * Standalone: `node --import tsx bench/startup.ts` (env `BENCH_STARTUP_RUNS`, default 15;
  * `BENCH_STARTUP_BUNDLE` picks another bundle than dist/machina.cjs).
  */
 import { spawnSync } from "node:child_process"
+import { existsSync } from "node:fs"
 import { performance } from "node:perf_hooks"
 import { pathToFileURL } from "node:url"
 
@@ -25,6 +30,11 @@ export interface StartupFigures {
   /** min(ours) / min(bare). */
   readonly startup_ratio_min: number
   readonly startup_runs: number
+  /** The reference program's median and min (ms), when dist/bench-floor.cjs exists. */
+  readonly startup_floor_median_ms?: number
+  readonly startup_floor_min_ms?: number
+  /** median(reference) / median(bare). */
+  readonly startup_floor_ratio_median?: number
 }
 
 export const median = (xs: ReadonlyArray<number>): number => {
@@ -46,19 +56,26 @@ const timeOnce = (args: ReadonlyArray<string>): number => {
   return elapsed
 }
 
-export const benchStartup = (options: { readonly runs?: number; readonly bundle?: string } = {}): StartupFigures => {
+export const FLOOR_BUNDLE = "dist/bench-floor.cjs"
+
+export const benchStartup = (options: { readonly runs?: number; readonly bundle?: string; readonly floor?: string } = {}): StartupFigures => {
   const runs = options.runs ?? 15
   const bundle = options.bundle ?? "dist/machina.cjs"
+  const floorBundle = options.floor ?? FLOOR_BUNDLE
   const bare = ["-e", "0"]
   const ours = [bundle, "--config-dir", "examples/seed", "args", "test-vm"]
-  // Warm-up pair, discarded.
+  const floor = existsSync(floorBundle) ? [floorBundle, "args", "test-vm"] : undefined
+  // Warm-up round, discarded.
   timeOnce(bare)
   timeOnce(ours)
+  if (floor !== undefined) timeOnce(floor)
   const bareTimes: Array<number> = []
   const ourTimes: Array<number> = []
+  const floorTimes: Array<number> = []
   for (let i = 0; i < runs; i++) {
     bareTimes.push(timeOnce(bare))
     ourTimes.push(timeOnce(ours))
+    if (floor !== undefined) floorTimes.push(timeOnce(floor))
   }
   const bareMedian = median(bareTimes)
   const ourMedian = median(ourTimes)
@@ -71,7 +88,12 @@ export const benchStartup = (options: { readonly runs?: number; readonly bundle?
     startup_machina_min_ms: round(ourMin),
     startup_ratio_median: Math.round((ourMedian / bareMedian) * 100) / 100,
     startup_ratio_min: Math.round((ourMin / bareMin) * 100) / 100,
-    startup_runs: runs
+    startup_runs: runs,
+    ...(floor === undefined ? {} : {
+      startup_floor_median_ms: round(median(floorTimes)),
+      startup_floor_min_ms: round(Math.min(...floorTimes)),
+      startup_floor_ratio_median: Math.round((median(floorTimes) / bareMedian) * 100) / 100
+    })
   }
 }
 

@@ -10,7 +10,8 @@
 // `process.argv` and `__filename` are what they would be for a plain bundle.
 //
 // `node scripts/build.mjs --plain` writes the plain bundle instead (readable stack traces,
-// profiling).
+// profiling). `--entry FILE --outfile FILE --train ARG,ARG...` builds another entry the same way
+// (the start-up benchmark's reference program, bench/floor.ts).
 import { build } from "esbuild"
 import { spawnSync } from "node:child_process"
 import { brotliCompressSync, brotliDecompressSync, constants as zlib } from "node:zlib"
@@ -20,12 +21,18 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const outfile = join(root, "dist/machina.cjs")
+const flag = (name) => {
+  const at = process.argv.indexOf(name)
+  return at === -1 ? undefined : process.argv[at + 1]
+}
+const entry = flag("--entry") ?? "src/bin.ts"
+const outfile = join(root, flag("--outfile") ?? "dist/machina.cjs")
+const trainArgs = flag("--train")?.split(",") ?? ["--config-dir", join(root, "examples/seed"), "args", "test-vm"]
 const plain = process.argv.includes("--plain")
 
 const result = await build({
   absWorkingDir: root,
-  entryPoints: ["src/bin.ts"],
+  entryPoints: [entry],
   bundle: true,
   platform: "node",
   target: "node20",
@@ -109,7 +116,7 @@ const train = (args) => {
   }
 }
 
-const cache = train(["--config-dir", join(root, "examples/seed"), "args", "test-vm"])
+const cache = train(trainArgs)
 
 const sourceBytes = Buffer.from(source, "latin1")
 // esbuild escapes non-ASCII by default; the loader decodes the source as latin1, so it must be ASCII.
