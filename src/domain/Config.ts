@@ -139,10 +139,19 @@ export const Privileges = Schema.Struct({
 })
 export type Privileges = Schema.Schema.Type<typeof Privileges>
 
+let noAttributes: Attributes | undefined
+
+/**
+ * The `attrs` of a definition that has none, decoded once on first use: decoding them for every
+ * file cost a third of decoding a typical machine file. (The schema still copies the default into
+ * each decoded file, so no two files share it.)
+ */
+const defaultAttributes = (): Attributes => (noAttributes ??= Schema.decodeSync(Attributes)({}))
+
 const definitionFields = {
   vars: opt(Schema.Record({ key: Str, value: Str }), () => ({})),
   privileges: opt(Privileges, () => ({ filesystem: { group: { name: "", id: 0 } } })),
-  attrs: opt(Attributes, () => Schema.decodeSync(Attributes)({})),
+  attrs: opt(Attributes, defaultAttributes),
   volumes: opt(Schema.Array(Volume), () => []),
   connections: opt(Schema.Array(Connection), () => []),
   devices: opt(Schema.Array(Device), () => [])
@@ -227,6 +236,36 @@ interface UnknownKey {
   readonly expected: ReadonlyArray<string>
 }
 
+/** The fields of a struct by exact and by lowercase name (the first field wins a lowercase clash). */
+interface FieldIndex {
+  readonly byName: ReadonlyMap<string, AST.PropertySignature>
+  readonly byLower: ReadonlyMap<string, AST.PropertySignature>
+  readonly names: ReadonlyArray<string>
+}
+
+/** Built once per struct, not once per object decoded. */
+const fieldIndexes = new WeakMap<AST.TypeLiteral, FieldIndex>()
+
+const fieldIndexOf = (ast: AST.TypeLiteral): FieldIndex => {
+  let index = fieldIndexes.get(ast)
+  if (index === undefined) {
+    const byName = new Map<string, AST.PropertySignature>()
+    const byLower = new Map<string, AST.PropertySignature>()
+    for (const ps of ast.propertySignatures) {
+      const name = String(ps.name)
+      byName.set(name, ps)
+      if (!byLower.has(name.toLowerCase())) byLower.set(name.toLowerCase(), ps)
+    }
+    index = { byName, byLower, names: ast.propertySignatures.map((p) => String(p.name)) }
+    fieldIndexes.set(ast, index)
+  }
+  return index
+}
+
+/**
+ * `path` is the JSON path of `value`; it is extended in place while a member is visited and
+ * copied only for the (rare) unknown key.
+ */
 const canonicalize = (ast: AST.AST, value: unknown, path: Array<PropertyKey>, unknown: Array<UnknownKey>): unknown => {
   switch (ast._tag) {
     case "Transformation":
@@ -245,30 +284,36 @@ const canonicalize = (ast: AST.AST, value: unknown, path: Array<PropertyKey>, un
     case "TupleType": {
       if (!Array.isArray(value) || ast.rest.length === 0) return value
       const element = ast.rest[0]!.type
-      return value.map((v, i) => canonicalize(element, v, [...path, i], unknown))
+      const out: Array<unknown> = []
+      for (let i = 0; i < value.length; i++) {
+        path.push(i)
+        out.push(canonicalize(element, value[i], path, unknown))
+        path.pop()
+      }
+      return out
     }
     case "TypeLiteral": {
       if (!isPlainObject(value)) return value
-      const byName = new Map<string, AST.PropertySignature>()
-      const byLower = new Map<string, AST.PropertySignature>()
-      for (const ps of ast.propertySignatures) {
-        const name = String(ps.name)
-        byName.set(name, ps)
-        if (!byLower.has(name.toLowerCase())) byLower.set(name.toLowerCase(), ps)
-      }
+      const fields = fieldIndexOf(ast)
       const index = ast.indexSignatures[0]
       const out: Record<string, unknown> = {}
-      for (const [key, member] of Object.entries(value)) {
+      for (const key of Object.keys(value)) {
+        const member = value[key]
         if (member === null) continue
-        const ps = byName.get(key) ?? byLower.get(key.toLowerCase())
+        const ps = fields.byName.get(key) ?? fields.byLower.get(key.toLowerCase())
         if (ps !== undefined) {
-          out[String(ps.name)] = canonicalize(ps.type, member, [...path, String(ps.name)], unknown)
+          const name = String(ps.name)
+          path.push(name)
+          out[name] = canonicalize(ps.type, member, path, unknown)
+          path.pop()
         } else if (index !== undefined) {
-          out[key] = canonicalize(index.type, member, [...path, key], unknown)
+          path.push(key)
+          out[key] = canonicalize(index.type, member, path, unknown)
+          path.pop()
         } else {
           // Unknown keys (typos) are reported here, where the expected names are at hand; the
           // schema then decodes without its (slower) excess-property check.
-          unknown.push({ path: [...path, key], expected: ast.propertySignatures.map((p) => String(p.name)) })
+          unknown.push({ path: [...path, key], expected: fields.names })
         }
       }
       return out

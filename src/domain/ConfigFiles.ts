@@ -52,6 +52,12 @@ const nameIssue = (issues: Issues, file: string, path: ReadonlyArray<PropertyKey
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/
 const PCI_ADDRESS = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/
 const SAFE_PATH = /^\/[^\s,"'\\$%;`|&<>]*$/
+const SERIAL = /^[A-Za-z0-9_.-]{1,36}$/
+const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/
+const LINE_BREAK = /[\n\r]/
+const COMMAND_LINE_FORBIDDEN = /[\n\r"\\]/
+const IP_FORBIDDEN = /[\s,]/
+const POOL_PATH_FORBIDDEN = /[\n\r,]/
 
 const checkAbsolutePath = (issues: Issues, file: string, path: ReadonlyArray<PropertyKey>, value: string, what: string) => {
   if (!SAFE_PATH.test(value)) {
@@ -75,7 +81,7 @@ const checkVolume = (issues: Issues, file: string, path: ReadonlyArray<PropertyK
     if (Either.isLeft(parsed)) issues.push(issue(file, jsonPath([...path, "wwn"]), parsed.left.message))
     else if (!isZeroWwn(parsed.right)) wwn = formatWwn(parsed.right)
   }
-  if (v.serial !== "" && !/^[A-Za-z0-9_.-]{1,36}$/.test(v.serial)) {
+  if (v.serial !== "" && !SERIAL.test(v.serial)) {
     issues.push(
       issue(file, jsonPath([...path, "serial"]), `serial ${JSON.stringify(v.serial)} must be 1 to 36 letters, digits, '_', '-' or '.'`)
     )
@@ -117,7 +123,7 @@ export const checkDefinition = (
   if (attrs.tpm.socket.path !== "") {
     checkAbsolutePath(issues, file, [...base, "attrs", "tpm", "socket", "path"], attrs.tpm.socket.path, "TPM socket path")
   }
-  if (/[\n\r"\\]/.test(attrs.boot.append)) {
+  if (COMMAND_LINE_FORBIDDEN.test(attrs.boot.append)) {
     issues.push(issue(file, jsonPath([...base, "attrs", "boot", "append"]), "kernel command line must not contain newlines, quotes or backslashes"))
   }
   const volumes = d.volumes.map((v, i) => checkVolume(issues, file, [...base, "volumes", i], v, false))
@@ -127,7 +133,7 @@ export const checkDefinition = (
     if (c.mac !== "" && !MAC.test(c.mac)) {
       issues.push(issue(file, jsonPath([...base, "connections", i, "mac"]), `MAC address ${JSON.stringify(c.mac)} must look like 52:54:00:12:34:56`))
     }
-    if (c.ip !== "" && /[\s,]/.test(c.ip)) {
+    if (c.ip !== "" && IP_FORBIDDEN.test(c.ip)) {
       issues.push(issue(file, jsonPath([...base, "connections", i, "ip"]), `IP ${JSON.stringify(c.ip)} must not contain whitespace or commas`))
     }
   })
@@ -164,13 +170,13 @@ export const decodeHost = (text: string, file: string): Either.Either<Host, Conf
   for (const name of Object.keys(host.processor)) nameIssue(issues, file, ["processor", name], "processor", name)
   for (const [name, pool] of Object.entries(host.storage)) {
     nameIssue(issues, file, ["storage", name], "storage pool", name)
-    if (/[\n\r,]/.test(pool.path) || /[\n\r,]/.test(pool.pattern)) {
+    if (POOL_PATH_FORBIDDEN.test(pool.path) || POOL_PATH_FORBIDDEN.test(pool.pattern)) {
       issues.push(issue(file, jsonPath(["storage", name]), "storage path and pattern must not contain commas or newlines"))
     }
   }
   for (const [name, net] of Object.entries(host.network)) {
     nameIssue(issues, file, ["network", name], "network", name)
-    if (net.device !== "" && !/^[A-Za-z0-9_.-]{1,15}$/.test(net.device)) {
+    if (net.device !== "" && !INTERFACE_NAME.test(net.device)) {
       issues.push(issue(file, jsonPath(["network", name, "device"]), `bridge ${JSON.stringify(net.device)} is not a valid interface name (1 to 15 letters, digits, '_', '-', '.')`))
     }
     if (net.up !== "") checkAbsolutePath(issues, file, ["network", name, "up"], net.up, "up script")
@@ -224,7 +230,7 @@ export const decodeMachine = (
   m.tags.forEach((t, i) => nameIssue(issues, file, ["tags", i], "tag", t))
   const { name: _n, description, id: _i, tags, ...definition } = m
   const checked = checkDefinition(issues, file, [], definition)
-  if (/[\n\r]/.test(description)) issues.push(issue(file, "$.description", "description must be a single line"))
+  if (LINE_BREAK.test(description)) issues.push(issue(file, "$.description", "description must be a single line"))
   return withIssues(issues, {
     file,
     fileName,

@@ -17,6 +17,9 @@ export class ConfigIssue extends Schema.Class<ConfigIssue>("ConfigIssue")({
 export const issue = (file: string, path: string, message: string): ConfigIssue =>
   new ConfigIssue({ file, path, message })
 
+/** A key written `.key` in a JSON path; any other key is written `["key"]`. */
+const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/
+
 /** Renders a JSON path from property keys and array indexes: `$.volumes[0].name`. */
 export const jsonPath = (segments: ReadonlyArray<PropertyKey>): string => {
   let out = "$"
@@ -24,7 +27,7 @@ export const jsonPath = (segments: ReadonlyArray<PropertyKey>): string => {
     if (typeof segment === "number") out += `[${segment}]`
     else {
       const key = String(segment)
-      out += /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`
+      out += PLAIN_KEY.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`
     }
   }
   return out

@@ -7,7 +7,7 @@ import * as Either from "effect/Either"
 import type { Attributes, Connection, Definition, Device, Privileges, Volume } from "./Config.js"
 import { isVolumeSet } from "./Config.js"
 import type { Host, Machine } from "./ConfigFiles.js"
-import { at, type ConfigInvalidError, invalid, issue, type Origin } from "./ConfigIssue.js"
+import { at, type ConfigInvalidError, invalid, issue, jsonPath, type Origin } from "./ConfigIssue.js"
 import { deriveDeviceId, deriveGroupId, deriveMac, deriveSerial, deriveWwn, groupName, makeSeed } from "./Identity.js"
 import { formatUuid } from "./Uuid.js"
 import { formatWwn } from "./Wwn.js"
@@ -38,7 +38,8 @@ export interface Composed {
 export const collectSources = (host: Host, machine: Machine): Either.Either<ReadonlyArray<Source>, ConfigInvalidError> => {
   const sources: Array<Source> = [{ definition: machine.definition, origin: { file: machine.file, path: "$" } }]
   const missing = []
-  for (const [i, tag] of machine.tags.entries()) {
+  for (let i = 0; i < machine.tags.length; i++) {
+    const tag = machine.tags[i]!
     const definition = host.config.tag[tag]
     if (definition === undefined) {
       const known = Object.keys(host.config.tag).sort()
@@ -51,7 +52,7 @@ export const collectSources = (host: Host, machine: Machine): Either.Either<Read
         )
       )
     } else {
-      sources.push({ definition, origin: { file: host.file, path: `$.tag${/^[A-Za-z_][A-Za-z0-9_-]*$/.test(tag) ? `.${tag}` : `[${JSON.stringify(tag)}]`}` } })
+      sources.push({ definition, origin: { file: host.file, path: jsonPath(["tag", tag]) } })
     }
   }
   return missing.length > 0 ? Either.left(invalid(missing)) : Either.right(sources)
@@ -72,13 +73,15 @@ export const mergeNamed = <A extends { readonly name: string }>(
 ): Array<{ readonly item: A; readonly list: number; readonly index: number }> => {
   const seen = new Set<string>()
   const out: Array<{ item: A; list: number; index: number }> = []
-  lists.forEach((list, l) =>
-    list.forEach((item, index) => {
-      if (seen.has(item.name)) return
+  for (let l = 0; l < lists.length; l++) {
+    const list = lists[l]!
+    for (let index = 0; index < list.length; index++) {
+      const item = list[index]!
+      if (seen.has(item.name)) continue
       seen.add(item.name)
       out.push({ item, list: l, index })
-    })
-  )
+    }
+  }
   return out
 }
 
@@ -91,45 +94,58 @@ const mergeSocketLists = (lists: ReadonlyArray<ReadonlyArray<string>>): Readonly
   const nonEmpty = lists.filter((l) => l.length > 0)
   if (nonEmpty.length <= 1) return nonEmpty[0] ?? []
   const out: Array<string> = []
-  for (const list of [...lists].reverse()) for (const s of list) if (!out.includes(s)) out.push(s)
+  for (let i = lists.length - 1; i >= 0; i--) for (const s of lists[i]!) if (!out.includes(s)) out.push(s)
   return out
 }
 
+/** `.attrs.<key>` as a JSON path suffix (`.attrs.spice.port-pattern`), made once per attribute key. */
+const attrPathSuffixes = new Map<string, string>()
+
+const attrPathSuffix = (key: string): string => {
+  let suffix = attrPathSuffixes.get(key)
+  if (suffix === undefined) {
+    suffix = jsonPath(["attrs", ...key.split(".")]).slice(1)
+    attrPathSuffixes.set(key, suffix)
+  }
+  return suffix
+}
+
+const positive = (n: number) => n > 0
+const nonEmpty = (s: string) => s !== ""
+
 const mergeAttributes = (sources: ReadonlyArray<Source>): { attrs: Attributes; origins: Record<string, Origin> } => {
   const origins: Record<string, Origin> = {}
-  const first = <A>(key: string, get: (a: Attributes) => A, isSet: (a: A) => boolean, zero: A, path: ReadonlyArray<string>): A => {
+  /** The first set value of the attribute at `key` (`cpu.processor`), recording where it came from. */
+  const first = <A>(key: string, get: (a: Attributes) => A, isSet: (a: A) => boolean, zero: A): A => {
     for (const s of sources) {
       const value = get(s.definition.attrs)
       if (isSet(value)) {
-        origins[key] = at(s.origin, "attrs", ...path)
+        origins[key] = { file: s.origin.file, path: s.origin.path + attrPathSuffix(key) }
         return value
       }
     }
     return zero
   }
-  const positive = (n: number) => n > 0
-  const nonEmpty = (s: string) => s !== ""
-  const any = (key: string, get: (a: Attributes) => boolean, path: ReadonlyArray<string>): boolean =>
-    first(key, get, (b) => b, false, path)
+  const any = (key: string, get: (a: Attributes) => boolean): boolean => first(key, get, (b) => b, false)
   const attrs: Attributes = {
     firmware: {
-      code: first("firmware.code", (a) => a.firmware.code, isVolumeSet, emptyVolumeOf(), ["firmware", "code"]),
-      vars: first("firmware.vars", (a) => a.firmware.vars, isVolumeSet, emptyVolumeOf(), ["firmware", "vars"])
+      code: first("firmware.code", (a) => a.firmware.code, isVolumeSet, emptyVolumeOf()),
+      vars: first("firmware.vars", (a) => a.firmware.vars, isVolumeSet, emptyVolumeOf())
     },
     cpu: {
-      processor: first("cpu.processor", (a) => a.cpu.processor, nonEmpty, "", ["cpu", "processor"]),
-      sockets: first("cpu.sockets", (a) => a.cpu.sockets, positive, 0, ["cpu", "sockets"]),
-      cores: first("cpu.cores", (a) => a.cpu.cores, positive, 0, ["cpu", "cores"]),
-      threads: first("cpu.threads", (a) => a.cpu.threads, positive, 0, ["cpu", "threads"])
+      processor: first("cpu.processor", (a) => a.cpu.processor, nonEmpty, ""),
+      sockets: first("cpu.sockets", (a) => a.cpu.sockets, positive, 0),
+      cores: first("cpu.cores", (a) => a.cpu.cores, positive, 0),
+      threads: first("cpu.threads", (a) => a.cpu.threads, positive, 0)
     },
-    memory: { ram: first("memory.ram", (a) => a.memory.ram, positive, 0, ["memory", "ram"]) },
-    enlightenments: { enabled: any("enlightenments.enabled", (a) => a.enlightenments.enabled, ["enlightenments", "enabled"]) },
+    memory: { ram: first("memory.ram", (a) => a.memory.ram, positive, 0) },
+    enlightenments: { enabled: any("enlightenments.enabled", (a) => a.enlightenments.enabled) },
     tpm: {
-      enabled: any("tpm.enabled", (a) => a.tpm.enabled, ["tpm", "enabled"]),
-      socket: { path: first("tpm.socket.path", (a) => a.tpm.socket.path, nonEmpty, "", ["tpm", "socket", "path"]) }
+      enabled: any("tpm.enabled", (a) => a.tpm.enabled),
+      socket: { path: first("tpm.socket.path", (a) => a.tpm.socket.path, nonEmpty, "") }
     },
     qmp: {
-      enabled: any("qmp.enabled", (a) => a.qmp.enabled, ["qmp", "enabled"]),
+      enabled: any("qmp.enabled", (a) => a.qmp.enabled),
       sockets: {
         names: mergeSocketLists(sources.map((s) => s.definition.attrs.qmp.sockets.names)),
         paths: mergeSocketLists(sources.map((s) => s.definition.attrs.qmp.sockets.paths))
@@ -137,24 +153,24 @@ const mergeAttributes = (sources: ReadonlyArray<Source>): { attrs: Attributes; o
     },
     agent: {
       qemu: {
-        enabled: any("agent.qemu.enabled", (a) => a.agent.qemu.enabled, ["agent", "qemu", "enabled"]),
-        port: first("agent.qemu.port", (a) => a.agent.qemu.port, positive, 0, ["agent", "qemu", "port"]),
-        portPattern: first("agent.qemu.port-pattern", (a) => a.agent.qemu.portPattern, nonEmpty, "", ["agent", "qemu", "port-pattern"])
+        enabled: any("agent.qemu.enabled", (a) => a.agent.qemu.enabled),
+        port: first("agent.qemu.port", (a) => a.agent.qemu.port, positive, 0),
+        portPattern: first("agent.qemu.port-pattern", (a) => a.agent.qemu.portPattern, nonEmpty, "")
       }
     },
     spice: {
-      enabled: any("spice.enabled", (a) => a.spice.enabled, ["spice", "enabled"]),
-      port: first("spice.port", (a) => a.spice.port, positive, 0, ["spice", "port"]),
-      portPattern: first("spice.port-pattern", (a) => a.spice.portPattern, nonEmpty, "", ["spice", "port-pattern"]),
-      displays: first("spice.displays", (a) => a.spice.displays, positive, 0, ["spice", "displays"])
+      enabled: any("spice.enabled", (a) => a.spice.enabled),
+      port: first("spice.port", (a) => a.spice.port, positive, 0),
+      portPattern: first("spice.port-pattern", (a) => a.spice.portPattern, nonEmpty, ""),
+      displays: first("spice.displays", (a) => a.spice.displays, positive, 0)
     },
     hardware: {
-      revision: first("hardware.revision", (a) => a.hardware.revision, nonEmpty, "", ["hardware", "revision"])
+      revision: first("hardware.revision", (a) => a.hardware.revision, nonEmpty, "")
     },
     boot: {
-      kernel: first("boot.kernel", (a) => a.boot.kernel, isVolumeSet, emptyVolumeOf(), ["boot", "kernel"]),
-      initrd: first("boot.initrd", (a) => a.boot.initrd, isVolumeSet, emptyVolumeOf(), ["boot", "initrd"]),
-      append: first("boot.append", (a) => a.boot.append, nonEmpty, "", ["boot", "append"])
+      kernel: first("boot.kernel", (a) => a.boot.kernel, isVolumeSet, emptyVolumeOf()),
+      initrd: first("boot.initrd", (a) => a.boot.initrd, isVolumeSet, emptyVolumeOf()),
+      append: first("boot.append", (a) => a.boot.append, nonEmpty, "")
     }
   }
   return { attrs, origins }
@@ -241,8 +257,9 @@ export const populate = (machine: Machine, d: Definition): Definition => {
 }
 
 /** Resolves a machine's tags against the host, merges and populates ("Build" in the original). */
-export const compose = (host: Host, machine: Machine): Either.Either<Composed, ConfigInvalidError> =>
-  Either.map(collectSources(host, machine), (sources) => {
-    const { definition, origins } = mergeSources(sources)
-    return { machine, definition: populate(machine, definition), origins }
-  })
+export const compose = (host: Host, machine: Machine): Either.Either<Composed, ConfigInvalidError> => {
+  const sources = collectSources(host, machine)
+  if (Either.isLeft(sources)) return Either.left(sources.left)
+  const { definition, origins } = mergeSources(sources.right)
+  return Either.right({ machine, definition: populate(machine, definition), origins })
+}

@@ -22,6 +22,7 @@ export type NameKind =
 const MAX_LENGTH = 64
 
 const pattern = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
+const startsWithLetter = /^[A-Za-z]/
 
 /** Kinds whose names start QEMU block node names, which QEMU requires to begin with a letter. */
 const mustStartWithLetter: ReadonlySet<NameKind> = new Set<NameKind>(["machine", "volume"])
@@ -33,13 +34,12 @@ export const allowedDescription = (kind: NameKind): string =>
 /** Returns a problem description for an invalid name, or undefined when the name is acceptable. */
 export const checkName = (kind: NameKind, name: string): string | undefined => {
   if (name.length === 0) return `${kind} name must not be empty`
-  const shown = JSON.stringify(name)
-  if (name.length > MAX_LENGTH) return `${kind} name ${shown} is longer than ${MAX_LENGTH} characters`
+  if (name.length > MAX_LENGTH) return `${kind} name ${JSON.stringify(name)} is longer than ${MAX_LENGTH} characters`
   if (!pattern.test(name) || name.includes("..") || name.endsWith(".")) {
-    return `${kind} name ${shown} is not allowed: use ${allowedDescription(kind)}`
+    return `${kind} name ${JSON.stringify(name)} is not allowed: use ${allowedDescription(kind)}`
   }
-  if (mustStartWithLetter.has(kind) && !/^[A-Za-z]/.test(name)) {
-    return `${kind} name ${shown} must start with a letter (QEMU node names derive from it)`
+  if (mustStartWithLetter.has(kind) && !startsWithLetter.test(name)) {
+    return `${kind} name ${JSON.stringify(name)} must start with a letter (QEMU node names derive from it)`
   }
   return undefined
 }

@@ -28,11 +28,15 @@ export const qmpSocketPaths = (
   sockets: { readonly names: ReadonlyArray<string>; readonly paths: ReadonlyArray<string> },
   runDir: string = RUN_DIR
 ): ReadonlyArray<string> => {
-  const named = machine === ""
-    ? []
-    : [...SYSTEM_SOCKETS, ...COMMAND_SOCKETS, ...sockets.names].map((n) => qmpSocketPath(machine, n, runDir))
+  const all: Array<string> = []
+  if (machine !== "") {
+    for (const names of [SYSTEM_SOCKETS, COMMAND_SOCKETS, sockets.names]) {
+      for (const n of names) all.push(qmpSocketPath(machine, n, runDir))
+    }
+  }
+  all.push(...sockets.paths)
   const out: Array<string> = []
-  for (const p of [...named, ...sockets.paths]) if (!out.includes(p)) out.push(p)
+  for (const p of all) if (!out.includes(p)) out.push(p)
   return out
 }
 

@@ -242,13 +242,12 @@ export class PortPatternError extends Schema.TaggedError<PortPatternError>()("Po
  */
 export const expandPort = (pattern: string, vars: Vars): Either.Either<number, PortPatternError> => {
   const expanded = expand(pattern, lookupIn(vars))
-  return Either.match(goAtoi(expanded), {
-    onLeft: (problem) => Either.left(new PortPatternError({ pattern, expanded, problem })),
-    onRight: (value) =>
-      value < 1n || value > 65535n
-        ? Either.left(new PortPatternError({ pattern, expanded, problem: "invalid port", value }))
-        : Either.right(Number(value))
-  })
+  const parsed = goAtoi(expanded)
+  if (Either.isLeft(parsed)) return Either.left(new PortPatternError({ pattern, expanded, problem: parsed.left }))
+  const value = parsed.right
+  return value < 1n || value > 65535n
+    ? Either.left(new PortPatternError({ pattern, expanded, problem: "invalid port", value }))
+    : Either.right(Number(value))
 }
 
 /** The effective port: `port` if non-zero (used as is), else the expanded pattern. */
@@ -261,8 +260,15 @@ export const effectivePort = (
 // ---------------------------------------------------------------------------
 // Paths
 
+/**
+ * A path `posixClean` leaves as it is: "/" or non-empty segments, none of them `.` or `..`,
+ * separated by single slashes, with an optional leading slash and no trailing one.
+ */
+const CLEAN_PATH = /^\/$|^\/?(?!\.\.?(?:\/|$))[^/]+(?:\/(?!\.\.?(?:\/|$))[^/]+)*$/
+
 /** Go `path.Clean`: lexical cleaning of a slash-separated path ("" becomes "."). */
 export const posixClean = (path: string): string => {
+  if (CLEAN_PATH.test(path)) return path
   if (path === "") return "."
   const rooted = path.startsWith("/")
   const out: Array<string> = []

@@ -84,18 +84,36 @@ export const multiLineDirective = (key: string, first: string, ...rest: Readonly
   lines: [first, ...rest]
 })
 
+// The text is built by concatenation rather than `join` at every level: each `join` copies the
+// whole text so far, a concatenation only links the pieces (copied once, when the text is used).
+
 /** `Key=line1 \` + newline + `line2 ...`, ending with a newline. */
-export const renderDirective = (d: Directive): string => `${d.key}=${d.lines.join(" \\\n")}\n`
+export const renderDirective = (d: Directive): string => {
+  let out = `${d.key}=${d.lines[0]}`
+  for (let i = 1; i < d.lines.length; i++) out += ` \\\n${d.lines[i]}`
+  return out + "\n"
+}
 
 /** The header line, then one line (or continued lines) per directive. */
-export const renderSection = (s: Section): string => `[${s.name}]\n${s.directives.map(renderDirective).join("")}`
+export const renderSection = (s: Section): string => {
+  let out = `[${s.name}]\n`
+  for (const d of s.directives) out += renderDirective(d)
+  return out
+}
 
 /**
  * The unit file text: every line ends with `\n`, sections are separated by exactly one empty line,
  * and there is no trailing empty line. Values are written as given: callers quote command tokens
  * with `quote` (which never emits a line break).
  */
-export const renderUnit = (unit: Unit): string => unit.sections.map(renderSection).join("\n")
+export const renderUnit = (unit: Unit): string => {
+  let out = ""
+  for (let i = 0; i < unit.sections.length; i++) {
+    if (i > 0) out += "\n"
+    out += renderSection(unit.sections[i]!)
+  }
+  return out
+}
 
 // ---------------------------------------------------------------------------
 // Quoting (systemd.md §5 with the fixes described in the module comment)
@@ -104,7 +122,7 @@ const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/
 
 /** Quotes one command-line token for an `Exec*=` line; see the module comment for the exact rules. */
 export const quote = (s: string): string => {
-  if (SAFE.test(s)) return s.replaceAll("%", "%%")
+  if (SAFE.test(s)) return s.includes("%") ? s.replaceAll("%", "%%") : s
   let out = "\""
   for (const ch of s) {
     switch (ch) {
@@ -212,19 +230,42 @@ export const optionLine = (o: QemuOption): string =>
   o.params === "" ? quote(`-${o.type}`) : `${quote(`-${o.type}`)} ${quote(o.params)}`
 
 /** The ExecStart value lines: the executable, then one option per line. */
-export const execStartLines = (options: ReadonlyArray<QemuOption>): Arr.NonEmptyReadonlyArray<string> => [
-  QEMU_EXECUTABLE,
-  ...options.map(optionLine)
-]
+export const execStartLines = (options: ReadonlyArray<QemuOption>): Arr.NonEmptyReadonlyArray<string> => {
+  const lines: [string, ...Array<string>] = [QEMU_EXECUTABLE]
+  for (const o of options) lines.push(optionLine(o))
+  return lines
+}
+
+/** The durations of a unit as systemd reads them (Go's rendering), given its stop timeout. */
+interface UnitDurations {
+  readonly startLimitInterval: string
+  readonly restartDelay: string
+  readonly stopTimeout: string
+  readonly shutdownTimeout: string
+}
+
+const unitDurations = (stopTimeout: Duration.Duration): UnitDurations => {
+  const shutdownTimeout = Duration.greaterThan(stopTimeout, SHUTDOWN_MARGIN)
+    ? Duration.subtract(stopTimeout, SHUTDOWN_MARGIN)
+    : Duration.zero
+  return {
+    startLimitInterval: formatGoDuration(START_LIMIT_INTERVAL),
+    restartDelay: formatGoDuration(RESTART_DELAY),
+    stopTimeout: formatGoDuration(stopTimeout),
+    shutdownTimeout: formatGoDuration(shutdownTimeout)
+  }
+}
+
+/** Those of the default stop timeout, which every generated unit uses: rendered on first use. */
+let defaultDurations: UnitDurations | undefined
 
 /** The unit of one machine, directive for directive as systemd.md §3 lists them. */
 export const machineUnit = (input: MachineUnitInput): Unit => {
   const { name } = input
   const q = quote(name)
-  const stopTimeout = input.stopTimeout === undefined ? DEFAULT_STOP_TIMEOUT : Duration.decode(input.stopTimeout)
-  const shutdownTimeout = Duration.greaterThan(stopTimeout, SHUTDOWN_MARGIN)
-    ? Duration.subtract(stopTimeout, SHUTDOWN_MARGIN)
-    : Duration.zero
+  const durations = input.stopTimeout === undefined
+    ? (defaultDurations ??= unitDurations(DEFAULT_STOP_TIMEOUT))
+    : unitDurations(Duration.decode(input.stopTimeout))
   return {
     sections: [
       {
@@ -233,7 +274,7 @@ export const machineUnit = (input: MachineUnitInput): Unit => {
           directive("Description", `machina KVM ${name}`),
           directive("Wants", "network-online.target"),
           directive("After", "network-online.target"),
-          directive("StartLimitIntervalSec", formatGoDuration(START_LIMIT_INTERVAL)),
+          directive("StartLimitIntervalSec", durations.startLimitInterval),
           directive("StartLimitBurst", String(START_LIMIT_BURST))
         ]
       },
@@ -245,11 +286,11 @@ export const machineUnit = (input: MachineUnitInput): Unit => {
           directive("ExecStartPre", `${MACHINA_EXECUTABLE} prepare ${q}`),
           directive(
             "ExecStop",
-            `${MACHINA_EXECUTABLE} shutdown --system --timeout ${formatGoDuration(shutdownTimeout)} ${q}`
+            `${MACHINA_EXECUTABLE} shutdown --system --timeout ${durations.shutdownTimeout} ${q}`
           ),
           directive("ExecStopPost", `${MACHINA_EXECUTABLE} teardown ${q}`),
-          directive("RestartSec", formatGoDuration(RESTART_DELAY)),
-          directive("TimeoutStopSec", formatGoDuration(stopTimeout)),
+          directive("RestartSec", durations.restartDelay),
+          directive("TimeoutStopSec", durations.stopTimeout),
           directive("Restart", "on-failure"),
           directive("RuntimeDirectory", posixJoin("machina", name))
         ]

@@ -62,6 +62,8 @@ const isUrnPrefix = (bytes: Uint8Array): boolean => {
   return true
 }
 
+const formatError = (text: string) => Either.left(new UuidParseError({ input: text, problem: "format" }))
+
 /**
  * Parses a UUID with Go google/uuid `Parse` semantics (lengths are in UTF-8 bytes):
  * 36 chars canonical (hex digits in any case); 38 chars = canonical with one character
@@ -70,7 +72,6 @@ const isUrnPrefix = (bytes: Uint8Array): boolean => {
  */
 export const parseUuid = (text: string): Either.Either<UuidBytes, UuidParseError> => {
   const all = Buffer.from(text, "utf8")
-  const format = () => Either.left(new UuidParseError({ input: text, problem: "format" }))
   let body: Uint8Array
   switch (all.length) {
     case 36:
@@ -91,7 +92,7 @@ export const parseUuid = (text: string): Either.Either<UuidBytes, UuidParseError
       const out = new Uint8Array(16)
       for (let i = 0; i < 16; i++) {
         const v = hexByte(all, i * 2)
-        if (v < 0) return format()
+        if (v < 0) return formatError(text)
         out[i] = v
       }
       return Either.right(out)
@@ -99,11 +100,11 @@ export const parseUuid = (text: string): Either.Either<UuidBytes, UuidParseError
     default:
       return Either.left(new UuidParseError({ input: text, problem: "length", length: all.length }))
   }
-  if (body[8] !== 0x2d || body[13] !== 0x2d || body[18] !== 0x2d || body[23] !== 0x2d) return format()
+  if (body[8] !== 0x2d || body[13] !== 0x2d || body[18] !== 0x2d || body[23] !== 0x2d) return formatError(text)
   const out = new Uint8Array(16)
   for (let i = 0; i < 16; i++) {
     const v = hexByte(body, CANONICAL_OFFSETS[i]!)
-    if (v < 0) return format()
+    if (v < 0) return formatError(text)
     out[i] = v
   }
   return Either.right(out)

@@ -16,13 +16,15 @@ export interface VirtioBlockDisk {
 }
 
 /** `virtio-blk-pci,id=<id>,bus=<root port>,iothread=<t>,num-queues=4,drive=<node>[,serial=<S>][,bootindex=<b>]`. */
-export const virtioBlockDevice = (d: VirtioBlockDisk): GuestDevice =>
-  leafDevice("virtio-blk-pci", [
+export const virtioBlockDevice = (d: VirtioBlockDisk): GuestDevice => {
+  const params = [
     param("id", d.id),
     param("bus", d.bus),
     param("iothread", d.iothread),
     param("num-queues", 4),
-    param("drive", d.drive),
-    ...(d.serial !== "" ? [param("serial", d.serial)] : []),
-    ...(d.bootIndex > 0 ? [param("bootindex", d.bootIndex)] : [])
-  ])
+    param("drive", d.drive)
+  ]
+  if (d.serial !== "") params.push(param("serial", d.serial))
+  if (d.bootIndex > 0) params.push(param("bootindex", d.bootIndex))
+  return leafDevice("virtio-blk-pci", params)
+}

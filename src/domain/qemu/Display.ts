@@ -13,7 +13,7 @@ export const clampDisplays = (displays: number): number => Math.min(MAX_DISPLAYS
 
 /** `qxl-vga` (head 0) or `qxl`: `id=<id>,bus=pcie.0,addr=<a>[,multifunction=on]`. */
 export const qxlDevice = (id: string, primary: boolean, slot: PcieSlot): GuestDevice =>
-  leafDevice(primary ? "qxl-vga" : "qxl", [param("id", id), ...rootBusPlacement(slot)])
+  leafDevice(primary ? "qxl-vga" : "qxl", [param("id", id)].concat(rootBusPlacement(slot)))
 
 /** QXL video memory: `-global driver=qxl-vga,property=<p>,value=67108864` for these properties. */
 export const QXL_MEMORY_PROPERTIES: ReadonlyArray<string> = ["ram_size", "vram_size"]

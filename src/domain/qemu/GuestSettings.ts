@@ -82,11 +82,14 @@ const entryParameter = (entry: string): Parameter => {
 }
 
 /** `host[,topoext=on][,<Hyper-V flags>]` (`max` instead of `host` under TCG). */
-export const cpuParameters = (plan: CpuPlan): ReadonlyArray<Parameter> => [
-  flag(plan.accelerator === "tcg" ? "max" : "host"),
-  ...(plan.threads > 1 && plan.brand === "AMD" ? [param("topoext", "on")] : []),
-  ...(plan.enlightenments && plan.accelerator === "kvm" ? plan.revision.hypervFlags(plan.brand).map(entryParameter) : [])
-]
+export const cpuParameters = (plan: CpuPlan): ReadonlyArray<Parameter> => {
+  const params = [flag(plan.accelerator === "tcg" ? "max" : "host")]
+  if (plan.threads > 1 && plan.brand === "AMD") params.push(param("topoext", "on"))
+  if (plan.enlightenments && plan.accelerator === "kvm") {
+    for (const entry of plan.revision.hypervFlags(plan.brand)) params.push(entryParameter(entry))
+  }
+  return params
+}
 
 // ---------------------------------------------------------------------------------------------
 // The settings
@@ -126,43 +129,52 @@ export class GuestSettings {
 
   /** `-uuid` through `-spice` (qemu.md §3 rows 1-12). */
   headOptions(): ReadonlyArray<QemuOption> {
-    const smp = [
-      ...(this.smp.sockets > 0 ? [param("sockets", this.smp.sockets)] : []),
-      ...(this.smp.cores > 0 ? [param("cores", this.smp.cores)] : []),
-      ...(this.smp.threads > 0 ? [param("threads", this.smp.threads)] : [])
-    ]
-    return [
-      ...(this.uuid !== "" ? [option("uuid", [bare(this.uuid)])] : []),
-      ...(this.name !== "" ? [option("name", [bare(this.name)])] : []),
-      this.accelerator === "tcg" ? option("accel", [flag("tcg")]) : option("enable-kvm"),
-      option("nodefaults"),
-      option("nographic"),
-      option("machine", [
-        param("type", "q35"),
-        ...(this.vmport ? [] : [param("vmport", "off")]),
-        ...(this.pflash0 !== "" ? [param("pflash0", this.pflash0)] : []),
-        ...(this.pflash0 !== "" && this.pflash1 !== "" ? [param("pflash1", this.pflash1)] : [])
-      ]),
-      option("cpu", this.cpu),
-      ...(smp.length > 0 ? [option("smp", smp)] : []),
-      ...(this.memoryMiB > 0 ? [option("m", [param("size", `${this.memoryMiB}M`)])] : []),
-      option("rtc", this.rtc),
-      ...this.monitors.map((id) => option("mon", [param("chardev", id), param("mode", "control")])),
-      ...(this.spicePort !== undefined
-        ? [option("spice", [param("port", this.spicePort), param("addr", "127.0.0.1"), param("disable-ticketing", "on")])]
-        : [])
-    ]
+    const out: Array<QemuOption> = []
+    if (this.uuid !== "") out.push(option("uuid", [bare(this.uuid)]))
+    if (this.name !== "") out.push(option("name", [bare(this.name)]))
+    out.push(this.accelerator === "tcg" ? option("accel", [flag("tcg")]) : option("enable-kvm"))
+    out.push(option("nodefaults"), option("nographic"), option("machine", this.machineParameters()), option("cpu", this.cpu))
+    const smp = this.smpParameters()
+    if (smp.length > 0) out.push(option("smp", smp))
+    if (this.memoryMiB > 0) out.push(option("m", [param("size", `${this.memoryMiB}M`)]))
+    out.push(option("rtc", this.rtc))
+    for (const id of this.monitors) out.push(option("mon", [param("chardev", id), param("mode", "control")]))
+    if (this.spicePort !== undefined) {
+      out.push(option("spice", [param("port", this.spicePort), param("addr", "127.0.0.1"), param("disable-ticketing", "on")]))
+    }
+    return out
+  }
+
+  /** `type=q35[,vmport=off][,pflash0=<node>[,pflash1=<node>]]`. */
+  private machineParameters(): ReadonlyArray<Parameter> {
+    const params = [param("type", "q35")]
+    if (!this.vmport) params.push(param("vmport", "off"))
+    if (this.pflash0 !== "") {
+      params.push(param("pflash0", this.pflash0))
+      if (this.pflash1 !== "") params.push(param("pflash1", this.pflash1))
+    }
+    return params
+  }
+
+  /** The non-zero counts of `sockets`, `cores` and `threads`. */
+  private smpParameters(): ReadonlyArray<Parameter> {
+    const params: Array<Parameter> = []
+    if (this.smp.sockets > 0) params.push(param("sockets", this.smp.sockets))
+    if (this.smp.cores > 0) params.push(param("cores", this.smp.cores))
+    if (this.smp.threads > 0) params.push(param("threads", this.smp.threads))
+    return params
   }
 
   /** `-boot menu=on,reboot-timeout=5000`, then `-kernel`, `-initrd`, `-append` when set (row 14). */
   bootOptions(): ReadonlyArray<QemuOption> {
     const k = this.kernelBoot
-    return [
-      option("boot", [param("menu", "on"), param("reboot-timeout", 5000)]),
-      ...(k.kernel !== "" ? [verbatimOption("kernel", k.kernel)] : []),
-      ...(k.kernel !== "" && k.initrd !== "" ? [verbatimOption("initrd", k.initrd)] : []),
-      ...(k.kernel !== "" && k.append !== "" ? [verbatimOption("append", k.append)] : [])
-    ]
+    const out = [option("boot", [param("menu", "on"), param("reboot-timeout", 5000)])]
+    if (k.kernel !== "") {
+      out.push(verbatimOption("kernel", k.kernel))
+      if (k.initrd !== "") out.push(verbatimOption("initrd", k.initrd))
+      if (k.append !== "") out.push(verbatimOption("append", k.append))
+    }
+    return out
   }
 }
 

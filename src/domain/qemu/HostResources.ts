@@ -49,13 +49,16 @@ export class BlockNodeEmptyPathError extends Schema.TaggedError<BlockNodeEmptyPa
 
 export type BlockNodeError = BlockNodeNameInvalidError | BlockNodeConflictError | BlockNodeEmptyPathError
 
+const STARTS_WITH_LETTER = /^[A-Za-z]/
+const NODE_NAME_CHARS = /^[A-Za-z0-9_.-]*$/
+
 /** What is wrong with a node name for QEMU, or undefined. */
 export const nodeNameProblem = (name: string): string | undefined => {
   if (name.length > MAX_NODE_NAME_LENGTH) {
     return `is ${name.length} characters long; QEMU allows at most ${MAX_NODE_NAME_LENGTH} (shorten the machine or volume name)`
   }
-  if (!/^[A-Za-z]/.test(name)) return "must start with a letter"
-  if (!/^[A-Za-z0-9_.-]*$/.test(name)) return "may only contain letters, digits, '-', '.' and '_'"
+  if (!STARTS_WITH_LETTER.test(name)) return "must start with a letter"
+  if (!NODE_NAME_CHARS.test(name)) return "may only contain letters, digits, '-', '.' and '_'"
   return undefined
 }
 
@@ -63,12 +66,10 @@ export const nodeNameProblem = (name: string): string | undefined => {
 // Character devices (qemu.md §5.2)
 
 /** A unix socket chardev: `socket,id=<id>[,server=on,wait=off],path=<p>`. */
-export const unixSocketChardev = (id: string, path: string, server: boolean): ReadonlyArray<Parameter> => [
-  flag("socket"),
-  param("id", id),
-  ...(server ? [param("server", "on"), param("wait", "off")] : []),
-  param("path", path)
-]
+export const unixSocketChardev = (id: string, path: string, server: boolean): ReadonlyArray<Parameter> =>
+  server
+    ? [flag("socket"), param("id", id), param("server", "on"), param("wait", "off"), param("path", path)]
+    : [flag("socket"), param("id", id), param("path", path)]
 
 /** A listening TCP chardev: `socket,id=<id>,host=<h>,port=<p>,server=on,wait=off,nodelay=on`. */
 export const tcpServerChardev = (id: string, host: string, port: number): ReadonlyArray<Parameter> => [
@@ -91,6 +92,12 @@ export const spiceChardev = (id: string, channel: string): ReadonlyArray<Paramet
 
 // ---------------------------------------------------------------------------------------------
 // The collections
+
+/** `driver=<driver>,node-name=<n>[,read-only=on],<child>`. */
+const blockNode = (driver: string, nodeName: string, readOnly: boolean, child: Parameter): ReadonlyArray<Parameter> =>
+  readOnly
+    ? [param("driver", driver), param("node-name", nodeName), param("read-only", "on"), child]
+    : [param("driver", driver), param("node-name", nodeName), child]
 
 export class HostResources {
   private readonly iothreads: Array<string> = []
@@ -120,28 +127,18 @@ export class HostResources {
   /** `driver=file,node-name=<n>[,read-only=on],filename=<path>`. */
   addFileNode(nodeName: string, filename: string, readOnly: boolean): Either.Either<string, BlockNodeError> {
     if (filename === "") return Either.left(new BlockNodeEmptyPathError({ nodeName }))
-    return Either.map(this.claim(nodeName, "file protocol"), () => {
-      this.blockNodes.push([
-        param("driver", "file"),
-        param("node-name", nodeName),
-        ...(readOnly ? [param("read-only", "on")] : []),
-        param("filename", filename)
-      ])
-      return nodeName
-    })
+    const claimed = this.claim(nodeName, "file protocol")
+    if (Either.isLeft(claimed)) return Either.left(claimed.left)
+    this.blockNodes.push(blockNode("file", nodeName, readOnly, param("filename", filename)))
+    return Either.right(nodeName)
   }
 
   /** `driver=raw,node-name=<n>[,read-only=on],file=<child>`. */
   addRawNode(nodeName: string, file: string, readOnly: boolean): Either.Either<string, BlockNodeError> {
-    return Either.map(this.claim(nodeName, "raw format"), () => {
-      this.blockNodes.push([
-        param("driver", "raw"),
-        param("node-name", nodeName),
-        ...(readOnly ? [param("read-only", "on")] : []),
-        param("file", file)
-      ])
-      return nodeName
-    })
+    const claimed = this.claim(nodeName, "raw format")
+    if (Either.isLeft(claimed)) return Either.left(claimed.left)
+    this.blockNodes.push(blockNode("raw", nodeName, readOnly, param("file", file)))
+    return Either.right(nodeName)
   }
 
   addChardev(params: ReadonlyArray<Parameter>): void {
@@ -158,12 +155,12 @@ export class HostResources {
 
   /** `-object iothread`, `-blockdev`, `-chardev`, `-tpmdev`, `-netdev`, in that order (qemu.md §3). */
   options(): ReadonlyArray<QemuOption> {
-    return [
-      ...this.iothreads.map((id) => option("object", [flag("iothread"), param("id", id)])),
-      ...this.blockNodes.map((p) => option("blockdev", p)),
-      ...this.chardevs.map((p) => option("chardev", p)),
-      ...this.tpmdevs.map((p) => option("tpmdev", p)),
-      ...this.netdevs.map((p) => option("netdev", p))
-    ]
+    const out: Array<QemuOption> = []
+    for (const id of this.iothreads) out.push(option("object", [flag("iothread"), param("id", id)]))
+    for (const p of this.blockNodes) out.push(option("blockdev", p))
+    for (const p of this.chardevs) out.push(option("chardev", p))
+    for (const p of this.tpmdevs) out.push(option("tpmdev", p))
+    for (const p of this.netdevs) out.push(option("netdev", p))
+    return out
   }
 }

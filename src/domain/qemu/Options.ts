@@ -51,6 +51,10 @@ export const escapeValue = (value: string): string => value.replaceAll(",", ",,"
 
 /** Renders one parameter (qemu.md §2.1 steps 2-4, with comma escaping). */
 export const renderParameter = (p: Parameter): string => {
+  // Fast path for the usual case: clean text has no comma to escape.
+  if (CLEAN_ASCII.test(p.name) && CLEAN_ASCII.test(p.value)) {
+    return p.name === "" ? p.value : p.value === "" ? p.name : `${p.name}=${p.value}`
+  }
   const name = cleanToken(p.name)
   const value = cleanToken(p.value)
   if (name === "") return value
@@ -59,8 +63,14 @@ export const renderParameter = (p: Parameter): string => {
 }
 
 /** The non-empty rendered parameters joined with `,`. */
-export const renderParameters = (params: ReadonlyArray<Parameter>): string =>
-  params.map(renderParameter).filter((s) => s !== "").join(",")
+export const renderParameters = (params: ReadonlyArray<Parameter>): string => {
+  const rendered: Array<string> = []
+  for (const p of params) {
+    const text = renderParameter(p)
+    if (text !== "") rendered.push(text)
+  }
+  return rendered.join(",")
+}
 
 /** One QEMU option: `-<type>` and its rendered parameter string ("" when it has none). */
 export interface QemuOption {

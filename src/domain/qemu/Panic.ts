@@ -7,4 +7,4 @@ import { type GuestDevice, leafDevice, type PcieSlot, rootBusPlacement } from ".
 
 /** `pvpanic-pci,id=<id>,bus=pcie.0,addr=<a>[,multifunction=on]`. */
 export const pvpanicDevice = (id: string, slot: PcieSlot): GuestDevice =>
-  leafDevice("pvpanic-pci", [param("id", id), ...rootBusPlacement(slot)])
+  leafDevice("pvpanic-pci", [param("id", id)].concat(rootBusPlacement(slot)))

@@ -26,7 +26,7 @@ import type { Host, Machine } from "../ConfigFiles.js"
 import { at, type ConfigInvalidError, type ConfigIssue, invalid, issueAt, jsonPath, type Origin } from "../ConfigIssue.js"
 import type { Composed } from "../Merge.js"
 import { qmpSocketPaths, RUN_DIR, tpmSocketPath } from "../Paths.js"
-import { effectivePort, firstWinsVars, lookupIn, volumeFileName } from "../Pattern.js"
+import { effectivePort, firstWinsVars, volumeFileName } from "../Pattern.js"
 import { isZeroUuid } from "../Uuid.js"
 import { clampDisplays, QXL_MEMORY_BYTES, QXL_MEMORY_PROPERTIES, qxlDevice } from "./Display.js"
 import { cpuIdentity, cpuParameters, selectProcessor } from "./GuestSettings.js"
@@ -51,6 +51,8 @@ interface Context {
   readonly issues: Array<ConfigIssue>
   /** Where the machine's runtime directory lives (QMP and TPM sockets); /run/machina for units. */
   readonly runDir: string
+  /** See `volumePath`. */
+  readonly patternVars: ReadonlyMap<string, string>
 }
 
 export interface GenerateOptions {
@@ -92,16 +94,19 @@ const poolTypeOrigin = (ctx: Context, poolName: string): Origin => ({
   path: jsonPath(["storage", poolName, "type"])
 })
 
-/** The storage-pattern variables (config.md §5.2): built-ins, then `volume`, then the merged vars. */
-const volumePath = (ctx: Context, pool: Storage, volume: string): string => {
-  const m = ctx.machine
-  const vars = firstWinsVars(
-    { "machine-name": m.name, "machine-description": m.description, "machine-id": m.id },
-    { volume },
-    ctx.definition.vars
+/** The storage-pattern variables of a machine (config.md §5.2) but `volume`: built-ins, then the merged vars. */
+const patternVars = (machine: Machine, definition: Definition): ReadonlyMap<string, string> =>
+  firstWinsVars(
+    { "machine-name": machine.name, "machine-description": machine.description, "machine-id": machine.id },
+    definition.vars
   )
-  return volumeFileName(pool, lookupIn(vars), volume)
-}
+
+/**
+ * The file of a volume. Its variables are the built-ins, then `volume`, then the merged vars; no
+ * built-in is named `volume`, so it is looked up first, before the machine's (shared) variables.
+ */
+const volumePath = (ctx: Context, pool: Storage, volume: string): string =>
+  volumeFileName(pool, (name) => (name === "volume" ? volume : ctx.patternVars.get(name)), volume)
 
 /** Maps a handler's error to the field of the volume it is about. */
 const volumeErrorOrigin = (origin: Origin, error: VolumeAttachError): Origin => {
@@ -258,7 +263,16 @@ const portOf = (ctx: Context, feature: "agent.qemu" | "spice", what: string): nu
   return undefined
 }
 
-const reportAt = (ctx: Context, origin: Origin) => (e: { readonly message: string }): void => report(ctx, origin, e.message)
+/** Reports a failed step at `origin`. */
+const reportFailure = (ctx: Context, origin: Origin, result: Either.Either<unknown, { readonly message: string }>): void => {
+  if (Either.isLeft(result)) report(ctx, origin, result.left.message)
+}
+
+/** A port on the virtio-serial controller (created on first use). */
+const addSerialPort = (ctx: Context, chardev: string, name: string): Either.Either<string, { readonly message: string }> => {
+  const serial = ctx.vm.serialController()
+  return Either.isLeft(serial) ? Either.left(serial.left) : serial.right.addPort(chardev, name)
+}
 
 /** Step 4e: the guest agent's TCP channel on a virtio-serial port. */
 const agent = (ctx: Context): void => {
@@ -267,8 +281,7 @@ const agent = (ctx: Context): void => {
   const port = portOf(ctx, "agent.qemu", "QEMU Agent")
   if (port === undefined) return
   ctx.vm.resources.addChardev(tcpServerChardev("guestagent", "127.0.0.1", port))
-  const added = Either.flatMap(ctx.vm.serialController(), (serial) => serial.addPort("guestagent", "org.qemu.guest_agent.0"))
-  Either.mapLeft(added, reportAt(ctx, origin))
+  reportFailure(ctx, origin, addSerialPort(ctx, "guestagent", "org.qemu.guest_agent.0"))
 }
 
 /** Step 4f: SPICE server, QXL heads, vdagent channel, tablet and two USB redirections. */
@@ -286,20 +299,17 @@ const spice = (ctx: Context): void => {
   const displays = clampDisplays(settings.displays)
   for (let head = 0; head < displays; head++) {
     const added = vm.topology.addOnRootBus((slot) => qxlDevice(vm.ids.allocate("qxl"), head === 0, slot))
-    Either.mapLeft(added, reportAt(ctx, attrOrigin(ctx, "spice.displays")))
+    if (Either.isLeft(added)) report(ctx, attrOrigin(ctx, "spice.displays"), added.left.message)
   }
   vm.resources.addChardev(spiceChardev("vdagent", "vdagent"))
-  Either.mapLeft(
-    Either.flatMap(vm.serialController(), (serial) => serial.addPort("vdagent", "com.redhat.spice.0")),
-    reportAt(ctx, origin)
-  )
+  reportFailure(ctx, origin, addSerialPort(ctx, "vdagent", "com.redhat.spice.0"))
   const usb = vm.usbController()
-  if (Either.isLeft(usb)) return reportAt(ctx, origin)(usb.left)
-  Either.mapLeft(usb.right.addTablet(), reportAt(ctx, origin))
+  if (Either.isLeft(usb)) return report(ctx, origin, usb.left.message)
+  reportFailure(ctx, origin, usb.right.addTablet())
   for (let i = 0; i < 2; i++) {
     const id = `usbredir.${i}`
     vm.resources.addChardev(spiceChardev(id, "usbredir"))
-    Either.mapLeft(usb.right.addRedirection(id), reportAt(ctx, origin))
+    reportFailure(ctx, origin, usb.right.addRedirection(id))
   }
 }
 
@@ -377,10 +387,7 @@ const connections = (ctx: Context): void => {
     ctx.vm.resources.addNetdev(
       tapNetdev({ id, machine: ctx.machine.name, connection: connection.name, up: network.up, down: network.down })
     )
-    Either.mapLeft(
-      ctx.vm.topology.addRootPort((bus) => virtioNetDevice(bus, connection.mac, id)),
-      reportAt(ctx, origin)
-    )
+    reportFailure(ctx, origin, ctx.vm.topology.addRootPort((bus) => virtioNetDevice(bus, connection.mac, id)))
   })
 }
 
@@ -400,10 +407,7 @@ const devices = (ctx: Context): void => {
       return
     }
     const id = ctx.vm.ids.allocate("vfio")
-    Either.mapLeft(
-      ctx.vm.topology.addRootPort((bus) => vfioDevice(id, bus, device.id)),
-      reportAt(ctx, origin)
-    )
+    reportFailure(ctx, origin, ctx.vm.topology.addRootPort((bus) => vfioDevice(id, bus, device.id)))
   })
 }
 
@@ -428,7 +432,8 @@ export const generate = (
     // With an unknown revision (reported above) the rest is still checked, against the latest.
     revision: Either.getOrElse(pinned, latestRevision),
     issues,
-    runDir: options.runDir ?? RUN_DIR
+    runDir: options.runDir ?? RUN_DIR,
+    patternVars: patternVars(composed.machine, composed.definition)
   }
   defaults(ctx)
   identity(ctx)

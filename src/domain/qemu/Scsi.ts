@@ -41,26 +41,28 @@ export class ScsiController {
     if (lun >= MAX_SCSI_DEVICES) return Either.left(new ScsiControllerFullError({ limit: MAX_SCSI_DEVICES }))
     const id = `${this.bus}.${lun}`
     this.disks.push(
-      leafDevice(driver, [
-        param("id", id),
-        param("bus", this.bus),
-        param("channel", 0),
-        param("scsi-id", 0),
-        param("lun", lun),
-        param("drive", drive),
-        ...extra
-      ])
+      leafDevice(
+        driver,
+        [
+          param("id", id),
+          param("bus", this.bus),
+          param("channel", 0),
+          param("scsi-id", 0),
+          param("lun", lun),
+          param("drive", drive)
+        ].concat(extra)
+      )
     )
     return Either.right(id)
   }
 
   /** `scsi-hd,...,drive=<node>[,wwn=<W>][,serial=<S>][,bootindex=<b>]`. */
   addHardDisk(drive: string, identity: ScsiDiskIdentity): Either.Either<string, ScsiControllerFullError> {
-    return this.add("scsi-hd", drive, [
-      ...(identity.wwn !== "" ? [param("wwn", identity.wwn)] : []),
-      ...(identity.serial !== "" ? [param("serial", identity.serial)] : []),
-      ...(identity.bootIndex > 0 ? [param("bootindex", identity.bootIndex)] : [])
-    ])
+    const extra: Array<Parameter> = []
+    if (identity.wwn !== "") extra.push(param("wwn", identity.wwn))
+    if (identity.serial !== "") extra.push(param("serial", identity.serial))
+    if (identity.bootIndex > 0) extra.push(param("bootindex", identity.bootIndex))
+    return this.add("scsi-hd", drive, extra)
   }
 
   /** `scsi-cd,...,drive=<node>`. */

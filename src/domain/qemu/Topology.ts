@@ -22,25 +22,40 @@ import { flag, type Parameter, param } from "./Options.js"
 export interface GuestDevice {
   readonly driver: string
   /** Evaluated when rendered: a controller's parameters may depend on its children (xHCI ports). */
-  readonly params: () => ReadonlyArray<Parameter>
-  readonly children: () => ReadonlyArray<GuestDevice>
+  params(): ReadonlyArray<Parameter>
+  children(): ReadonlyArray<GuestDevice>
+}
+
+const NO_CHILDREN: ReadonlyArray<GuestDevice> = []
+
+// The devices made for every machine are class instances rather than object literals with arrow
+// functions: no closures to allocate per device (under tsx, which keeps function names, each one
+// also cost an `Object.defineProperty`).
+
+class LeafDevice implements GuestDevice {
+  constructor(readonly driver: string, private readonly parameters: ReadonlyArray<Parameter>) {}
+
+  params(): ReadonlyArray<Parameter> {
+    return this.parameters
+  }
+
+  children(): ReadonlyArray<GuestDevice> {
+    return NO_CHILDREN
+  }
 }
 
 /** A device with fixed parameters and no children. */
-export const leafDevice = (driver: string, params: ReadonlyArray<Parameter>): GuestDevice => ({
-  driver,
-  params: () => params,
-  children: () => []
-})
+export const leafDevice = (driver: string, params: ReadonlyArray<Parameter>): GuestDevice => new LeafDevice(driver, params)
+
+const visit = (out: Array<ReadonlyArray<Parameter>>, d: GuestDevice): void => {
+  out.push([flag(d.driver)].concat(d.params()))
+  for (const child of d.children()) visit(out, child)
+}
 
 /** Depth-first: each device, then its children in insertion order (qemu.md §7.4). */
 export const walkDevices = (roots: ReadonlyArray<GuestDevice>): ReadonlyArray<ReadonlyArray<Parameter>> => {
   const out: Array<ReadonlyArray<Parameter>> = []
-  const visit = (d: GuestDevice): void => {
-    out.push([flag(d.driver), ...d.params()])
-    for (const child of d.children()) visit(child)
-  }
-  for (const root of roots) visit(root)
+  for (const root of roots) visit(out, root)
   return out
 }
 
@@ -93,11 +108,10 @@ export const slotOf = (index: number): PcieSlot => ({
 export const renderAddress = (s: PcieSlot): string => `${s.slot.toString(16)}.${s.fn}`
 
 /** `bus=pcie.0,addr=<s>.<f>[,multifunction=on]`: function 0 always announces a multifunction slot. */
-export const rootBusPlacement = (s: PcieSlot): ReadonlyArray<Parameter> => [
-  param("bus", ROOT_BUS),
-  param("addr", renderAddress(s)),
-  ...(s.fn === 0 ? [param("multifunction", "on")] : [])
-]
+export const rootBusPlacement = (s: PcieSlot): ReadonlyArray<Parameter> =>
+  s.fn === 0
+    ? [param("bus", ROOT_BUS), param("addr", renderAddress(s)), param("multifunction", "on")]
+    : [param("bus", ROOT_BUS), param("addr", renderAddress(s))]
 
 /** The id of the root port at a slot: `pcie.<slot>.<function>` (decimal). */
 export const rootPortId = (s: PcieSlot): string => `pcie.${s.slot}.${s.fn}`
@@ -117,6 +131,21 @@ export interface RootPort {
   readonly id: string
 }
 
+/** `ioh3420,id=<id>,chassis=<index>,<placement>` and the one device on its bus. */
+class RootPortDevice implements GuestDevice {
+  readonly driver = "ioh3420"
+
+  constructor(private readonly port: RootPort, private readonly child: GuestDevice) {}
+
+  params(): ReadonlyArray<Parameter> {
+    return [param("id", this.port.id), param("chassis", this.port.slot.index)].concat(rootBusPlacement(this.port.slot))
+  }
+
+  children(): ReadonlyArray<GuestDevice> {
+    return [this.child]
+  }
+}
+
 /** The ordered list of top-level entries. Mutable while a VM is being built. */
 export class Topology {
   private readonly entries: Array<GuestDevice> = []
@@ -133,10 +162,9 @@ export class Topology {
 
   /** A device with its own PCI address on the root bus (pvpanic, QXL). */
   addOnRootBus(make: (slot: PcieSlot) => GuestDevice): Either.Either<PcieSlot, RootComplexFullError> {
-    return Either.map(this.next(), (s) => {
-      this.entries.push(make(s))
-      return s
-    })
+    const next = this.next()
+    if (Either.isRight(next)) this.entries.push(make(next.right))
+    return next
   }
 
   /** A device that takes an index but no PCI address (tpm-tis, ide-cd): later addresses shift. */
@@ -147,16 +175,11 @@ export class Topology {
 
   /** A new root port (`ioh3420`, chassis = index) with one downstream device on its bus. */
   addRootPort(downstream: (bus: string) => GuestDevice): Either.Either<RootPort, RootComplexFullError> {
-    return Either.map(this.next(), (slot) => {
-      const id = rootPortId(slot)
-      const child = downstream(id)
-      this.entries.push({
-        driver: "ioh3420",
-        params: () => [param("id", id), param("chassis", slot.index), ...rootBusPlacement(slot)],
-        children: () => [child]
-      })
-      return { slot, id }
-    })
+    const next = this.next()
+    if (Either.isLeft(next)) return Either.left(next.left)
+    const port: RootPort = { slot: next.right, id: rootPortId(next.right) }
+    this.entries.push(new RootPortDevice(port, downstream(port.id)))
+    return Either.right(port)
   }
 
   /** The top-level entries in index order. */

@@ -32,7 +32,7 @@ export class UsbController {
     if (this.devices.length >= MAX_USB_DEVICES) return Either.left(new UsbControllerFullError({ limit: MAX_USB_DEVICES }))
     const port = this.devices.length + 1
     const id = `${this.bus}.${port}`
-    this.devices.push(leafDevice(driver, [param("id", id), param("bus", this.bus), param("port", port), ...extra]))
+    this.devices.push(leafDevice(driver, [param("id", id), param("bus", this.bus), param("port", port)].concat(extra)))
     return Either.right(id)
   }
 
