@@ -17,7 +17,7 @@ import { spawnSync } from "node:child_process"
 import { brotliCompressSync, brotliDecompressSync, constants as zlib } from "node:zlib"
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { dirname, join } from "node:path"
+import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
@@ -26,7 +26,7 @@ const flag = (name) => {
   return at === -1 ? undefined : process.argv[at + 1]
 }
 const entry = flag("--entry") ?? "src/bin.ts"
-const outfile = join(root, flag("--outfile") ?? "dist/machina.cjs")
+const outfile = resolve(root, flag("--outfile") ?? "dist/machina.cjs")
 const trainArgs = flag("--train")?.split(",") ?? ["--config-dir", join(root, "examples/seed"), "args", "test-vm"]
 const plain = process.argv.includes("--plain")
 
