@@ -1,9 +1,10 @@
 /**
  * The start-up benchmark's reference: the smallest program with machina's stack, an @effect/cli
  * command tree with one `args <machines...>` subcommand that prints its arguments, run by
- * NodeRuntime with machina's platform layer (src/layers/CliPlatform.ts), bundled and loaded exactly as dist/machina.cjs
- * (`node scripts/build.mjs --entry bench/floor.ts ...`). Its start-up is the part of machina's
- * that comes from Node, Effect, @effect/cli and the loader, before any machina code.
+ * NodeRuntime with machina's platform layer (src/layers/CliPlatform.ts), bundled and loaded
+ * exactly as dist/machina.cjs (`node scripts/build.mjs --entry bench/floor.ts ...`). Its start-up
+ * is the part of machina's that comes from Node, Effect, @effect/cli and the loader, before any
+ * machina code.
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"

@@ -1,11 +1,12 @@
 // Bundles the CLI into one CommonJS file so start-up stays fast (see STYLE.md, "Measured start-up").
 //
 // `dist/machina.cjs` is one self-contained file (install copies just this file): a small loader,
-// then a comment holding the minified bundle and a V8 code cache of it. The loader compiles the bundle with `vm.Script` and the cache, so V8 does
-// not parse or compile it again; the cache is made at build time by running the bundle once
-// (`args` on examples/seed) and taking `script.createCachedData()` at exit, so it also holds the
-// functions that run on a typical command. On another Node (V8 version or flags), V8 rejects the
-// cache and compiles the source as usual: slower, same behaviour. The bundle runs with the
+// then a comment holding the minified bundle and a V8 code cache of it. The loader compiles the
+// bundle with `vm.Script` and the cache, so V8 does not parse or compile it again; the cache is
+// made at build time by running the bundle once (`args` on examples/seed) and taking
+// `script.createCachedData()` at exit, so it also holds the functions that run on a typical
+// command. On another Node (V8 version or flags), V8 rejects the cache and compiles the source as
+// usual: slower, same behaviour. The bundle runs with the
 // loader's own `module`, `require`, `__filename` and `__dirname`, so `require.main.filename`,
 // `process.argv` and `__filename` are what they would be for a plain bundle.
 //

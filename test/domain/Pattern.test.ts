@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as fc from "fast-check"
 import * as Either from "effect/Either"
 import {
   effectivePort,
@@ -276,6 +277,28 @@ describe("posixJoin / posixClean (Go path.Join, path.Clean)", () => {
   }
   it("clean of empty is .", () => assert.strictEqual(posixClean(""), "."))
   it("clean keeps leading .. of a relative path", () => assert.strictEqual(posixClean("../a/.."), ".."))
+
+  /** Go's Clean rules, segment by segment: the oracle for the fast path that returns clean paths unchanged. */
+  const cleanOracle = (path: string): string => {
+    const rooted = path.startsWith("/")
+    const out: Array<string> = []
+    for (const segment of path.split("/")) {
+      if (segment === "" || segment === ".") continue
+      if (segment !== "..") out.push(segment)
+      else if (out.length > 0 && out[out.length - 1] !== "..") out.pop()
+      else if (!rooted) out.push("..")
+    }
+    const joined = out.join("/")
+    return rooted ? `/${joined}` : joined === "" ? "." : joined
+  }
+
+  it.prop("clean agrees with Go's rules and is idempotent, clean input or not", [
+    fc.stringMatching(/^[a./]{0,12}$/)
+  ], ([path]) => {
+    const cleaned = posixClean(path)
+    assert.strictEqual(cleaned, cleanOracle(path))
+    assert.strictEqual(posixClean(cleaned), cleaned)
+  }, { fastCheck: { numRuns: 2000 } })
 })
 
 describe("volumeFileName (config.md §3.2 volume path rule)", () => {
