@@ -25,6 +25,8 @@ export interface MergeOrigins {
   readonly devices: ReadonlyArray<Origin>
   /** Keyed by attribute path, e.g. `spice.port-pattern`, `cpu.processor`, `firmware.code`. */
   readonly attrs: Readonly<Record<string, Origin>>
+  /** Keyed by variable name: where the merged value of each variable was defined. */
+  readonly vars: Readonly<Record<string, Origin>>
 }
 
 /** A machine merged with its tags and populated with derived identifiers. */
@@ -63,6 +65,15 @@ export const mergeVars = (...maps: ReadonlyArray<Readonly<Record<string, string>
   const out: Record<string, string> = {}
   for (const map of maps) {
     for (const [k, v] of Object.entries(map)) if (!(k in out)) out[k] = v
+  }
+  return out
+}
+
+/** Where each merged variable comes from: the first source defining it. */
+const varOrigins = (sources: ReadonlyArray<Source>): Record<string, Origin> => {
+  const out: Record<string, Origin> = {}
+  for (const s of sources) {
+    for (const k of Object.keys(s.definition.vars)) if (!(k in out)) out[k] = at(s.origin, "vars", k)
   }
   return out
 }
@@ -216,7 +227,8 @@ export const mergeSources = (sources: ReadonlyArray<Source>): { definition: Defi
       volumes: volumes.origins,
       connections: connections.origins,
       devices: devices.origins,
-      attrs: attrOrigins
+      attrs: attrOrigins,
+      vars: varOrigins(sources)
     }
   }
 }

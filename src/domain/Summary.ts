@@ -11,7 +11,7 @@ import type { Attributes, Connection, Definition, Device, HostFile, Volume } fro
 import { isVolumeSet } from "./Config.js"
 import type { Machine } from "./ConfigFiles.js"
 import { qmpSocketPaths, tpmSocketPath } from "./Paths.js"
-import { effectivePort } from "./Pattern.js"
+import { effectivePort, type PortOptions } from "./Pattern.js"
 
 const ZERO_ID = "00000000-0000-0000-0000-000000000000"
 
@@ -43,13 +43,13 @@ export const connectionSummary = (c: Connection): string => {
 export const deviceSummary = (d: Device): string =>
   `${d.name}: ${d.class}${d.id !== "" && d.id !== ZERO_ID ? ` (${d.id})` : ""}`
 
-const portLine = (lines: Lines, level: number, label: string, port: number, pattern: string, vars: Readonly<Record<string, string>>) => {
-  const effective = effectivePort(port, pattern, vars)
+const portLine = (lines: Lines, level: number, label: string, port: number, pattern: string, vars: Readonly<Record<string, string>>, options: PortOptions) => {
+  const effective = effectivePort(port, pattern, vars, options)
   if (Either.isLeft(effective)) lines.add(level, `${label}: ${effective.left.message}`)
   else if (effective.right > 0) lines.add(level, `${label}: ${effective.right}`)
 }
 
-const attributesSummary = (lines: Lines, level: number, machine: string, a: Attributes, vars: Readonly<Record<string, string>>) => {
+const attributesSummary = (lines: Lines, level: number, machine: string, a: Attributes, vars: Readonly<Record<string, string>>, options: PortOptions) => {
   if (a.hardware.revision !== "") lines.add(level, `Hardware Revision: ${a.hardware.revision}`)
   if (isVolumeSet(a.firmware.code)) lines.add(level, `Firmware Code (read-only): ${volumeSummary(a.firmware.code)}`)
   if (isVolumeSet(a.firmware.vars)) lines.add(level, `Firmware Variables (read/write): ${volumeSummary(a.firmware.vars)}`)
@@ -72,16 +72,16 @@ const attributesSummary = (lines: Lines, level: number, machine: string, a: Attr
   }
   if (a.agent.qemu.enabled) {
     lines.add(level, "QEMU Guest Agent: Enabled")
-    portLine(lines, level, "QEMU Guest Agent Port", a.agent.qemu.port, a.agent.qemu.portPattern, vars)
+    portLine(lines, level, "QEMU Guest Agent Port", a.agent.qemu.port, a.agent.qemu.portPattern, vars, options)
   }
   if (a.spice.enabled) {
     lines.add(level, "Spice Display: Enabled")
-    portLine(lines, level, "Spice Port", a.spice.port, a.spice.portPattern, vars)
+    portLine(lines, level, "Spice Port", a.spice.port, a.spice.portPattern, vars, options)
     if (a.spice.displays !== 0) lines.add(level, `Spice Display Count: ${a.spice.displays}`)
   }
 }
 
-const definitionSummary = (lines: Lines, level: number, machine: string, d: Definition) => {
+const definitionSummary = (lines: Lines, level: number, machine: string, d: Definition, options: PortOptions = {}) => {
   const vars = byKey(d.vars)
   if (vars.length > 0) {
     lines.add(level, "Vars:")
@@ -92,7 +92,7 @@ const definitionSummary = (lines: Lines, level: number, machine: string, d: Defi
     const g = group.name !== "" && group.id > 0 ? `${group.name}:${group.id}` : group.name !== "" ? group.name : String(group.id)
     lines.add(level, `File System Access Group: ${g}`)
   }
-  attributesSummary(lines, level, machine, d.attrs, d.vars)
+  attributesSummary(lines, level, machine, d.attrs, d.vars, options)
   if (d.volumes.length > 0) {
     lines.add(level, "Volumes:")
     for (const v of d.volumes) lines.add(level + 1, volumeSummary(v))
@@ -145,7 +145,7 @@ export const hostSummary = (host: HostFile): string => {
     lines.add(1, "Tags:")
     for (const [name, def] of tags) {
       lines.add(2, `${name}:`)
-      definitionSummary(lines, 3, "", def)
+      definitionSummary(lines, 3, "", def, { unknown: "empty" })
     }
   }
   return lines.out.join("\n")

@@ -26,7 +26,7 @@ import type { Host, Machine } from "../ConfigFiles.js"
 import { at, type ConfigInvalidError, type ConfigIssue, invalid, issueAt, jsonPath, type Origin } from "../ConfigIssue.js"
 import type { Composed } from "../Merge.js"
 import { qmpSocketPaths, RUN_DIR, tpmSocketPath } from "../Paths.js"
-import { effectivePort, firstWinsVars, volumeFileName } from "../Pattern.js"
+import { describeStorageVars, effectivePort, firstWinsVars, type PatternError, volumeFileName } from "../Pattern.js"
 import { isZeroUuid } from "../Uuid.js"
 import { clampDisplays, QXL_MEMORY_BYTES, QXL_MEMORY_PROPERTIES, qxlDevice } from "./Display.js"
 import { cpuIdentity, cpuParameters, selectProcessor } from "./GuestSettings.js"
@@ -101,12 +101,33 @@ const patternVars = (machine: Machine, definition: Definition): ReadonlyMap<stri
     definition.vars
   )
 
+/** Pattern errors that depend only on the pattern, not on the machine or volume using it. */
+const isPatternOnly = (e: PatternError): boolean =>
+  e._tag === "PatternMalformedError" || e._tag === "PatternSyntaxError" ||
+  (e._tag === "PatternOverflowError" && e.operation === "literal")
+
 /**
- * The file of a volume. Its variables are the built-ins, then `volume`, then the merged vars; no
- * built-in is named `volume`, so it is looked up first, before the machine's (shared) variables.
+ * The file of a volume, or undefined after reporting a pattern problem at the pool's `pattern`.
+ * Its variables are the built-ins, then `volume`, then the merged vars; no built-in is named
+ * `volume`, so it is looked up first, before the machine's (shared) variables. `user` names what
+ * uses the volume (`volume "os"`), for messages.
  */
-const volumePath = (ctx: Context, pool: Storage, volume: string): string =>
-  volumeFileName(pool, (name) => (name === "volume" ? volume : ctx.patternVars.get(name)), volume)
+const volumePath = (ctx: Context, poolName: string, pool: Storage, volume: string, user: string): string | undefined => {
+  const path = volumeFileName(
+    pool,
+    (name) => (name === "volume" ? volume : ctx.patternVars.get(name)),
+    volume,
+    () => describeStorageVars(ctx.definition.vars, ctx.composed.origins.vars)
+  )
+  if (Either.isRight(path)) return path.right
+  const e = path.left
+  report(
+    ctx,
+    { file: ctx.host.file, path: jsonPath(["storage", poolName, "pattern"]) },
+    e.message + (isPatternOnly(e) ? "" : `; used by ${user} of machine ${ctx.machine.name}`)
+  )
+  return undefined
+}
 
 /** Maps a handler's error to the field of the volume it is about. */
 const volumeErrorOrigin = (origin: Origin, error: VolumeAttachError): Origin => {
@@ -167,9 +188,11 @@ const firmwareImage = (ctx: Context, key: "firmware.code" | "firmware.vars", vol
     )
     return undefined
   }
+  const path = volumePath(ctx, volume.storage, pool, volume.name, `${key} ${JSON.stringify(volume.name)}`)
+  if (path === undefined) return undefined
   return {
     node: volumeNodeName("firmware", ctx.machine.name, volume.name, pool.readonly),
-    path: volumePath(ctx, pool, volume.name),
+    path,
     readOnly: pool.readonly,
     origin
   }
@@ -257,7 +280,7 @@ const portOf = (ctx: Context, feature: "agent.qemu" | "spice", what: string): nu
     )
     return undefined
   }
-  const port = effectivePort(settings.port, settings.portPattern, ctx.definition.vars)
+  const port = effectivePort(settings.port, settings.portPattern, ctx.definition.vars, { origins: ctx.composed.origins.vars })
   if (Either.isRight(port)) return port.right
   report(ctx, attrOrigin(ctx, `${feature}.port-pattern`), `failed to determine ${what} port: ${port.left.message}`)
   return undefined
@@ -320,7 +343,8 @@ const kernelBoot = (ctx: Context): void => {
     const origin = attrOrigin(ctx, key)
     const pool = lookupPool(ctx, volume.storage, at(origin, "storage"))
     if (pool === undefined) return ""
-    const path = volumePath(ctx, pool, volume.name)
+    const path = volumePath(ctx, volume.storage, pool, volume.name, `${key} ${JSON.stringify(volume.name)}`)
+    if (path === undefined) return ""
     if (path === "") report(ctx, at(origin, "storage"), `an empty path was computed for ${key} ${JSON.stringify(volume.name)}`)
     return path
   }
@@ -356,12 +380,14 @@ const volumes = (ctx: Context): void => {
       )
       return
     }
+    const path = volumePath(ctx, volume.storage, pool, volume.name, `volume ${JSON.stringify(volume.name)}`)
+    if (path === undefined) return
     const attached = attachVolume(ctx.vm, {
       type: pool.type,
       machine: ctx.machine.name,
       volume,
       readOnlyPool: pool.readonly,
-      path: volumePath(ctx, pool, volume.name)
+      path
     })
     if (Either.isLeft(attached)) report(ctx, volumeErrorOrigin(origin, attached.left), volumeMessage(volume, attached.left))
   })
