@@ -11,7 +11,9 @@ import * as Either from "effect/Either"
 import { collisions } from "../domain/Collisions.js"
 import type { Host } from "../domain/ConfigFiles.js"
 import { type ConfigIssue, invalid, issue } from "../domain/ConfigIssue.js"
+import { dedupeIssues } from "../domain/Config.js"
 import { compose, type Composed } from "../domain/Merge.js"
+import { storagePatternIssues } from "../domain/PatternUse.js"
 import type { ConfigError } from "../services/ConfigStore.js"
 import { validateMachineName } from "../layers/ConfigStoreFs.js"
 import { AlreadyReported } from "./Failures.js"
@@ -38,6 +40,7 @@ export const handler = ({ format, machines }: { format: "text" | "json"; machine
     const hostResult = yield* Effect.either(s.loadHost)
     const host: Host | undefined = Either.getOrUndefined(hostResult)
     if (Either.isLeft(hostResult)) problems.push(...issuesOf(hostResult.left))
+    else problems.push(...storagePatternIssues(hostResult.right))
     yield* Effect.forEach(machines, validateMachineName, { discard: true })
     const names = machines.length > 0 ? machines : yield* s.listMachines
     const composed: Array<Composed> = []
@@ -56,19 +59,20 @@ export const handler = ({ format, machines }: { format: "text" | "json"; machine
       problems.push(...validateGenerated(host, merged.right))
       composed.push(merged.right)
     }
-    problems.push(...collisions(composed))
-    const ok = problems.length === 0
+    // A malformed pool pattern is found for the host and again for each machine using the pool.
+    const issues = dedupeIssues([...problems, ...collisions(composed)])
+    const ok = issues.length === 0
     if (format === "json") {
       yield* Console.log(JSON.stringify({
         ok,
         host: s.hostFile,
         machines: names,
-        issues: problems.map((p) => ({ file: p.file, path: p.path, message: p.message }))
+        issues: issues.map((p) => ({ file: p.file, path: p.path, message: p.message }))
       }, null, 2))
-      if (!ok) return yield* new AlreadyReported({ exitCode: 1, summary: `${problems.length} problem(s) found` })
+      if (!ok) return yield* new AlreadyReported({ exitCode: 1, summary: `${issues.length} problem(s) found` })
       return
     }
-    if (!ok) return yield* invalid(problems)
+    if (!ok) return yield* invalid(issues)
     yield* Console.log(`ok: ${s.hostFile} and ${names.length} machine(s) checked, no problems found`)
   })
 
