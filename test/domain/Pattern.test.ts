@@ -2,8 +2,10 @@ import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import * as Either from "effect/Either"
 import {
+  checkPattern,
   effectivePort,
   expand,
+  expandPattern,
   expandPort,
   firstWinsVars,
   goAtoi,
@@ -11,6 +13,9 @@ import {
   lookupIn,
   posixClean,
   posixJoin,
+  plainReferences,
+  expressionReferences,
+  storageScope,
   volumeFileName
 } from "../../src/domain/Pattern.js"
 import type { AtoiFailure } from "../../src/domain/Pattern.js"
@@ -221,7 +226,7 @@ describe("expandPort (config.md §5.3)", () => {
 
   it("the error is tagged and carries its data", () => {
     const error = Either.getLeft(expandPort("x${a}", { a: "1" }))
-    assert.isTrue(error._tag === "Some")
+    assert.strictEqual(error._tag === "Some" ? error.value._tag : "none", "PortPatternError")
     if (error._tag === "Some" && error.value._tag === "PortPatternError") {
       assert.strictEqual(error.value._tag, "PortPatternError")
       assert.strictEqual(error.value.pattern, "x${a}")
@@ -345,5 +350,123 @@ describe("volumeFileName (config.md §3.2 volume path rule)", () => {
   })
   it("empty path and a pattern expanding to nothing give an empty path", () => {
     assert.strictEqual(fileOf({ path: "", pattern: "${nope}", type: "raw" }, storageLookup, "os"), "")
+  })
+})
+
+describe("malformed patterns (issue 9)", () => {
+  const rows: ReadonlyArray<readonly [string, string]> = [
+    [
+      "${machine-name/${volume}.raw",
+      "storage pattern \"${machine-name/${volume}.raw\": \"${\" at column 1 is opened inside the variable name " +
+      "\"machine-name/${volume\" (close each \"${\" with \"}\" before opening the next)"
+    ],
+    [
+      "ok/${a${b}}",
+      "storage pattern \"ok/${a${b}}\": \"${\" at column 4 is opened inside the variable name \"a${b\" " +
+      "(close each \"${\" with \"}\" before opening the next)"
+    ],
+    ["${volume.raw", "storage pattern \"${volume.raw\": \"${\" at column 1 is never closed by \"}\""],
+    ["x/${", "storage pattern \"x/${\": \"${\" at column 3 is never closed by \"}\""],
+    [
+      "${5900 + }",
+      "storage pattern \"${5900 + }\": syntax error in ${5900 + } at column 8: expected a number, a variable or \"(\" but found the end"
+    ],
+    [
+      "${1 + 99999999999999999}",
+      "storage pattern \"${1 + 99999999999999999}\": in ${1 + 99999999999999999}, literal = 99999999999999999 is past 2^53 " +
+      "(values must stay within ±9007199254740991)"
+    ]
+  ]
+  for (const [pattern, message] of rows) {
+    it(JSON.stringify(pattern), () => {
+      assert.strictEqual(leftMessage(checkPattern("storage", pattern)), message)
+      assert.strictEqual(leftMessage(expandPattern(pattern, storageScope(lookup))), message)
+    })
+  }
+  it("port patterns are refused the same way", () => {
+    assert.strictEqual(
+      leftMessage(expandPort("5${seat", { seat: "1" })),
+      "port pattern \"5${seat\": \"${\" at column 2 is never closed by \"}\""
+    )
+  })
+  it("what Go reads without complaint and is not malformed stays as Go reads it", () => {
+    for (const pattern of ["${}", "${{}", "$${a}", "${a}}", "$", "a$", "${*}", "${-}", "${1x}", "$machine-name"]) {
+      assert.deepStrictEqual(expandPattern(pattern, storageScope(lookup)), Either.right(expand(pattern, lookup)), pattern)
+    }
+  })
+})
+
+describe("expressions in patterns (issue 12)", () => {
+  const numbers = { seat: "3", "employee-id": "9000", word: "abc", zero: "0" }
+  it("in port patterns", () => {
+    assert.deepStrictEqual(expandPort("${5900 + seat}", numbers), Either.right(5903))
+    assert.deepStrictEqual(expandPort("${4000 + employee-id * 2}", numbers), Either.right(22000))
+    assert.deepStrictEqual(expandPort("5${(seat)}0", numbers), Either.right(530))
+    assert.deepStrictEqual(expandPort("${employee-id}", numbers), Either.right(9000))
+  })
+  it("in storage patterns, beside plain references", () => {
+    const scope = storageScope(lookupIn({ "machine-name": "vm", volume: "os", seat: "3" }))
+    assert.deepStrictEqual(expandPattern("${machine-name}/disk-${seat * 10 + 1}-${volume}.raw", scope), Either.right("vm/disk-31-os.raw"))
+    assert.deepStrictEqual(expandPattern("${ seat }", scope), Either.right("3"))
+  })
+  const errors: ReadonlyArray<readonly [string, string]> = [
+    ["${5900 + seat / zero}", "port pattern \"${5900 + seat / zero}\": in ${5900 + seat / zero}, division by zero (3 / 0)"],
+    ["${seat % (zero)}", "port pattern \"${seat % (zero)}\": in ${seat % (zero)}, division by zero (3 % 0)"],
+    ["${5900 + word}", "port pattern \"${5900 + word}\": in ${5900 + word}, variable \"word\" is \"abc\", not a decimal integer"],
+    [
+      "${employee-id * 9007199254740991}",
+      "port pattern \"${employee-id * 9007199254740991}\": in ${employee-id * 9007199254740991}, " +
+      "9000 * 9007199254740991 = 81064793292668919000 is past 2^53 (values must stay within ±9007199254740991)"
+    ],
+    [
+      "${5900 + sea-t}",
+      "port pattern \"${5900 + sea-t}\": unknown variable \"sea-t\" in ${5900 + sea-t} " +
+      "(port patterns see only vars; defined: employee-id, seat, word, zero); to subtract, put spaces around \"-\" (a - b)"
+    ],
+    ["${5900 +* seat}", "port pattern \"${5900 +* seat}\": syntax error in ${5900 +* seat} at column 7: expected a number, a variable or \"(\" but found \"*\""],
+    ["${70000 + seat}", "port pattern \"${70000 + seat}\": invalid resulting port number 70003"]
+  ]
+  for (const [pattern, message] of errors) {
+    it(`error: ${pattern}`, () => assert.strictEqual(leftMessage(expandPort(pattern, numbers)), message))
+  }
+  it("an unknown variable in a storage expression is an error, a plain one expands to nothing", () => {
+    const scope = storageScope(lookupIn({ volume: "os" }), () => ["volume (built-in)"])
+    assert.deepStrictEqual(expandPattern("${nope}/${volume}", scope), Either.right("/os"))
+    assert.strictEqual(
+      leftMessage(expandPattern("${nope + 1}", scope)),
+      "storage pattern \"${nope + 1}\": unknown variable \"nope\" in ${nope + 1} " +
+        "(storage patterns see the built-ins, volume and vars; defined: volume (built-in))"
+    )
+  })
+  it("lists references", () => {
+    const parsed = Either.getOrThrow(checkPattern("storage", "$a/${b}/${c + d * c}/${a}"))
+    assert.deepStrictEqual(plainReferences(parsed), ["a", "b"])
+    assert.deepStrictEqual(expressionReferences(parsed), ["c", "d"])
+  })
+})
+
+describe("unknown variables in port patterns (issue 9)", () => {
+  it("names the variable, the vars that exist and where each is defined", () => {
+    const origins = {
+      "employee-id": { file: "/etc/machina/machina.conf.json", path: "$.tag.staff.vars.employee-id" },
+      slot: { file: "/etc/machina/machine.conf.d/vm.conf.json", path: "$.vars.slot" }
+    }
+    assert.strictEqual(
+      leftMessage(expandPort("5${seat}", { slot: "1", "employee-id": "9000" }, { origins })),
+      "port pattern \"5${seat}\": unknown variable \"seat\" (port patterns see only vars; defined: " +
+        "employee-id (/etc/machina/machina.conf.json: $.tag.staff.vars.employee-id), slot (/etc/machina/machine.conf.d/vm.conf.json: $.vars.slot))"
+    )
+  })
+  it("says when no variable is defined", () => {
+    assert.strictEqual(
+      leftMessage(expandPort("5$seat", {})),
+      "port pattern \"5$seat\": unknown variable \"seat\" (port patterns see only vars; none is defined for this machine)"
+    )
+  })
+  it("storage built-ins still expand to nothing there (the original's behaviour)", () => {
+    assert.deepStrictEqual(expandPort("59${slot}${machine-id}", { slot: "01" }), Either.right(5901))
+  })
+  it("expand to nothing when asked (a tag's pattern shown on its own)", () => {
+    assert.deepStrictEqual(expandPort("5${employee-id}", {}, { unknown: "empty" }), Either.right(5))
   })
 })
