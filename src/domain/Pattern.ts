@@ -300,8 +300,12 @@ export class PatternUnknownVariableError extends Schema.TaggedError<PatternUnkno
   }
 ) {
   override get message(): string {
-    const scope = this.usage === "port" ? "port patterns see only vars" : "storage patterns see the built-ins, volume and vars"
-    const defined = this.defined.length > 0 ? `defined: ${this.defined.join(", ")}` : "none is defined for this machine"
+    const scope = this.usage === "port"
+      ? "port patterns see only vars"
+      : `storage patterns see the built-ins ${STORAGE_BUILTINS.join(", ")} and vars`
+    const defined = this.defined.length > 0
+      ? `${this.usage === "port" ? "defined" : "vars defined"}: ${this.defined.join(", ")}`
+      : "none is defined for this machine"
     const hint = this.expression !== undefined && this.variable.includes("-")
       ? `; to subtract, put spaces around "-" (a - b)`
       : ""
@@ -345,8 +349,8 @@ export class PatternOverflowError extends Schema.TaggedError<PatternOverflowErro
   value: Schema.String
 }) {
   override get message(): string {
-    return `${head(this.usage, this.pattern)}: in ${this.expression}, ${this.operation} = ${this.value} is past 2^53 ` +
-      `(values must stay within ±${MAX_MAGNITUDE})`
+    return `${head(this.usage, this.pattern)}: in ${this.expression}, ${this.operation} = ${this.value} overflows ` +
+      `(values must stay within ±${MAX_MAGNITUDE}, 2^53 − 1)`
   }
 }
 
@@ -559,11 +563,9 @@ export const describeVars = (names: Iterable<string>, origins: VarOrigins | unde
     return origin === undefined ? name : `${name} (${origin.file}: ${origin.path})`
   })
 
-/** The variables of a storage pattern for messages: the built-ins, then `vars` (where defined). */
-export const describeStorageVars = (vars: Vars, origins: VarOrigins | undefined): ReadonlyArray<string> => [
-  ...STORAGE_BUILTINS.map((name) => `${name} (built-in)`),
-  ...describeVars([...(isMap(vars) ? vars.keys() : Object.keys(vars))].filter((n) => !STORAGE_BUILTINS.includes(n)), origins)
-]
+/** The vars of a storage pattern for messages (the built-ins are named by the message itself). */
+export const describeStorageVars = (vars: Vars, origins: VarOrigins | undefined): ReadonlyArray<string> =>
+  describeVars([...(isMap(vars) ? vars.keys() : Object.keys(vars))].filter((n) => !STORAGE_BUILTINS.includes(n)), origins)
 
 /** How a port pattern treats references to variables that are not defined. */
 export interface PortOptions {

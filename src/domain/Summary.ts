@@ -45,7 +45,10 @@ export const deviceSummary = (d: Device): string =>
 
 const portLine = (lines: Lines, level: number, label: string, port: number, pattern: string, vars: Readonly<Record<string, string>>, options: PortOptions) => {
   const effective = effectivePort(port, pattern, vars, options)
-  if (Either.isLeft(effective)) lines.add(level, `${label}: ${effective.left.message}`)
+  // A tag shown on its own: an expression over variables only machines define is shown as written.
+  if (Either.isLeft(effective) && options.unknown === "empty" && effective.left._tag === "PatternUnknownVariableError") {
+    lines.add(level, `${label}: ${pattern}`)
+  } else if (Either.isLeft(effective)) lines.add(level, `${label}: ${effective.left.message}`)
   else if (effective.right > 0) lines.add(level, `${label}: ${effective.right}`)
 }
 

@@ -373,8 +373,8 @@ describe("malformed patterns (issue 9)", () => {
     ],
     [
       "${1 + 99999999999999999}",
-      "storage pattern \"${1 + 99999999999999999}\": in ${1 + 99999999999999999}, literal = 99999999999999999 is past 2^53 " +
-      "(values must stay within ±9007199254740991)"
+      "storage pattern \"${1 + 99999999999999999}\": in ${1 + 99999999999999999}, literal = 99999999999999999 overflows " +
+      "(values must stay within ±9007199254740991, 2^53 − 1)"
     ]
   ]
   for (const [pattern, message] of rows) {
@@ -416,7 +416,7 @@ describe("expressions in patterns (issue 12)", () => {
     [
       "${employee-id * 9007199254740991}",
       "port pattern \"${employee-id * 9007199254740991}\": in ${employee-id * 9007199254740991}, " +
-      "9000 * 9007199254740991 = 81064793292668919000 is past 2^53 (values must stay within ±9007199254740991)"
+      "9000 * 9007199254740991 = 81064793292668919000 overflows (values must stay within ±9007199254740991, 2^53 − 1)"
     ],
     [
       "${5900 + sea-t}",
@@ -430,12 +430,13 @@ describe("expressions in patterns (issue 12)", () => {
     it(`error: ${pattern}`, () => assert.strictEqual(leftMessage(expandPort(pattern, numbers)), message))
   }
   it("an unknown variable in a storage expression is an error, a plain one expands to nothing", () => {
-    const scope = storageScope(lookupIn({ volume: "os" }), () => ["volume (built-in)"])
+    const scope = storageScope(lookupIn({ volume: "os", rack: "r1" }), () => ["rack (vm.conf.json: $.vars.rack)"])
     assert.deepStrictEqual(expandPattern("${nope}/${volume}", scope), Either.right("/os"))
     assert.strictEqual(
       leftMessage(expandPattern("${nope + 1}", scope)),
       "storage pattern \"${nope + 1}\": unknown variable \"nope\" in ${nope + 1} " +
-        "(storage patterns see the built-ins, volume and vars; defined: volume (built-in))"
+        "(storage patterns see the built-ins machine-name, machine-description, machine-id, volume and vars; " +
+        "vars defined: rack (vm.conf.json: $.vars.rack))"
     )
   })
   it("lists references", () => {

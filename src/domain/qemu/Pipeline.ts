@@ -53,6 +53,8 @@ interface Context {
   readonly runDir: string
   /** See `volumePath`. */
   readonly patternVars: ReadonlyMap<string, string>
+  /** Pool pattern problems already reported (pool and message). */
+  readonly reportedPatterns: Set<string>
 }
 
 export interface GenerateOptions {
@@ -121,6 +123,10 @@ const volumePath = (ctx: Context, poolName: string, pool: Storage, volume: strin
   )
   if (Either.isRight(path)) return path.right
   const e = path.left
+  // Once per pool and problem: the first volume using the pool is named.
+  const key = `${poolName}\u0000${e.message}`
+  if (ctx.reportedPatterns.has(key)) return undefined
+  ctx.reportedPatterns.add(key)
   report(
     ctx,
     { file: ctx.host.file, path: jsonPath(["storage", poolName, "pattern"]) },
@@ -459,7 +465,8 @@ export const generate = (
     revision: Either.getOrElse(pinned, latestRevision),
     issues,
     runDir: options.runDir ?? RUN_DIR,
-    patternVars: patternVars(composed.machine, composed.definition)
+    patternVars: patternVars(composed.machine, composed.definition),
+    reportedPatterns: new Set()
   }
   defaults(ctx)
   identity(ctx)
