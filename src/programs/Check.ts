@@ -23,7 +23,8 @@ import { validateMachineName } from "../layers/ConfigStoreFs.js"
 import { AlreadyReported } from "./Failures.js"
 import { format } from "./Root.js"
 import { quietStore } from "./Workspace.js"
-import { validateGenerated, warningsOf } from "./Validate.js"
+import { machineWarnings } from "../domain/MachineWarnings.js"
+import { validateGenerated } from "./Validate.js"
 
 const machines = Args.text({ name: "machines" }).pipe(
   Args.withDescription("Machines to check, by file name or name (default: every machine of the host)."),
@@ -75,6 +76,8 @@ export const checkHost = (machines: ReadonlyArray<string>) =>
     yield* Effect.forEach(machines, validateMachineName, { discard: true })
     const names = machines.length > 0 ? machines : yield* s.listMachines
     const composed: Array<Composed> = []
+    // A machine named twice (by its file name and by its JSON name) is checked once.
+    const seen = new Set<string>()
     for (const name of names) {
       const loaded = yield* Effect.either(s.loadMachine(name))
       if (Either.isLeft(loaded)) {
@@ -82,6 +85,8 @@ export const checkHost = (machines: ReadonlyArray<string>) =>
         continue
       }
       const machine = loaded.right
+      if (seen.has(machine.file)) continue
+      seen.add(machine.file)
       warnings.push(...machine.warnings)
       if (machine.name !== machine.fileName) {
         notes.push(warning(machine.file, "$.name", `machine ${machine.name} is named by its "name" key, not by its file name ${machine.fileName}; its unit is machina-${machine.name}.service and either name selects it`))
@@ -93,7 +98,7 @@ export const checkHost = (machines: ReadonlyArray<string>) =>
         continue
       }
       errors.push(...validateGenerated(host, merged.right))
-      warnings.push(...warningsOf(host, merged.right))
+      warnings.push(...machineWarnings(host, merged.right))
       composed.push(merged.right)
     }
     errors.push(...collisions(composed, host))

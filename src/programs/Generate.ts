@@ -20,7 +20,7 @@ import { renderMachineUnit, unitName } from "../domain/Unit.js"
 import { duplicateWritableFiles } from "../domain/VolumeFiles.js"
 import { collisionsInvolving } from "../domain/Collisions.js"
 import { asWarning, type ConfigWarning } from "../domain/ConfigIssue.js"
-import { warningsOf } from "./Validate.js"
+import { machineWarnings } from "../domain/MachineWarnings.js"
 import { validateMachineName } from "../layers/ConfigStoreFs.js"
 import { lazy, quietStore, reloadUnits, serviceOr, store, systemd, warn } from "./Workspace.js"
 
@@ -87,7 +87,7 @@ export const hostWideWarnings = (host: Host, built: ReadonlyArray<Built>) =>
     all.push(...written.values())
     const names = new Set(built.map((b) => b.composed.machine.name))
     return [
-      ...built.flatMap((b) => warningsOf(host, b.composed)),
+      ...built.flatMap((b) => machineWarnings(host, b.composed)),
       ...collisionsInvolving(all, names, host).map(asWarning)
     ] as ReadonlyArray<ConfigWarning>
   })
