@@ -3,15 +3,16 @@
  * (`machine.conf.d/<name>.conf.json`), decoded with Schema.
  *
  * Compatibility with the original's Go decoding (config.md §7): keys match case-insensitively,
- * `null` leaves the default, and absent, empty and zero values are indistinguishable. Deliberate
- * differences: unknown keys (typos) are errors, trailing bytes after the JSON value are errors,
- * and every problem in a file is reported at once.
+ * `null` leaves the default, absent, empty and zero values are indistinguishable, unknown keys are
+ * ignored and so is anything after the first JSON value. What the original ignored silently is
+ * returned as a warning (unknown keys with a did-you-mean, trailing data with its line); every
+ * problem in a file is reported at once.
  */
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as AST from "effect/SchemaAST"
-import { type ConfigIssue, issue, jsonPath } from "./ConfigIssue.js"
+import { type ConfigIssue, type ConfigWarning, issue, jsonPath, warning } from "./ConfigIssue.js"
 
 const opt = <S extends Schema.Schema.Any>(schema: S, value: () => Schema.Schema.Type<S>) =>
   Schema.optionalWith(schema, { default: value, exact: true })
@@ -233,7 +234,49 @@ export const emptyHost = (): HostFile => Schema.decodeSync(HostFile)({})
  */
 interface UnknownKey {
   readonly path: ReadonlyArray<PropertyKey>
+  readonly key: string
   readonly expected: ReadonlyArray<string>
+}
+
+/** Optimal string alignment distance (Levenshtein plus adjacent transpositions), case-insensitive. */
+export const editDistance = (a: string, b: string): number => {
+  const x = a.toLowerCase()
+  const y = b.toLowerCase()
+  const d: Array<Array<number>> = []
+  for (let i = 0; i <= x.length; i++) {
+    d.push([i])
+    for (let j = 1; j <= y.length; j++) d[i]![j] = i === 0 ? j : 0
+  }
+  for (let i = 1; i <= x.length; i++) {
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1)
+      d[i]![j] = v
+    }
+  }
+  return d[x.length]![y.length]!
+}
+
+/** The known key closest to `key` when it is close enough to be a typo of it (first wins a tie). */
+export const didYouMean = (key: string, known: ReadonlyArray<string>): string | undefined => {
+  let best: string | undefined
+  let bestDistance = Infinity
+  for (const k of known) {
+    const distance = editDistance(key, k)
+    if (distance < bestDistance) {
+      best = k
+      bestDistance = distance
+    }
+  }
+  const limit = Math.min(2, Math.floor(Math.max(key.length, best?.length ?? 0) / 3))
+  return best !== undefined && bestDistance <= limit ? best : undefined
+}
+
+/** The warning text for an unknown key: `unknown key "tagz" (ignored; did you mean "tags"?)`. */
+export const unknownKeyMessage = (key: string, known: ReadonlyArray<string>): string => {
+  const suggestion = didYouMean(key, known)
+  return `unknown key ${JSON.stringify(key)} (ignored${suggestion === undefined ? "" : `; did you mean ${JSON.stringify(suggestion)}?`})`
 }
 
 /** The fields of a struct by exact and by lowercase name (the first field wins a lowercase clash). */
@@ -311,9 +354,10 @@ const canonicalize = (ast: AST.AST, value: unknown, path: Array<PropertyKey>, un
           out[key] = canonicalize(index.type, member, path, unknown)
           path.pop()
         } else {
-          // Unknown keys (typos) are reported here, where the expected names are at hand; the
-          // schema then decodes without its (slower) excess-property check.
-          unknown.push({ path: [...path, key], expected: fields.names })
+          // Unknown keys are ignored, as the original does, and reported as warnings here, where
+          // the expected names are at hand; the schema then decodes without its (slower)
+          // excess-property check.
+          unknown.push({ path: [...path, key], key, expected: fields.names })
         }
       }
       return out
@@ -362,24 +406,39 @@ const errorOffset = (text: string): number => {
   return lo
 }
 
-/** Parses JSON text, reporting syntax errors with a line and column. */
-export const parseJsonText = (text: string, file: string): Either.Either<unknown, ConfigIssue> => {
+/** A parsed JSON document and, when the file goes on after its first value, a warning saying where. */
+export interface ParsedJson {
+  readonly value: unknown
+  readonly warnings: ReadonlyArray<ConfigWarning>
+}
+
+const lineAndColumn = (text: string, offset: number) => {
+  const before = text.slice(0, offset)
+  return { line: before.split("\n").length, column: offset - before.lastIndexOf("\n") }
+}
+
+/**
+ * Parses JSON text, reporting syntax errors with a line and column. As the original (Go's
+ * `json.Decoder.Decode`), only the first JSON value is read: anything after it is ignored, with a
+ * warning naming the line where it starts.
+ */
+export const parseJsonText = (text: string, file: string): Either.Either<ParsedJson, ConfigIssue> => {
   try {
-    return Either.right(JSON.parse(text) as unknown)
+    return Either.right({ value: JSON.parse(text) as unknown, warnings: [] })
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e)
     if (text.trim() === "") return Either.left(issue(file, "$", "invalid JSON: the file is empty"))
     const explicit = /at position (\d+)/.exec(message)
     const offset = explicit !== null ? Number(explicit[1]) : errorOffset(text)
-    const before = text.slice(0, offset)
-    const line = before.split("\n").length
-    const column = offset - before.lastIndexOf("\n")
-    const complete = offset > 0 && Either.isRight(Either.try(() => JSON.parse(text.slice(0, offset))))
-    const reason = offset >= text.length
-      ? "unexpected end of input"
-      : complete
-      ? "unexpected data after the JSON value"
-      : `unexpected ${JSON.stringify(text.slice(offset, offset + 1))}`
+    const { column, line } = lineAndColumn(text, offset)
+    const first = offset > 0 ? Either.try(() => JSON.parse(text.slice(0, offset)) as unknown) : undefined
+    if (first !== undefined && Either.isRight(first)) {
+      return Either.right({
+        value: first.right,
+        warnings: [warning(file, "$", `data after the JSON value at line ${line}, column ${column} (ignored)`)]
+      })
+    }
+    const reason = offset >= text.length ? "unexpected end of input" : `unexpected ${JSON.stringify(text.slice(offset, offset + 1))}`
     return Either.left(issue(file, "$", `invalid JSON (line ${line}, column ${column}): ${reason}`))
   }
 }
@@ -396,19 +455,30 @@ const decoderOf = <A, I>(schema: Schema.Schema<A, I, never>) => {
   return decoder as (u: unknown) => Either.Either<A, ParseResult.ParseError>
 }
 
-/** Decodes a JSON document against a schema, collecting every issue. */
+/** A decoded document and what was questionable in it (unknown keys). */
+export interface Decoded<A> {
+  readonly value: A
+  readonly warnings: ReadonlyArray<ConfigWarning>
+}
+
+/**
+ * Decodes a JSON document against a schema, collecting every issue; unknown keys are dropped and
+ * returned as warnings. A `null` document decodes as an empty one, as in the original.
+ */
 export const decodeDocument = <A, I>(
   schema: Schema.Schema<A, I, never>,
   value: unknown,
   file: string
-): Either.Either<A, ReadonlyArray<ConfigIssue>> => {
+): Either.Either<Decoded<A>, ReadonlyArray<ConfigIssue>> => {
   const unknownKeys: Array<UnknownKey> = []
-  const canonical = canonicalize(schema.ast, value, [], unknownKeys)
+  const canonical = canonicalize(schema.ast, value === null ? {} : value, [], unknownKeys)
   const result = decoderOf(schema)(canonical)
-  const unknownIssues = unknownKeys.map((u) =>
-    issue(file, jsonPath(u.path), `unknown key (expected one of: ${u.expected.join(" | ")})`)
-  )
-  if (Either.isRight(result)) return unknownIssues.length > 0 ? Either.left(unknownIssues) : Either.right(result.right)
+  if (Either.isRight(result)) {
+    return Either.right({
+      value: result.right,
+      warnings: unknownKeys.map((u) => warning(file, jsonPath(u.path), unknownKeyMessage(u.key, u.expected)))
+    })
+  }
   // A union (e.g. a literal choice) fails once per member: fold those into one line per path.
   const byPath = new Map<string, Array<string>>()
   for (const i of ParseResult.ArrayFormatter.formatErrorSync(result.left)) {
@@ -417,13 +487,13 @@ export const decodeDocument = <A, I>(
     list.push(describeParseIssue(i))
     byPath.set(path, list)
   }
-  const issues = [...unknownIssues, ...[...byPath].map(([path, messages]) => {
+  const issues = [...byPath].map(([path, messages]) => {
     const expectations = messages.map((m) => /^expected (.*), actual (.*)$/.exec(m))
     if (messages.length > 1 && expectations.every((x) => x !== null && x[2] === expectations[0]![2])) {
       return issue(file, path, `expected ${expectations.map((x) => x![1]).join(" | ")}, actual ${expectations[0]![2]}`)
     }
     return issue(file, path, [...new Set(messages)].join("; "))
-  })]
+  })
   return Either.left(issues)
 }
 

@@ -11,7 +11,7 @@ import {
   parseJsonText,
   type Volume
 } from "./Config.js"
-import { type ConfigInvalidError, type ConfigIssue, invalid, issue, jsonPath } from "./ConfigIssue.js"
+import { type ConfigInvalidError, type ConfigIssue, type ConfigWarning, invalid, issue, jsonPath } from "./ConfigIssue.js"
 import { checkName, checkVariableName, type NameKind } from "./Names.js"
 import { formatUuid, isZeroUuid, parseUuid, type UuidBytes, ZERO_UUID } from "./Uuid.js"
 import { formatWwn, isZeroWwn, parseWwn } from "./Wwn.js"
@@ -24,6 +24,8 @@ export const MACHINE_DIR = "machine.conf.d"
 export interface Host {
   readonly file: string
   readonly config: HostFile
+  /** What the original ignored silently: unknown keys, data after the JSON value. */
+  readonly warnings: ReadonlyArray<ConfigWarning>
 }
 
 /** A decoded, validated machine file (not yet merged with its tags). */
@@ -32,7 +34,11 @@ export interface Machine {
   readonly file: string
   /** Name derived from the file name (`<name>.conf.json`). */
   readonly fileName: string
-  /** The machine's name: always the file name (a JSON `name` must agree with it). */
+  /**
+   * The machine's effective name: its JSON `name` when present and non-empty, else the file name
+   * (config.md §2). Everything generated uses it: unit, node and tap names, socket paths, the
+   * identifier seed.
+   */
   readonly name: string
   readonly description: string
   /** Lowercase canonical UUID; the zero UUID when the file has none. */
@@ -40,6 +46,8 @@ export interface Machine {
   readonly idBytes: UuidBytes
   readonly tags: ReadonlyArray<string>
   readonly definition: Definition
+  /** What the original ignored silently: unknown keys, data after the JSON value. */
+  readonly warnings: ReadonlyArray<ConfigWarning>
 }
 
 type Issues = Array<ConfigIssue>
@@ -163,9 +171,10 @@ const withIssues = <A>(issues: ReadonlyArray<ConfigIssue>, value: A): Either.Eit
 export const decodeHost = (text: string, file: string): Either.Either<Host, ConfigInvalidError> => {
   const json = parseJsonText(text, file)
   if (Either.isLeft(json)) return Either.left(invalid([json.left]))
-  const decoded = decodeDocument(HostFile, json.right, file)
+  const decoded = decodeDocument(HostFile, json.right.value, file)
   if (Either.isLeft(decoded)) return Either.left(invalid(decoded.left))
-  const host = decoded.right
+  const host = decoded.right.value
+  const warnings = [...json.right.warnings, ...decoded.right.warnings]
   const issues: Issues = []
   for (const name of Object.keys(host.processor)) nameIssue(issues, file, ["processor", name], "processor", name)
   for (const [name, pool] of Object.entries(host.storage)) {
@@ -194,7 +203,7 @@ export const decodeHost = (text: string, file: string): Either.Either<Host, Conf
     nameIssue(issues, file, ["tag", name], "tag", name)
     tag[name] = checkDefinition(issues, file, ["tag", name], def)
   }
-  return withIssues(issues, { file, config: { ...host, tag } })
+  return withIssues(issues, { file, config: { ...host, tag }, warnings })
 }
 
 /** The machine name a file name stands for, or undefined when it is not a machine file. */
@@ -203,7 +212,10 @@ export const machineNameOfFile = (fileName: string): string | undefined =>
     ? fileName.slice(0, -MACHINE_SUFFIX.length)
     : undefined
 
-/** Decodes and validates a machine file's text. `fileName` is the name derived from the file. */
+/**
+ * Decodes and validates a machine file's text. `fileName` is the name derived from the file; a
+ * non-empty JSON `name` overrides it (config.md §2), and must then be a valid machine name itself.
+ */
 export const decodeMachine = (
   text: string,
   file: string,
@@ -211,16 +223,12 @@ export const decodeMachine = (
 ): Either.Either<Machine, ConfigInvalidError> => {
   const json = parseJsonText(text, file)
   if (Either.isLeft(json)) return Either.left(invalid([json.left]))
-  const decoded = decodeDocument(MachineFile, json.right, file)
+  const decoded = decodeDocument(MachineFile, json.right.value, file)
   if (Either.isLeft(decoded)) return Either.left(invalid(decoded.left))
-  const m = decoded.right
+  const m = decoded.right.value
   const issues: Issues = []
-  nameIssue(issues, file, [], "machine", fileName)
-  if (m.name !== "" && m.name !== fileName) {
-    issues.push(
-      issue(file, "$.name", `name ${JSON.stringify(m.name)} differs from the file name; a machine is named by its file, so rename the file to ${m.name}${MACHINE_SUFFIX} or remove the key`)
-    )
-  }
+  if (m.name === "") nameIssue(issues, file, [], "machine", fileName)
+  else nameIssue(issues, file, ["name"], "machine", m.name)
   let idBytes: UuidBytes = ZERO_UUID
   if (m.id !== "") {
     const parsed = parseUuid(m.id)
@@ -234,11 +242,12 @@ export const decodeMachine = (
   return withIssues(issues, {
     file,
     fileName,
-    name: fileName,
+    name: m.name !== "" ? m.name : fileName,
     description,
     id: formatUuid(idBytes),
     idBytes,
     tags,
-    definition: checked
+    definition: checked,
+    warnings: [...json.right.warnings, ...decoded.right.warnings]
   })
 }

@@ -17,6 +17,35 @@ export class ConfigIssue extends Schema.Class<ConfigIssue>("ConfigIssue")({
 export const issue = (file: string, path: string, message: string): ConfigIssue =>
   new ConfigIssue({ file, path, message })
 
+/**
+ * Something questionable that does not stop machina: an unknown key, data after the JSON value,
+ * a collision between machines that may never run together, a machine without a UUID. Pure
+ * values, returned beside what was decoded, merged or generated; commands print each once on
+ * stderr (`<file>: <path>: <message>`) and `check` lists them apart from errors.
+ *
+ * A warning about no file in particular has `file` "" and renders as `machina: warning: <message>`.
+ */
+export class ConfigWarning extends Schema.Class<ConfigWarning>("ConfigWarning")({
+  file: Schema.String,
+  path: Schema.String,
+  message: Schema.String
+}) {
+  override toString(): string {
+    return this.file === "" ? `machina: warning: ${this.message}` : `${this.file}: ${this.path}: ${this.message}`
+  }
+}
+
+export const warning = (file: string, path: string, message: string): ConfigWarning =>
+  new ConfigWarning({ file, path, message })
+
+/** A warning about no file in particular (`machina: warning: <message>`). */
+export const generalWarning = (message: string): ConfigWarning => new ConfigWarning({ file: "", path: "", message })
+
+export const warningAt = (origin: Origin, message: string): ConfigWarning => warning(origin.file, origin.path, message)
+
+/** The same problem as a warning (e.g. a collision `generate` reports but does not refuse). */
+export const asWarning = (i: ConfigIssue): ConfigWarning => warning(i.file, i.path, i.message)
+
 /** A key written `.key` in a JSON path; any other key is written `["key"]`. */
 const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/
 

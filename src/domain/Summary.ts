@@ -114,6 +114,7 @@ const definitionSummary = (lines: Lines, level: number, machine: string, d: Defi
 export const machineSummary = (machine: Machine, definition: Definition): string => {
   const lines = new Lines()
   lines.add(1, `Name: ${machine.name}`)
+  if (machine.fileName !== machine.name) lines.add(1, `File Name: ${machine.fileName} (the file's "name" key names the machine)`)
   if (machine.description !== "") lines.add(1, `Description: ${machine.description}`)
   if (machine.id !== ZERO_ID) lines.add(1, `ID: ${machine.id}`)
   if (machine.tags.length > 0) lines.add(1, `Tags: ${machine.tags.join(",")}`)

@@ -2,12 +2,13 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import type { Machine } from "../domain/ConfigFiles.js"
 import { readdir, readFile, stat } from "node:fs/promises"
 import { decodeHost, decodeMachine, HOST_FILE, MACHINE_DIR, MACHINE_SUFFIX, machineNameOfFile } from "../domain/ConfigFiles.js"
 import { checkName } from "../domain/Names.js"
 import { CONF_DIR } from "../domain/Paths.js"
 import { posixJoin } from "../domain/Pattern.js"
-import { ConfigReadError, ConfigStore, type ConfigStoreShape, MachineNameError } from "../services/ConfigStore.js"
+import { type ConfigError, ConfigReadError, ConfigStore, type ConfigStoreShape, MachineNameError } from "../services/ConfigStore.js"
 
 export interface Options {
   /** The configuration directory; default `/etc/machina`, or `.` when that is not a directory. */
@@ -17,11 +18,13 @@ export interface Options {
 const isDirectory = (path: string) =>
   Effect.promise(() => stat(path).then((s) => s.isDirectory(), () => false))
 
+export const FILE_NOT_FOUND = "file not found"
+
 const describe = (e: unknown): string => {
   const err = e as NodeJS.ErrnoException
   switch (err?.code) {
     case "ENOENT":
-      return "file not found"
+      return FILE_NOT_FOUND
     case "EACCES":
     case "EPERM":
       return "permission denied"
@@ -43,6 +46,42 @@ export const validateMachineName = (name: string): Effect.Effect<string, Machine
   return problem === undefined ? Effect.succeed(name) : Effect.fail(new MachineNameError({ name, reason: problem }))
 }
 
+/**
+ * `loadMachine` for an argument that is either a machine's file name or its effective name (its
+ * JSON `name`, config.md §2): the file `<arg>.conf.json` when there is one, else the one machine
+ * of the host whose effective name is `arg`. Both resolve to the same machine; two files claiming
+ * the same name are an error naming both.
+ */
+export const loadByFileOrName = (
+  loadFile: (fileName: string) => Effect.Effect<Machine, ConfigError>,
+  listFiles: Effect.Effect<ReadonlyArray<string>, ConfigReadError>
+) =>
+(name: string): Effect.Effect<Machine, ConfigError> =>
+  validateMachineName(name).pipe(
+    Effect.zipRight(loadFile(name)),
+    Effect.catchIf(
+      (e): e is ConfigReadError => e._tag === "ConfigReadError" && e.reason === FILE_NOT_FOUND,
+      (notFound) =>
+        Effect.gen(function*() {
+          const files = yield* Effect.orElseSucceed(listFiles, (): ReadonlyArray<string> => [])
+          const matches: Array<Machine> = []
+          for (const file of files) {
+            if (file === name) continue
+            const loaded = yield* Effect.either(loadFile(file))
+            if (Either.isRight(loaded) && loaded.right.name === name) matches.push(loaded.right)
+          }
+          if (matches.length === 1) return matches[0]!
+          if (matches.length > 1) {
+            return yield* new MachineNameError({
+              name,
+              reason: `machine name ${JSON.stringify(name)} is given by several files (${matches.map((m) => m.file).join(", ")}); name the machine by its file`
+            })
+          }
+          return yield* notFound
+        })
+    )
+  )
+
 export const make = (options: Options = {}): Effect.Effect<ConfigStoreShape> =>
   Effect.gen(function*() {
     // The original falls back to the current directory when /etc/machina (or its machine.conf.d)
@@ -55,27 +94,26 @@ export const make = (options: Options = {}): Effect.Effect<ConfigStoreShape> =>
       : (yield* isDirectory(defaultMachineDir)) ? defaultMachineDir : MACHINE_DIR
     const hostFile = posixJoin(confDir, HOST_FILE)
     const machineFile = (name: string) => `${machineDir}/${name}${MACHINE_SUFFIX}`
+    const listMachines = Effect.tryPromise({
+      try: () => readdir(machineDir),
+      catch: (e) => new ConfigReadError({ file: machineDir, reason: describe(e) })
+    }).pipe(
+      Effect.map((entries) =>
+        entries
+          .map(machineNameOfFile)
+          .filter((n): n is string => n !== undefined)
+          .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))))
+      )
+    )
+    const loadFile = (name: string) =>
+      read(machineFile(name)).pipe(Effect.flatMap((text) => decodeMachine(text, machineFile(name), name)))
     return {
       location: confDir,
       hostFile,
       machineFile,
       loadHost: read(hostFile).pipe(Effect.flatMap((text) => Either.match(decodeHost(text, hostFile), { onLeft: Effect.fail, onRight: Effect.succeed }))),
-      loadMachine: (name) =>
-        validateMachineName(name).pipe(
-          Effect.flatMap(() => read(machineFile(name))),
-          Effect.flatMap((text) => decodeMachine(text, machineFile(name), name))
-        ),
-      listMachines: Effect.tryPromise({
-        try: () => readdir(machineDir),
-        catch: (e) => new ConfigReadError({ file: machineDir, reason: describe(e) })
-      }).pipe(
-        Effect.map((entries) =>
-          entries
-            .map(machineNameOfFile)
-            .filter((n): n is string => n !== undefined)
-            .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))))
-        )
-      )
+      loadMachine: loadByFileOrName(loadFile, listMachines),
+      listMachines
     } satisfies ConfigStoreShape
   })
 

@@ -8,7 +8,7 @@ import * as Layer from "effect/Layer"
 import { decodeHost, decodeMachine, HOST_FILE, MACHINE_DIR, MACHINE_SUFFIX } from "../domain/ConfigFiles.js"
 import type { Machine } from "../domain/ConfigFiles.js"
 import { type ConfigError, ConfigReadError, ConfigStore, type ConfigStoreShape } from "../services/ConfigStore.js"
-import { validateMachineName } from "./ConfigStoreFs.js"
+import { FILE_NOT_FOUND, loadByFileOrName } from "./ConfigStoreFs.js"
 
 export interface Options {
   /** Shown in messages as the configuration directory. Default `memory:`. */
@@ -26,6 +26,13 @@ export const make = (options: Options): ConfigStoreShape => {
   const hostFile = `${location}/${HOST_FILE}`
   const machineFile = (name: string) => `${location}/${MACHINE_DIR}/${name}${MACHINE_SUFFIX}`
   const machines = options.machines ?? {}
+  const listMachines = Effect.succeed(Object.keys(machines).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
+  const loadFile = (name: string): Effect.Effect<Machine, ConfigError> => {
+    const doc = Object.prototype.hasOwnProperty.call(machines, name) ? machines[name] : undefined
+    return doc === undefined
+      ? Effect.fail(new ConfigReadError({ file: machineFile(name), reason: FILE_NOT_FOUND }))
+      : decodeMachine(text(doc), machineFile(name), name)
+  }
   return {
     location,
     hostFile,
@@ -33,16 +40,8 @@ export const make = (options: Options): ConfigStoreShape => {
     loadHost: options.host === undefined
       ? Effect.fail(new ConfigReadError({ file: hostFile, reason: "file not found" }))
       : decodeHost(text(options.host), hostFile),
-    loadMachine: (name) =>
-      validateMachineName(name).pipe(
-        Effect.flatMap((): Effect.Effect<Machine, ConfigError> => {
-          const doc = Object.prototype.hasOwnProperty.call(machines, name) ? machines[name] : undefined
-          return doc === undefined
-            ? Effect.fail(new ConfigReadError({ file: machineFile(name), reason: "file not found" }))
-            : decodeMachine(text(doc), machineFile(name), name)
-        })
-      ),
-    listMachines: Effect.succeed(Object.keys(machines).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
+    loadMachine: loadByFileOrName(loadFile, listMachines),
+    listMachines
   }
 }
 

@@ -32,6 +32,7 @@ export const handler = ({ format, machines }: { format: "text" | "json"; machine
           json: {
             kind: "machine",
             name: machine.name,
+            fileName: machine.fileName,
             file: machine.file,
             description: machine.description,
             id: machine.id,

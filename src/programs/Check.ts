@@ -1,29 +1,39 @@
 /**
- * `machina check [machines...]`: loads and validates the host file and the named machines (all
- * machines when none are named), reports every problem at once, and reports identifiers and
- * ports that collide between machines of the host.
+ * `machina check [--strict] [machines...]`: loads and validates the host file and the named
+ * machines (all machines when none are named), reports every problem at once, and reports
+ * identifiers, ports and writable files that collide between machines of the host.
+ *
+ * Problems have a severity: errors (what QEMU or the host would refuse, collisions) make the
+ * exit status 1; warnings (what the original ignored silently: unknown keys, trailing data, a
+ * machine without id) are listed apart and leave it 0, unless `--strict`. Notes (a machine
+ * named by its JSON `name` rather than its file) never fail.
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { collisions } from "../domain/Collisions.js"
 import type { Host } from "../domain/ConfigFiles.js"
-import { type ConfigIssue, invalid, issue } from "../domain/ConfigIssue.js"
-import { dedupeIssues } from "../domain/Config.js"
+import { type ConfigIssue, type ConfigWarning, issue, warning } from "../domain/ConfigIssue.js"
 import { compose, type Composed } from "../domain/Merge.js"
 import { storagePatternIssues } from "../domain/PatternUse.js"
 import type { ConfigError } from "../services/ConfigStore.js"
 import { validateMachineName } from "../layers/ConfigStoreFs.js"
 import { AlreadyReported } from "./Failures.js"
 import { format } from "./Root.js"
-import { store } from "./Workspace.js"
+import { quietStore } from "./Workspace.js"
+import { machineWarnings } from "../domain/MachineWarnings.js"
 import { validateGenerated } from "./Validate.js"
 
 const machines = Args.text({ name: "machines" }).pipe(
-  Args.withDescription("Machines to check (default: every machine of the host)."),
+  Args.withDescription("Machines to check, by file name or name (default: every machine of the host)."),
   Args.repeated
+)
+
+const strict = Options.boolean("strict").pipe(
+  Options.withDescription("Count warnings as errors: exit status 1 when there is any.")
 )
 
 const issuesOf = (e: ConfigError): ReadonlyArray<ConfigIssue> =>
@@ -33,49 +43,114 @@ const issuesOf = (e: ConfigError): ReadonlyArray<ConfigIssue> =>
     ? [issue(e.file, "$", e.reason)]
     : [issue("(command line)", "$", e.message)]
 
-export const handler = ({ format, machines }: { format: "text" | "json"; machines: ReadonlyArray<string> }) =>
+export type Severity = "error" | "warning" | "info"
+
+/** What `check` found, before it is printed. */
+export interface CheckReport {
+  readonly names: ReadonlyArray<string>
+  readonly errors: ReadonlyArray<ConfigIssue>
+  readonly warnings: ReadonlyArray<ConfigWarning>
+  readonly notes: ReadonlyArray<ConfigWarning>
+}
+
+const dedupe = <A extends { toString(): string }>(items: ReadonlyArray<A>): ReadonlyArray<A> => {
+  const seen = new Set<string>()
+  return items.filter((i) => {
+    const key = i.toString()
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+}
+
+/** Loads, merges, generates and cross-checks; every problem sorted by severity. */
+export const checkHost = (machines: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const s = yield* store
-    const problems: Array<ConfigIssue> = []
+    const s = yield* quietStore
+    const errors: Array<ConfigIssue> = []
+    const warnings: Array<ConfigWarning> = []
+    const notes: Array<ConfigWarning> = []
     const hostResult = yield* Effect.either(s.loadHost)
     const host: Host | undefined = Either.getOrUndefined(hostResult)
-    if (Either.isLeft(hostResult)) problems.push(...issuesOf(hostResult.left))
-    else problems.push(...storagePatternIssues(hostResult.right))
+    if (Either.isLeft(hostResult)) errors.push(...issuesOf(hostResult.left))
+    else {
+      warnings.push(...hostResult.right.warnings)
+      // Malformed storage patterns, used or not (found again for each machine using them: deduplicated).
+      errors.push(...storagePatternIssues(hostResult.right))
+    }
     yield* Effect.forEach(machines, validateMachineName, { discard: true })
     const names = machines.length > 0 ? machines : yield* s.listMachines
     const composed: Array<Composed> = []
+    // A machine named twice (by its file name and by its JSON name) is checked once.
+    const seen = new Set<string>()
     for (const name of names) {
       const loaded = yield* Effect.either(s.loadMachine(name))
       if (Either.isLeft(loaded)) {
-        problems.push(...issuesOf(loaded.left))
+        errors.push(...issuesOf(loaded.left))
         continue
+      }
+      const machine = loaded.right
+      if (seen.has(machine.file)) continue
+      seen.add(machine.file)
+      warnings.push(...machine.warnings)
+      if (machine.name !== machine.fileName) {
+        notes.push(warning(machine.file, "$.name", `machine ${machine.name} is named by its "name" key, not by its file name ${machine.fileName}; its unit is machina-${machine.name}.service and either name selects it`))
       }
       if (host === undefined) continue
-      const merged = compose(host, loaded.right)
+      const merged = compose(host, machine)
       if (Either.isLeft(merged)) {
-        problems.push(...merged.left.issues)
+        errors.push(...merged.left.issues)
         continue
       }
-      problems.push(...validateGenerated(host, merged.right))
+      errors.push(...validateGenerated(host, merged.right))
+      warnings.push(...machineWarnings(host, merged.right))
       composed.push(merged.right)
     }
-    // A malformed pool pattern is found for the host and again for each machine using the pool.
-    const issues = dedupeIssues([...problems, ...collisions(composed)])
-    const ok = issues.length === 0
-    if (format === "json") {
-      yield* Console.log(JSON.stringify({
-        ok,
-        host: s.hostFile,
-        machines: names,
-        issues: issues.map((p) => ({ file: p.file, path: p.path, message: p.message }))
-      }, null, 2))
-      if (!ok) return yield* new AlreadyReported({ exitCode: 1, summary: `${issues.length} problem(s) found` })
-      return
-    }
-    if (!ok) return yield* invalid(issues)
-    yield* Console.log(`ok: ${s.hostFile} and ${names.length} machine(s) checked, no problems found`)
+    errors.push(...collisions(composed, host))
+    return { names, errors: dedupe(errors), warnings: dedupe(warnings), notes: dedupe(notes) } satisfies CheckReport
   })
 
-export const command = Command.make("check", { format, machines }, handler).pipe(
-  Command.withDescription("Validates the host configuration and machines, reporting every problem and collisions between machines.")
+/** A warning as `check` lists it: `<file>: <path>: warning: <message>`. */
+const warningLine = (w: ConfigWarning): string => w.file === "" ? w.toString() : `${w.file}: ${w.path}: warning: ${w.message}`
+const noteLine = (w: ConfigWarning): string => `${w.file}: ${w.path}: note: ${w.message}`
+
+export const handler = ({ format, machines, strict }: { format: "text" | "json"; machines: ReadonlyArray<string>; strict: boolean }) =>
+  Effect.gen(function*() {
+    const s = yield* quietStore
+    const report = yield* checkHost(machines)
+    const { errors, names, notes, warnings } = report
+    const failed = errors.length > 0 || (strict && warnings.length > 0)
+    const summary = `${errors.length} error(s), ${warnings.length} warning(s)${strict && warnings.length > 0 ? " (--strict: warnings fail)" : ""}`
+    if (format === "json") {
+      const entry = (severity: Severity) => (p: ConfigIssue | ConfigWarning) => ({ severity, file: p.file, path: p.path, message: p.message })
+      yield* Console.log(JSON.stringify({
+        ok: !failed,
+        strict,
+        host: s.hostFile,
+        machines: names,
+        errors: errors.length,
+        warnings: warnings.length,
+        issues: [...errors.map(entry("error")), ...warnings.map(entry("warning")), ...notes.map(entry("info"))]
+      }, null, 2))
+    } else {
+      yield* Effect.forEach(notes, (n) => Console.log(noteLine(n)), { discard: true })
+      yield* Effect.forEach(errors, (e) => Console.error(e.toString()), { discard: true })
+      yield* Effect.forEach(warnings, (w) => Console.error(warningLine(w)), { discard: true })
+      if (!failed) {
+        yield* Console.log(
+          `ok: ${s.hostFile} and ${names.length} machine(s) checked, ` +
+            (warnings.length === 0 ? "no problems found" : `no errors, ${warnings.length} warning(s)`)
+        )
+      } else if (errors.length === 0) {
+        yield* Console.error(`machina: check: ${summary}`)
+      }
+    }
+    if (failed) return yield* new AlreadyReported({ exitCode: 1, summary })
+  })
+
+export const command = Command.make("check", { format, strict, machines }, handler).pipe(
+  Command.withDescription(
+    "Validates the host configuration and machines, reporting every problem and collisions between machines; " +
+      "exits 1 on errors (and on warnings with --strict)."
+  )
 )

@@ -21,6 +21,8 @@ import * as Run from "./Run.js"
 import * as Lifecycle from "./Lifecycle.js"
 import * as List from "./List.js"
 import { root } from "./Root.js"
+import * as WarningsConsole from "../layers/WarningsConsole.js"
+import { Warnings } from "../services/Warnings.js"
 
 export const VERSION = "0.1.0"
 
@@ -86,6 +88,8 @@ export const main = (argv: ReadonlyArray<string>) => {
   const as = personality(program)
   const args = as === undefined ? argv : [argv[0] ?? "node", argv[1] ?? "machina", as, ...argv.slice(2)]
   return cli(args).pipe(
+    // One Warnings per run: each warning is printed once however often its file is loaded.
+    Effect.provideServiceEffect(Warnings, WarningsConsole.make),
     Effect.exit,
     Effect.flatMap((exit) => {
       if (Exit.isSuccess(exit)) return Effect.succeed(0)

@@ -17,8 +17,12 @@ import { compose, type Composed } from "../domain/Merge.js"
 import { type QemuOption, renderArgs } from "../domain/qemu/Options.js"
 import { generate as generateQemu, type GenerateOptions } from "../domain/qemu/Pipeline.js"
 import { renderMachineUnit, unitName } from "../domain/Unit.js"
+import { duplicateWritableFiles } from "../domain/VolumeFiles.js"
+import { collisionsInvolving } from "../domain/Collisions.js"
+import { asWarning, type ConfigWarning } from "../domain/ConfigIssue.js"
+import { machineWarnings } from "../domain/MachineWarnings.js"
 import { validateMachineName } from "../layers/ConfigStoreFs.js"
-import { lazy, reloadUnits, serviceOr, store, systemd } from "./Workspace.js"
+import { lazy, quietStore, reloadUnits, serviceOr, store, systemd, warn } from "./Workspace.js"
 
 export interface Built {
   readonly composed: Composed
@@ -49,11 +53,43 @@ export const buildAll = (names: ReadonlyArray<string>, options: GenerateOptions 
         continue
       }
       const generated = generateQemu(host, composed.right, options)
+      const duplicates = duplicateWritableFiles(host, composed.right)
       if (Either.isLeft(generated)) problems.push(...generated.left.issues)
-      else built.push({ composed: composed.right, options: generated.right })
+      problems.push(...duplicates)
+      if (Either.isRight(generated) && duplicates.length === 0) built.push({ composed: composed.right, options: generated.right })
     }
     if (problems.length > 0) return yield* invalid(problems)
     return { host, built: built as ReadonlyArray<Built> }
+  })
+
+/**
+ * What `generate` reports but does not refuse (machines that never run together may share a
+ * port): collisions between the machines written and every machine of the host, and machines
+ * without an id. Machines of the host that do not load or merge are left to `check`.
+ */
+export const hostWideWarnings = (host: Host, built: ReadonlyArray<Built>) =>
+  Effect.gen(function*() {
+    const s = yield* quietStore
+    const written = new Map(built.map((b) => [b.composed.machine.file, b.composed]))
+    const all: Array<Composed> = []
+    for (const file of yield* Effect.orElseSucceed(s.listMachines, (): ReadonlyArray<string> => [])) {
+      const mine = written.get(s.machineFile(file))
+      if (mine !== undefined) {
+        all.push(mine)
+        written.delete(s.machineFile(file))
+        continue
+      }
+      const loaded = yield* Effect.either(s.loadMachine(file))
+      if (Either.isLeft(loaded)) continue
+      const composed = compose(host, loaded.right)
+      if (Either.isRight(composed)) all.push(composed.right)
+    }
+    all.push(...written.values())
+    const names = new Set(built.map((b) => b.composed.machine.name))
+    return [
+      ...built.flatMap((b) => machineWarnings(host, b.composed)),
+      ...collisionsInvolving(all, names, host).map(asWarning)
+    ] as ReadonlyArray<ConfigWarning>
   })
 
 /** Prints one block per machine; a `----<name>----` header only when there are several. */
@@ -86,7 +122,8 @@ const unitStore = (dir: Option.Option<string>) =>
 
 export const generate = Command.make("generate", { preview, noReload, unitDir, machines }, ({ machines, noReload, preview, unitDir }) =>
   Effect.gen(function*() {
-    const { built } = yield* buildAll(machines)
+    const { built, host } = yield* buildAll(machines)
+    yield* warn(yield* hostWideWarnings(host, built))
     const units = built.map((b) => ({
       name: unitName(b.composed.machine.name),
       content: renderMachineUnit({ name: b.composed.machine.name, options: b.options })

@@ -20,12 +20,16 @@ import { reloadUnits, store, systemd } from "./Workspace.js"
 
 const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
 
-/** Checks every named machine has a valid configuration file before touching systemd. */
+/**
+ * The units of the named machines (file or effective names), after checking every one has a
+ * valid configuration file, before touching systemd. A unit is named by the effective name.
+ */
 const unitsOf = (names: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const s = yield* store
-    for (const name of names) yield* s.loadMachine(name)
-    return names.map(unitNameOf)
+    const units: Array<string> = []
+    for (const name of names) units.push(unitNameOf((yield* s.loadMachine(name)).name))
+    return units
   })
 
 const timeout = Options.text("timeout").pipe(

@@ -88,12 +88,17 @@ export const useColours = (): boolean =>
 export const handler = ({ format }: { format: "text" | "json" }) =>
   Effect.gen(function*() {
     const s = yield* store
-    const names = yield* s.listMachines
+    const files = yield* s.listMachines
+    const loaded = yield* Effect.forEach(files, (n) => Effect.either(s.loadMachine(n)), { concurrency: "unbounded" })
+    // A machine is listed, and its unit named, by its effective name (its JSON `name`, if any).
+    const names = files.map((file, i) => {
+      const m = loaded[i]!
+      return Either.isRight(m) ? m.right.name : file
+    })
     const units = names.map(unitNameOf)
     const sd = yield* systemd
     const statuses = yield* Effect.either(sd.units(units))
     if (Either.isLeft(statuses)) yield* Console.error(`machina: warning: unit states unknown: ${statuses.left.message}`)
-    const loaded = yield* Effect.forEach(names, (n) => Effect.either(s.loadMachine(n)), { concurrency: "unbounded" })
     const rows: Array<ListRow> = names.map((name, i) => {
       const m = loaded[i]!
       return {

@@ -48,13 +48,27 @@ export const select = (args: ReadonlyArray<string>) =>
         return composed
       })
     const known = new Set(yield* s.listMachines)
+    // Effective names (a machine's JSON `name`) of every loadable machine, found on first need.
+    let effective: Set<string> | undefined
+    const isMachine = (name: string) =>
+      Effect.gen(function*() {
+        if (known.has(name)) return true
+        if (effective === undefined) {
+          effective = new Set()
+          for (const file of known) {
+            const loaded = yield* Effect.either(load(file))
+            if (Either.isRight(loaded)) effective.add(loaded.right.machine.name)
+          }
+        }
+        return effective.has(name)
+      })
     const selected: Array<Selected> = []
     const add = (c: Composed, conn: Connection) => {
       const tap = tapName(c.machine.name, conn.name)
       if (!selected.some((x) => x.tap === tap)) selected.push({ machine: c.machine.name, connection: conn, tap })
     }
     for (const arg of args) {
-      if (known.has(arg)) {
+      if (yield* isMachine(arg)) {
         const c = yield* load(arg)
         for (const conn of c.definition.connections) add(c, conn)
         continue
@@ -63,7 +77,7 @@ export const select = (args: ReadonlyArray<string>) =>
       const direct: Array<[Composed, Connection]> = []
       for (let i = arg.indexOf("."); i > 0; i = arg.indexOf(".", i + 1)) {
         const machine = arg.slice(0, i)
-        if (!known.has(machine)) continue
+        if (!(yield* isMachine(machine))) continue
         const c = yield* load(machine)
         const conn = c.definition.connections.find((x) => x.name === arg.slice(i + 1))
         if (conn !== undefined) direct.push([c, conn])
@@ -78,7 +92,7 @@ export const select = (args: ReadonlyArray<string>) =>
         const loaded = yield* Effect.either(load(name))
         if (Either.isLeft(loaded)) continue
         for (const conn of loaded.right.definition.connections) {
-          candidates.push({ machine: name, connection: conn.name, composed: loaded.right, conn })
+          candidates.push({ machine: loaded.right.machine.name, connection: conn.name, composed: loaded.right, conn })
         }
       }
       const matches = resolveTapName(arg, candidates)

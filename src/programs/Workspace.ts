@@ -7,13 +7,14 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import type { ConfigInvalidError } from "../domain/ConfigIssue.js"
+import type { ConfigInvalidError, ConfigWarning } from "../domain/ConfigIssue.js"
 import { compose, type Composed } from "../domain/Merge.js"
 import * as ConfigStoreFs from "../layers/ConfigStoreFs.js"
 import { RUN_DIR } from "../domain/Paths.js"
 import type { HostLockError } from "../services/HostLock.js"
 import type { SystemdShape } from "../services/Systemd.js"
-import { type ConfigError, ConfigStore } from "../services/ConfigStore.js"
+import { type ConfigError, ConfigStore, type ConfigStoreShape } from "../services/ConfigStore.js"
+import { Warnings } from "../services/Warnings.js"
 import { root } from "./Root.js"
 
 /**
@@ -32,13 +33,36 @@ export const serviceOr = <I, S, E, R>(tag: Context.Tag<I, S>, fallback: Effect.E
   Effect.flatMap(Effect.serviceOption(tag), Option.match({ onNone: () => fallback, onSome: Effect.succeed }))
 
 /**
- * The ConfigStore: one provided by the caller (offline simulation, tests) wins; otherwise the
+ * Reports warnings: through the run's Warnings service (each printed once on stderr), or straight
+ * to stderr when none is provided (a handler run on its own).
+ */
+export const warn = (warnings: ReadonlyArray<ConfigWarning>): Effect.Effect<void> =>
+  warnings.length === 0
+    ? Effect.void
+    : Effect.flatMap(Effect.serviceOption(Warnings), Option.match({
+      onNone: () => Effect.forEach(warnings, (w) => Console.error(w.toString()), { discard: true }),
+      onSome: (w) => w.warn(warnings)
+    }))
+
+/**
+ * The ConfigStore as configured, whose files' warnings are left to the caller (`check` lists
+ * them itself): one provided by the caller (offline simulation, tests) wins; otherwise the
  * directory from `--config-dir` / `MACHINA_CONFIG_DIR` / the default.
  */
-export const store = serviceOr(
+export const quietStore = serviceOr(
   ConfigStore,
   Effect.flatMap(root, ({ configDir }) => ConfigStoreFs.make({ confDir: Option.getOrUndefined(configDir) }))
 )
+
+/** A store whose loads report the files' warnings (unknown keys, trailing data) once on stderr. */
+const reporting = (s: ConfigStoreShape): ConfigStoreShape => ({
+  ...s,
+  loadHost: Effect.tap(s.loadHost, (h) => warn(h.warnings)),
+  loadMachine: (name) => Effect.tap(s.loadMachine(name), (m) => warn(m.warnings))
+})
+
+/** The ConfigStore every command but `check` uses: loads report their warnings on stderr. */
+export const store = Effect.map(quietStore, reporting)
 
 export const loadHost = Effect.flatMap(store, (s) => s.loadHost)
 

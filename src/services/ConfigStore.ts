@@ -39,9 +39,12 @@ export interface ConfigStoreShape {
   /** Path of a machine's file as shown in messages. */
   readonly machineFile: (name: string) => string
   readonly loadHost: Effect.Effect<Host, ConfigError>
-  /** Loads one machine file by machine name (validated before any path is built). */
+  /**
+   * Loads one machine by its file name or its effective name (JSON `name`), both validated before
+   * any path is built; the machine's `name` is its effective name.
+   */
   readonly loadMachine: (name: string) => Effect.Effect<Machine, ConfigError>
-  /** Names of all machines (`*.conf.json` in the machine directory), sorted by byte order. */
+  /** File names of all machines (`*.conf.json` in the machine directory), sorted by byte order. */
   readonly listMachines: Effect.Effect<ReadonlyArray<string>, ConfigReadError>
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
+import { didYouMean, editDistance } from "../../src/domain/Config.js"
 import { decodeHost, decodeMachine } from "../../src/domain/ConfigFiles.js"
 
 const issuesOf = <A>(e: Either.Either<A, { issues: ReadonlyArray<{ toString(): string }> }>) =>
@@ -38,7 +39,40 @@ describe("machine files", () => {
     ))
     expect(issues).toContain("/etc/machina/machine.conf.d/vm.conf.json: $.attrs.memory.ram: expected number, actual \"32G\"")
     expect(issues).toContain("/etc/machina/machine.conf.d/vm.conf.json: $.attrs.cpu.cores: expected an integer, actual 1.5")
-    expect(issues.some((i) => i.startsWith("/etc/machina/machine.conf.d/vm.conf.json: $.typo: unknown key"))).toBe(true)
+    expect(issues.some((i) => i.includes("$.typo"))).toBe(false)
+  })
+
+  it("ignores unknown keys with one warning each, suggesting a close known key", () => {
+    const m = Either.getOrThrow(decodeMachine(
+      `{"comment":"x","tagz":["a"],"attrs":{"memroy":{"ram":1},"memory":{"ram":2}},"volumes":[{"name":"os","storage":"p","sise":1}],"vars":{"anything":"ok"}}`,
+      "f",
+      "vm"
+    ))
+    expect(m.definition.attrs.memory.ram).toBe(2)
+    expect(m.tags).toEqual([])
+    expect(m.definition.vars).toEqual({ anything: "ok" })
+    expect(m.warnings.map(String)).toEqual([
+      `f: $.comment: unknown key "comment" (ignored)`,
+      `f: $.tagz: unknown key "tagz" (ignored; did you mean "tags"?)`,
+      `f: $.attrs.memroy: unknown key "memroy" (ignored; did you mean "memory"?)`,
+      `f: $.volumes[0].sise: unknown key "sise" (ignored)`
+    ])
+  })
+
+  it("suggests only keys that are close", () => {
+    expect(didYouMean("tagz", ["name", "tags", "vars"])).toBe("tags")
+    expect(didYouMean("Pattren", ["path", "pattern", "type"])).toBe("pattern")
+    expect(didYouMean("comment", ["connections", "devices", "name"])).toBeUndefined()
+    expect(didYouMean("id", ["ip", "name"])).toBeUndefined()
+    expect(editDistance("memroy", "memory")).toBe(1)
+  })
+
+  it("reads only the first JSON value, warning about the rest with its line", () => {
+    const m = Either.getOrThrow(decodeMachine(`{"attrs":{"memory":{"ram":64}}}\n\n# old notes\n{"name":"x"}`, "f", "vm"))
+    expect(m.name).toBe("vm")
+    expect(m.definition.attrs.memory.ram).toBe(64)
+    expect(m.warnings.map(String)).toEqual(["f: $: data after the JSON value at line 3, column 1 (ignored)"])
+    expect(Either.isRight(decodeMachine(`null`, "f", "vm"))).toBe(true)
   })
 
   it("reports invalid names, identifiers and addresses after decoding", () => {
@@ -64,16 +98,18 @@ describe("machine files", () => {
     ])
   })
 
-  it("rejects a JSON name that differs from the file name", () => {
-    expect(issuesOf(decodeMachine(`{"name":"other"}`, "f", "vm"))[0]).toMatch(/^f: \$\.name: name "other" differs from the file name/)
-    expect(Either.isRight(decodeMachine(`{"name":"vm"}`, "f", "vm"))).toBe(true)
+  it("takes a JSON name over the file name, as the original does, and validates it", () => {
+    const m = Either.getOrThrow(decodeMachine(`{"name":"other"}`, "f", "vm"))
+    expect([m.name, m.fileName]).toEqual(["other", "vm"])
+    expect(Either.getOrThrow(decodeMachine(`{"name":""}`, "f", "vm")).name).toBe("vm")
+    expect(issuesOf(decodeMachine(`{"name":"a b"}`, "f", "vm"))[0]).toMatch(/^f: \$\.name: machine name "a b" is not allowed/)
   })
 
   it("rejects malformed JSON with a position", () => {
     expect(issuesOf(decodeMachine(`{"id": }`, "f", "vm"))[0]).toMatch(/^f: \$: invalid JSON \(line 1, column 8\)/)
     expect(issuesOf(decodeMachine(`{\n  "a": 1,\n  "b" 2}`, "f", "vm"))[0]).toBe(`f: $: invalid JSON (line 3, column 7): unexpected "2"`)
     expect(issuesOf(decodeMachine(`{"a": [1, 2`, "f", "vm"))[0]).toBe(`f: $: invalid JSON (line 1, column 12): unexpected end of input`)
-    expect(issuesOf(decodeMachine(`{} trailing`, "f", "vm"))[0]).toMatch(/^f: \$: invalid JSON \(line 1, column 4\)/)
+    expect(issuesOf(decodeMachine(`{"a":1,}`, "f", "vm"))[0]).toMatch(/^f: \$: invalid JSON \(line 1, column 8\)/)
     expect(issuesOf(decodeMachine(``, "f", "vm"))[0]).toBe("f: $: invalid JSON: the file is empty")
     expect(issuesOf(decodeMachine(`[]`, "f", "vm"))[0]).toMatch(/^f: \$: expected/)
   })

@@ -3,14 +3,15 @@
  * root (`etc/machina/...`), a `case.json` mapping each expected file to the command that must
  * print it, and the expected bytes in `expected/`. `<name>.err` files hold the expected stderr of
  * a command that must fail (non-zero exit); other files hold the expected stdout of a command
- * that must succeed.
+ * that must succeed, and `<name>.stderr` beside one the warnings it must print (without it,
+ * stderr must be empty).
  *
  * Regenerate with `MACHINA_GOLDEN_UPDATE=1 npx vitest run test/golden` and review the diff.
  * Files in a case that no command uses make the suite fail, so fixtures cannot rot.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { runCli } from "../support/Cli.js"
 
@@ -59,14 +60,18 @@ describe("golden cases", () => {
             const expectedPath = join(c.dir, "expected", file)
             const failing = file.endsWith(".err")
             const actual = failing ? result.stderr : result.stdout
+            const warningsPath = `${expectedPath}.stderr`
             if (UPDATE) {
               mkdirSync(join(c.dir, "expected"), { recursive: true })
               writeFileSync(expectedPath, actual)
+              if (!failing && result.stderr !== "") writeFileSync(warningsPath, result.stderr)
+              else if (existsSync(warningsPath)) rmSync(warningsPath)
             }
             if (failing) {
               expect(result.exitCode, `exit status of: machina ${commandLine}`).not.toBe(0)
             } else {
-              expect(result.stderr, `stderr of: machina ${commandLine}`).toBe("")
+              const expectedWarnings = existsSync(warningsPath) ? readFileSync(warningsPath, "utf8") : ""
+              expect(result.stderr, `stderr of: machina ${commandLine}`).toBe(expectedWarnings)
               expect(result.exitCode).toBe(0)
             }
             expect(existsSync(expectedPath), `${expectedPath} exists`).toBe(true)
@@ -88,7 +93,7 @@ describe("golden cases", () => {
         const used = rel === "case.json" ||
           rel === "etc/machina/machina.conf.json" ||
           (machine !== undefined && (mentionsAllMachines || named.has(machine))) ||
-          (rel.startsWith("expected/") && rel.slice("expected/".length) in c.commands)
+          (rel.startsWith("expected/") && rel.slice("expected/".length).replace(/\.stderr$/, "") in c.commands)
         if (!used) unused.push(path)
       }
     }

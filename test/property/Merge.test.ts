@@ -25,7 +25,7 @@ const sources = fc.array(definition, { minLength: 1, maxLength: 5 }).map((defs) 
   defs.map((d, i): Source => ({ definition: d, origin: { file: `f${i}`, path: "$" } }))
 )
 
-const machine: Machine = { file: "vm.conf.json", fileName: "vm", name: "vm", description: "", id: "", idBytes: ZERO_UUID, tags: [], definition: Either.getOrThrow(Either.right({} as Definition)) }
+const machine: Machine = { file: "vm.conf.json", fileName: "vm", name: "vm", description: "", id: "", idBytes: ZERO_UUID, tags: [], definition: Either.getOrThrow(Either.right({} as Definition)), warnings: [] }
 
 describe("merge laws", () => {
   it("first non-zero value wins for every scalar attribute", () =>
