@@ -6,6 +6,7 @@
 import type { Host } from "./ConfigFiles.js"
 import { type ConfigWarning, warning } from "./ConfigIssue.js"
 import type { Composed } from "./Merge.js"
+import { unknownStorageVariableMessage, unknownStorageVariables } from "./PatternUse.js"
 import { isZeroUuid } from "./Uuid.js"
 
 /** A machine without `id` (config.md §2): QEMU gets no `-uuid`. */
@@ -17,5 +18,8 @@ export const missingIdWarning = (c: Composed): ConfigWarning =>
   )
 
 /** Every warning about one composed machine, in a stable order. */
-export const machineWarnings = (_host: Host, c: Composed): ReadonlyArray<ConfigWarning> =>
-  isZeroUuid(c.machine.idBytes) ? [missingIdWarning(c)] : []
+export const machineWarnings = (host: Host, c: Composed): ReadonlyArray<ConfigWarning> => [
+  ...(isZeroUuid(c.machine.idBytes) ? [missingIdWarning(c)] : []),
+  // Plain references to unknown variables in storage patterns expand to "" (issue 9): kept, but said.
+  ...unknownStorageVariables(host, c).map((u) => warning(u.file, u.path, unknownStorageVariableMessage(u)))
+]
