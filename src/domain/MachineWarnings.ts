@@ -6,7 +6,12 @@
 import type { Host } from "./ConfigFiles.js"
 import { type ConfigWarning, warning } from "./ConfigIssue.js"
 import type { Composed } from "./Merge.js"
-import { unknownStorageVariableMessage, unknownStorageVariables } from "./PatternUse.js"
+import {
+  portPatternBuiltinMessage,
+  portPatternBuiltins,
+  unknownStorageVariableMessage,
+  unknownStorageVariables
+} from "./PatternUse.js"
 import { isZeroUuid } from "./Uuid.js"
 
 /** A machine without `id` (config.md §2): QEMU gets no `-uuid`. */
@@ -21,5 +26,7 @@ export const missingIdWarning = (c: Composed): ConfigWarning =>
 export const machineWarnings = (host: Host, c: Composed): ReadonlyArray<ConfigWarning> => [
   ...(isZeroUuid(c.machine.idBytes) ? [missingIdWarning(c)] : []),
   // Plain references to unknown variables in storage patterns expand to "" (issue 9): kept, but said.
-  ...unknownStorageVariables(host, c).map((u) => warning(u.file, u.path, unknownStorageVariableMessage(u)))
+  ...unknownStorageVariables(host, c).map((u) => warning(u.file, u.path, unknownStorageVariableMessage(u))),
+  // Storage built-ins in port patterns expand to "" there (config.md §5.3): kept, but said.
+  ...portPatternBuiltins(c).map((b) => warning(b.file, b.path, portPatternBuiltinMessage(b)))
 ]

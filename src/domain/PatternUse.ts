@@ -112,3 +112,40 @@ export const unknownStorageVariables = (host: Host, composed: Composed): Readonl
   }
   return [...byKey.values()].map((v) => v.entry)
 }
+
+/** A port pattern referring to a storage built-in, which port patterns do not see (config.md §5.3). */
+export interface PortPatternBuiltin {
+  readonly file: string
+  readonly path: string
+  readonly pattern: string
+  readonly variable: string
+  readonly machine: string
+}
+
+/** The one-line text of a built-in in a port pattern, for warnings. */
+export const portPatternBuiltinMessage = (b: PortPatternBuiltin): string =>
+  `port pattern "${b.pattern}" refers to "${b.variable}", a storage-pattern built-in that port patterns do not see: ` +
+  `it expands to "" (as in the original) for machine ${b.machine}; define it in vars or drop it`
+
+/**
+ * Plain references to the storage built-ins (`machine-id`, ...) in the port patterns a merged
+ * machine uses (enabled agent or SPICE without an explicit port) that its vars do not define:
+ * they expand to "" instead of failing, for compatibility, which is rarely what was meant.
+ */
+export const portPatternBuiltins = (composed: Composed): ReadonlyArray<PortPatternBuiltin> => {
+  const { attrs, vars } = composed.definition
+  const out: Array<PortPatternBuiltin> = []
+  const scan = (key: string, enabled: boolean, port: number, pattern: string) => {
+    if (!enabled || port !== 0 || pattern === "") return
+    const checked = checkPattern("port", pattern)
+    if (Either.isLeft(checked)) return
+    const origin = composed.origins.attrs[key] ?? { file: composed.machine.file, path: jsonPath(["attrs", ...key.split(".")]) }
+    for (const variable of plainReferences(checked.right)) {
+      if (!STORAGE_BUILTINS.includes(variable) || Object.prototype.hasOwnProperty.call(vars, variable)) continue
+      out.push({ file: origin.file, path: origin.path, pattern, variable, machine: composed.machine.name })
+    }
+  }
+  scan("agent.qemu.port-pattern", attrs.agent.qemu.enabled, attrs.agent.qemu.port, attrs.agent.qemu.portPattern)
+  scan("spice.port-pattern", attrs.spice.enabled, attrs.spice.port, attrs.spice.portPattern)
+  return out
+}

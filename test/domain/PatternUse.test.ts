@@ -3,7 +3,13 @@ import * as Either from "effect/Either"
 import { readFileSync } from "node:fs"
 import { decodeHost, decodeMachine } from "../../src/domain/ConfigFiles.js"
 import { compose } from "../../src/domain/Merge.js"
-import { storagePatternIssues, unknownStorageVariableMessage, unknownStorageVariables } from "../../src/domain/PatternUse.js"
+import {
+  portPatternBuiltinMessage,
+  portPatternBuiltins,
+  storagePatternIssues,
+  unknownStorageVariableMessage,
+  unknownStorageVariables
+} from "../../src/domain/PatternUse.js"
 
 const host = (json: unknown) => Either.getOrThrow(decodeHost(JSON.stringify(json), "host.json"))
 const machine = (json: unknown, name = "vm") => Either.getOrThrow(decodeMachine(JSON.stringify(json), `${name}.conf.json`, name))
@@ -105,5 +111,33 @@ describe("unknownStorageVariables", () => {
     const sh = Either.getOrThrow(decodeHost(readFileSync(`${seed}/machina.conf.json`, "utf8"), "machina.conf.json"))
     const sm = Either.getOrThrow(decodeMachine(readFileSync(`${seed}/machine.conf.d/test-vm.conf.json`, "utf8"), "test-vm.conf.json", "test-vm"))
     expect(unknownStorageVariables(sh, Either.getOrThrow(compose(sh, sm)))).toEqual([])
+  })
+})
+
+describe("portPatternBuiltins", () => {
+  const h = host({})
+  it("lists storage built-ins a port pattern reads (they expand to nothing there)", () => {
+    const m = machine({
+      vars: { slot: "01", volume: "7" },
+      attrs: {
+        spice: { enabled: true, "port-pattern": "59${slot}${machine-id}" },
+        agent: { qemu: { enabled: true, "port-pattern": "4${volume}${machine-name}" } }
+      }
+    })
+    const found = portPatternBuiltins(Either.getOrThrow(compose(h, m)))
+    expect(found).toEqual([
+      { file: "vm.conf.json", path: "$.attrs.agent.qemu.port-pattern", pattern: "4${volume}${machine-name}", variable: "machine-name", machine: "vm" },
+      { file: "vm.conf.json", path: "$.attrs.spice.port-pattern", pattern: "59${slot}${machine-id}", variable: "machine-id", machine: "vm" }
+    ])
+    expect(portPatternBuiltinMessage(found[1]!)).toBe(
+      "port pattern \"59${slot}${machine-id}\" refers to \"machine-id\", a storage-pattern built-in that port patterns do not see: " +
+        "it expands to \"\" (as in the original) for machine vm; define it in vars or drop it"
+    )
+  })
+  it("ignores disabled features and explicit ports", () => {
+    const m = machine({
+      attrs: { spice: { enabled: false, "port-pattern": "${machine-id}" }, agent: { qemu: { enabled: true, port: 4000, "port-pattern": "${machine-id}" } } }
+    })
+    expect(portPatternBuiltins(Either.getOrThrow(compose(h, m)))).toEqual([])
   })
 })
