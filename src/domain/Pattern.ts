@@ -1,9 +1,13 @@
 /**
  * Variable expansion and path rules (config.md §3.2, §5).
  *
- * - `expand` reproduces Go `os.Expand` byte for byte (unknown variables expand to "").
+ * - `expand` reproduces Go `os.Expand` byte for byte (unknown variables expand to ""): the reference.
+ * - `parsePattern` / `expandPattern` are what machina uses: Go's reading of `$name` and `${name}`,
+ *   plus integer expressions in `${...}` (Expression.ts) and refusal of malformed references (a
+ *   `${` inside a variable name or never closed). Patterns are parsed once and memoised.
  * - `expandPort` / `effectivePort` reproduce the port-pattern rules and their error texts,
- *   including Go `strconv.Atoi` parsing and `strconv.Quote` quoting.
+ *   including Go `strconv.Atoi` parsing and `strconv.Quote` quoting; an unknown variable there is
+ *   an error (issue 9), the storage built-ins excepted (they expand to "" as in the original).
  * - `posixJoin` is Go `path.Join` (with `path.Clean`); `volumeFileName` is the volume path rule.
  *
  * Pure: no I/O.
