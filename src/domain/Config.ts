@@ -342,8 +342,8 @@ const canonicalize = (ast: AST.AST, value: unknown, path: Array<PropertyKey>, un
       const out: Record<string, unknown> = {}
       for (const key of Object.keys(value)) {
         const member = value[key]
-        if (member === null) continue
         const ps = fields.byName.get(key) ?? fields.byLower.get(key.toLowerCase())
+        if (member === null && (ps !== undefined || index !== undefined)) continue
         if (ps !== undefined) {
           const name = String(ps.name)
           path.push(name)

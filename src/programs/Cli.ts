@@ -66,15 +66,17 @@ export const report = (error: unknown, program = "machina"): Effect.Effect<numbe
   if (ValidationError.isValidationError(error)) return Effect.succeed(EXIT_USAGE) // @effect/cli printed it
   const e = error as { readonly _tag?: string; readonly message?: string; readonly exitCode?: number; readonly issues?: ReadonlyArray<{ toString(): string }> }
   if (e._tag === "AlreadyReported") return Effect.succeed(e.exitCode ?? EXIT_FAILURE)
+  // A machine argument that is not a valid machine name is a usage error.
+  const status = e._tag === "MachineNameError" ? EXIT_USAGE : EXIT_FAILURE
   if (e._tag === "ConfigInvalidError" && e.issues !== undefined) {
-    return Effect.as(Effect.forEach(e.issues, (i) => Console.error(i.toString()), { discard: true }), EXIT_FAILURE)
+    return Effect.as(Effect.forEach(e.issues, (i) => Console.error(i.toString()), { discard: true }), status)
   }
   const message = typeof e.message === "string" && e.message !== "" ? e.message : String(error)
   const [first, ...rest] = message.split("\n")
   const prefix = `${program}: error: `
   return Effect.as(
     Console.error([prefix + first, ...rest.map((l) => " ".repeat(prefix.length) + l)].join("\n")),
-    EXIT_FAILURE
+    status
   )
 }
 

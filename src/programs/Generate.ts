@@ -1,7 +1,9 @@
 /**
  * `args` and `generate`: the QEMU command line and the systemd unit of machines.
- * Every machine is built and validated before anything is printed or written; `generate` writes
- * each unit atomically, says which were created, changed or unchanged, and reloads systemd.
+ * Every machine is built and validated before anything is printed or written (two writable
+ * volumes on one file are an error); `generate` then checks the machines it writes against every
+ * machine of the host and prints collisions and machines without id as warnings, writes each unit
+ * atomically, says which were created, changed or unchanged, and reloads systemd.
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"

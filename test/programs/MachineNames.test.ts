@@ -60,6 +60,13 @@ describe("machines named by their JSON name", () => {
       expect(check.stdout).toContain(`/etc/machina/machine.conf.d/old-name.conf.json: $.name: note: machine web is named by its "name" key`)
     }))
 
+  it.effect("a machine argument that is no valid name is a usage error (exit 2)", () =>
+    Effect.gen(function*() {
+      const r = yield* runCli(["check", "--bogus"], simulated)
+      expect(r.exitCode).toBe(2)
+      expect(r.stderr).toMatch(/^machina: error: machine name "--bogus" is not allowed/)
+    }))
+
   it.effect("an unknown name is still a missing file", () =>
     Effect.gen(function*() {
       const r = yield* runCli(["args", "nope"], simulated)

@@ -2,13 +2,17 @@
 import * as Either from "effect/Either"
 import { claims } from "../../src/domain/Collisions.js"
 import type { Host } from "../../src/domain/ConfigFiles.js"
+import { machineWarnings } from "../../src/domain/MachineWarnings.js"
 import type { Composed } from "../../src/domain/Merge.js"
+import { duplicateWritableFiles } from "../../src/domain/VolumeFiles.js"
 import { renderArgs } from "../../src/domain/qemu/Options.js"
 import { generate } from "../../src/domain/qemu/Pipeline.js"
 import { renderMachineUnit } from "../../src/domain/Unit.js"
 
 export const downstream = (host: Host, composed: Composed): void => {
-  claims(composed)
+  claims(composed, host)
+  duplicateWritableFiles(host, composed)
+  machineWarnings(host, composed)
   const options = generate(host, composed)
   if (Either.isRight(options)) {
     renderArgs(options.right)
