@@ -106,6 +106,12 @@ export interface ShutdownOptions {
   readonly grace: Duration.Duration
   /** Connection settings (greeting timeout etc.). */
   readonly connect?: QmpConnectOptions
+  /**
+   * Asked when no QEMU answers on the sockets (file missing, or connection refused): `Some(how)`
+   * when the machine's QEMU has provably exited already, and the shutdown then succeeds (the
+   * unit's ExecStop after the guest powered itself off). Without it, or on `None`, it fails.
+   */
+  readonly exited?: (machine: string) => Effect.Effect<Option.Option<string>>
 }
 
 export const defaultShutdownOptions: ShutdownOptions = {
@@ -131,7 +137,15 @@ const shutdownOne = (target: QmpTarget, options: ShutdownOptions) =>
 
     return yield* Effect.scoped(Effect.gen(function*() {
       const connected = yield* Effect.either(qmp.connect(target.sockets, options.connect))
-      if (Either.isLeft(connected)) return yield* failed(connected.left.message)
+      if (Either.isLeft(connected)) {
+        const gone = connected.left._tag === "QmpSocketNotFoundError" || connected.left._tag === "QmpConnectionRefusedError"
+        const exited = gone && options.exited !== undefined ? yield* options.exited(machine) : Option.none<string>()
+        if (Option.isSome(exited)) {
+          yield* say(`QEMU has already exited (${exited.value}). Shutdown complete.`)
+          return Option.none<string>()
+        }
+        return yield* failed(connected.left.message)
+      }
       const session = connected.right
       const events = waiting ? yield* session.subscribe : undefined
       const issued = yield* Effect.either(session.execute("system_powerdown"))
