@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import { readdir, readFile, stat } from "node:fs/promises"
+import { resolve } from "node:path"
 import { decodeHost, decodeMachine, HOST_FILE, MACHINE_DIR, MACHINE_SUFFIX, machineNameOfFile } from "../domain/ConfigFiles.js"
 import { checkName } from "../domain/Names.js"
 import { CONF_DIR } from "../domain/Paths.js"
@@ -10,7 +11,11 @@ import { posixJoin } from "../domain/Pattern.js"
 import { ConfigReadError, ConfigStore, type ConfigStoreShape, MachineNameError } from "../services/ConfigStore.js"
 
 export interface Options {
-  /** The configuration directory; default `/etc/machina`, or `.` when that is not a directory. */
+  /**
+   * The configuration directory; default `/etc/machina`, or `.` when that is not a directory
+   * (the original's current-directory fallback, config.md §1; the machine directory falls back to
+   * `./machine.conf.d` independently).
+   */
   readonly confDir?: string | undefined
 }
 
@@ -54,9 +59,19 @@ export const make = (options: Options = {}): Effect.Effect<ConfigStoreShape> =>
       ? posixJoin(confDir, MACHINE_DIR)
       : (yield* isDirectory(defaultMachineDir)) ? defaultMachineDir : MACHINE_DIR
     const hostFile = posixJoin(confDir, HOST_FILE)
+    const absolute = resolve(confDir)
+    const bootConfig = machineDir === MACHINE_DIR && confDir === CONF_DIR
+      ? {
+        problem: `the host file is read from ${CONF_DIR} but machine files from ./${MACHINE_DIR} ` +
+          `(${defaultMachineDir} is not a directory), which the unit's hooks cannot find at boot`
+      }
+      : absolute === CONF_DIR
+      ? undefined
+      : { directory: absolute }
     const machineFile = (name: string) => `${machineDir}/${name}${MACHINE_SUFFIX}`
     return {
       location: confDir,
+      ...(bootConfig === undefined ? {} : { bootConfig }),
       hostFile,
       machineFile,
       loadHost: read(hostFile).pipe(Effect.flatMap((text) => Either.match(decodeHost(text, hostFile), { onLeft: Effect.fail, onRight: Effect.succeed }))),
