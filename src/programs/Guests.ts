@@ -59,7 +59,7 @@ export const shutdown = Command.make("shutdown", { system, wait, timeout, repeat
       timeout: hasTimeout ? o.timeout : Option.none(),
       repeat: o.repeat,
       grace: o.grace,
-      ...(o.system ? { exited: (machine: string) => Effect.orDie(qemuExited(machine)) } : {})
+      ...(o.system ? { exited: qemuExited } : {})
     }))
   })).pipe(Command.withDescription("Sends a shutdown command to one or more virtual machines."))
 

@@ -90,21 +90,24 @@ export const ensureFree = (command: "run" | "prepare" | "teardown", machine: str
   })
 
 /**
- * For `shutdown --system` when the systemd QMP socket cannot be reached: `Some(how)` when the
- * machine's QEMU has already exited, `None` when it (or possibly it) still runs.
+ * For `shutdown --system` when the systemd QMP socket cannot be reached (or the machine has no
+ * QMP): `Some(how)` when the machine's QEMU has already exited, `None` when it (or possibly it)
+ * still runs. Without QMP only systemd's `$EXIT_CODE` can tell.
  *
  * systemd runs ExecStop also after the main process exited on its own (the guest powered off, or
  * QEMU crashed); it then passes `$EXIT_CODE`/`$EXIT_STATUS` and no `$MAINPID` (which it sets only
  * while the main process runs). Independently of systemd, no process may serve the socket.
  */
-export const qemuExited = (machine: string) =>
+export const qemuExited = (machine: string, qmp: boolean) =>
   Effect.gen(function*() {
     const env = process.env
     if ((env["MAINPID"] ?? "") !== "") return Option.none<string>()
-    const running = yield* qemuProcessesOf(machine)
-    if (running.length > 0) return Option.none<string>()
     const code = env["EXIT_CODE"] ?? ""
     const status = env["EXIT_STATUS"] ?? ""
+    // Without QMP there is no socket to look for: only systemd's word counts.
+    if (!qmp && code === "") return Option.none<string>()
+    const running = qmp ? yield* qemuProcessesOf(machine) : []
+    if (running.length > 0) return Option.none<string>()
     return Option.some(
       code !== "" ? `main process ${code}${status !== "" ? `, status=${status}` : ""}` : "no QEMU process serves its QMP socket"
     )

@@ -29,7 +29,8 @@ const machines = {
     id: "00000000-0000-0000-0000-000000000001",
     attrs: { memory: { ram: 1024 }, qmp: { enabled: true } },
     devices: [{ name: "vgpu", class: "desktop" }]
-  }
+  },
+  plain: { attrs: { memory: { ram: 512 } } }
 }
 const UNIT = "machina-vdi.service"
 const OWN_CGROUP = `/system.slice/${UNIT}`
@@ -231,6 +232,19 @@ describe("shutdown --system (the unit's ExecStop)", () => {
         yield* (yield* ProcessesMemory.ProcessesMemoryControl).remove(99)
         const plain = yield* runCli(["shutdown", "vdi"])
         expect(plain.exitCode).toBe(1)
+      })))
+
+  it.effect("a machine without QMP: only systemd's word that the main process exited makes it a success", () =>
+    withHost(() =>
+      Effect.gen(function*() {
+        const exited = yield* withEnv({ EXIT_CODE: "exited", EXIT_STATUS: "0" }, runCli(["shutdown", "--system", "plain"]))
+        expect(exited.exitCode).toBe(0)
+        expect(exited.stdout).toBe("plain: QEMU has already exited (main process exited, status=0). Shutdown complete.\n")
+        const byHand = yield* runCli(["shutdown", "--system", "plain"])
+        expect(byHand.exitCode).toBe(1)
+        expect(byHand.stdout).toBe("plain: Failed to issue shutdown command: no QMP socket available.\n")
+        const running = yield* withEnv({ MAINPID: "4242" }, runCli(["shutdown", "--system", "plain"]))
+        expect(running.exitCode).toBe(1)
       })))
 
   it.effect("a guest that is still running is powered off through the systemd socket as before", () =>
