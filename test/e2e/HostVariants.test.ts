@@ -14,7 +14,7 @@ import { waitForPowerButton } from "../support/GuestAcpi.js"
 import { pollUntil } from "../support/Poll.js"
 import { startSandbox } from "../support/Sandbox.js"
 import type { ExecResult, Sandbox } from "../support/Sandbox.js"
-import { ensureTinyGuest } from "../support/TinyGuest.js"
+import { ensureTinyGuest, TINY_GUEST_APPEND } from "../support/TinyGuest.js"
 import { pinUnits } from "../support/UnitPins.js"
 import type { UnitPins } from "../support/UnitPins.js"
 
@@ -44,7 +44,7 @@ const MACHINE_CONFIG = {
     boot: {
       kernel: { name: "vmlinuz", storage: "boot" },
       initrd: { name: "initrd.gz", storage: "boot" },
-      append: "console=ttyS0 quiet"
+      append: TINY_GUEST_APPEND
     }
   },
   connections: [{ name: "0", network: "lan" }],

@@ -17,7 +17,7 @@ import { waitForPowerButton } from "../support/GuestAcpi.js"
 import { pollUntil } from "../support/Poll.js"
 import { startSandbox } from "../support/Sandbox.js"
 import type { ExecResult, Sandbox } from "../support/Sandbox.js"
-import { ensureTinyGuest } from "../support/TinyGuest.js"
+import { ensureTinyGuest, TINY_GUEST_APPEND } from "../support/TinyGuest.js"
 import { pinUnits } from "../support/UnitPins.js"
 import type { UnitPins } from "../support/UnitPins.js"
 
@@ -87,7 +87,7 @@ const machineConfig = (name: (typeof MACHINES)[number]) => ({
     boot: {
       kernel: { name: "vmlinuz", storage: "boot" },
       initrd: { name: "initrd.gz", storage: "boot" },
-      append: "console=ttyS0 quiet"
+      append: TINY_GUEST_APPEND
     }
   },
   connections: [{ name: "0", network: "lan" }],
@@ -272,7 +272,7 @@ describe("machine lifecycle under a real systemd", () => {
     const unitText = await s.readFile(`${UNIT_DIR}/${unitOf("alpha")}`)
     expect(unitText).toContain("-accel tcg")
     expect(unitText).toContain("-kernel /var/lib/machina/boot/vmlinuz")
-    expect(unitText).toContain(`-append "console=ttyS0 quiet"`)
+    expect(unitText).toContain(`-append "${TINY_GUEST_APPEND}"`)
     expect(unitText).toContain("ExecStop=machina shutdown --system --timeout 1m25s alpha\n")
     // systemd picked the units up (reloaded by generate, nothing else did).
     for (const m of MACHINES) {

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { ensureTinyGuest } from "../support/TinyGuest.js"
+import { ensureTinyGuest, TINY_GUEST_APPEND } from "../support/TinyGuest.js"
 import { BUNDLE } from "../support/Bundle.js"
 
 const bundle = BUNDLE
@@ -41,7 +41,7 @@ describe("run", () => {
       attrs: {
         memory: { ram: 256 },
         qmp: { enabled: true },
-        boot: { kernel: { name: "tiny.vmlinuz", storage: "boot" }, initrd: { name: "tiny.initrd", storage: "boot" }, append: "console=ttyS0 quiet" }
+        boot: { kernel: { name: "tiny.vmlinuz", storage: "boot" }, initrd: { name: "tiny.initrd", storage: "boot" }, append: TINY_GUEST_APPEND }
       }
     }))
     env = { ...process.env, MACHINA_RUN_DIR: join(dir, "run"), MACHINA_CONFIG_DIR: join(dir, "etc") }
