@@ -377,14 +377,14 @@ describe("machine lifecycle under a real systemd", () => {
     // The power-off comes from the guest, not from systemd: `machina shutdown` presses the ACPI
     // button over a command socket; the guest powers off and QEMU exits 0 on its own. systemd
     // then runs ExecStop (QEMU is already gone) and ExecStopPost.
-    const shutdown = await machina(["shutdown", "--wait", "alpha"], { timeoutMs: 60_000 })
+    const shutdown = await machina(["shutdown", "--wait", "alpha"], { timeoutMs: 120_000 })
     expect(shutdown.stdout).toContain(`alpha: SHUTDOWN: {"guest": true, "reason": "guest-shutdown"}`)
     expect(shutdown.stdout).toContain("alpha: QMP socket closed. Shutdown complete.")
 
     const after = await pollUntil(`${unit} to become inactive`, async () => {
       const p = await props(unit, ["ActiveState", "SubState", "Result", "NRestarts", "ExecMainCode", "ExecMainStatus", "ExecStop", "ExecStopPost"])
       return p["ActiveState"] === "inactive" ? p : undefined
-    }, { timeoutMs: 30_000, diagnostics: () => journalOf("alpha") })
+    }, { timeoutMs: 60_000, diagnostics: () => journalOf("alpha") })
     const journal = await pollUntil(
       `the journal of ${unit} to record the deactivation`,
       async () => {
@@ -415,7 +415,7 @@ describe("machine lifecycle under a real systemd", () => {
       SubState: "dead",
       NRestarts: before["NRestarts"]
     })
-  }, 180_000)
+  }, 360_000)
 
   it("run, prepare and teardown by hand refuse a machine its unit runs, and change nothing", async () => {
     const unit = unitOf("beta")
