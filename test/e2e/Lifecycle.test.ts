@@ -312,7 +312,7 @@ describe("machine lifecycle under a real systemd", () => {
       ["alpha", "active", "running"],
       ["beta", "active", "running"]
     ])
-  }, 90_000)
+  }, 240_000) // a 2-core machine under a load average of 25 needs minutes here
 
   it("answers QMP queries: the virtio devices behind their root ports", async () => {
     const text = (await machina(["query", "pci", "alpha"])).stdout
