@@ -223,6 +223,11 @@ export interface MachineUnitInput {
    * `TimeoutStopSec=`; default 1m30s. `machina shutdown --timeout` gets 5 s less (at least 0s).
    */
   readonly stopTimeout?: Duration.DurationInput | undefined
+  /**
+   * The machina the hooks run (ExecStartPre, ExecStop, ExecStopPost): default the bare name
+   * `machina` (systemd's PATH); an absolute path when machina is installed outside /usr/bin.
+   */
+  readonly executable?: string | undefined
 }
 
 /** One ExecStart line per option (§4): `quote("-" + type)`, then ` ` + `quote(params)` when non-empty. */
@@ -263,6 +268,7 @@ let defaultDurations: UnitDurations | undefined
 export const machineUnit = (input: MachineUnitInput): Unit => {
   const { name } = input
   const q = quote(name)
+  const machina = input.executable === undefined ? MACHINA_EXECUTABLE : quote(input.executable)
   const durations = input.stopTimeout === undefined
     ? (defaultDurations ??= unitDurations(DEFAULT_STOP_TIMEOUT))
     : unitDurations(Duration.decode(input.stopTimeout))
@@ -283,12 +289,12 @@ export const machineUnit = (input: MachineUnitInput): Unit => {
         directives: [
           directive("Type", "simple"),
           { key: "ExecStart", lines: execStartLines(input.options) },
-          directive("ExecStartPre", `${MACHINA_EXECUTABLE} prepare ${q}`),
+          directive("ExecStartPre", `${machina} prepare ${q}`),
           directive(
             "ExecStop",
-            `${MACHINA_EXECUTABLE} shutdown --system --timeout ${durations.shutdownTimeout} ${q}`
+            `${machina} shutdown --system --timeout ${durations.shutdownTimeout} ${q}`
           ),
-          directive("ExecStopPost", `${MACHINA_EXECUTABLE} teardown ${q}`),
+          directive("ExecStopPost", `${machina} teardown ${q}`),
           directive("RestartSec", durations.restartDelay),
           directive("TimeoutStopSec", durations.stopTimeout),
           directive("Restart", "on-failure"),
@@ -305,3 +311,26 @@ export const machineUnit = (input: MachineUnitInput): Unit => {
 
 /** `renderUnit(machineUnit(input))`. */
 export const renderMachineUnit = (input: MachineUnitInput): string => renderUnit(machineUnit(input))
+
+// ---------------------------------------------------------------------------
+// The configuration directory drop-in
+
+/** The drop-in that points a unit's hooks at a configuration directory other than /etc/machina. */
+export const CONFIG_DROP_IN = "machina-config.conf"
+
+/** `<unit>.d/machina-config.conf`, as a name for the unit store. */
+export const configDropInName = (machine: string): string => `${unitName(machine)}.d/${CONFIG_DROP_IN}`
+
+/**
+ * Its text: `Environment="MACHINA_CONFIG_DIR=<directory>"` in `[Service]` (applies to every Exec*=
+ * of the unit). Environment= values are unquoted once and specifier-expanded, but not
+ * variable-expanded: `\`, `"` and `%` are escaped, line breaks written as C escapes.
+ */
+export const configDropIn = (directory: string): string => {
+  let value = ""
+  for (const ch of `MACHINA_CONFIG_DIR=${directory}`) {
+    value += ch === "\\" ? "\\\\" : ch === "\"" ? "\\\"" : ch === "%" ? "%%" : ch === "\n" ? "\\n" : ch === "\r" ? "\\r" : ch
+  }
+  return "# Written by machina generate: the hooks read this machine's configuration from here.\n" +
+    renderSection({ name: "Service", directives: [directive("Environment", `"${value}"`)] })
+}

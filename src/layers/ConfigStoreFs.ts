@@ -4,6 +4,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type { Machine } from "../domain/ConfigFiles.js"
 import { readdir, readFile, stat } from "node:fs/promises"
+import { resolve } from "node:path"
 import { decodeHost, decodeMachine, HOST_FILE, MACHINE_DIR, MACHINE_SUFFIX, machineNameOfFile } from "../domain/ConfigFiles.js"
 import { checkName } from "../domain/Names.js"
 import { CONF_DIR } from "../domain/Paths.js"
@@ -11,7 +12,11 @@ import { posixJoin } from "../domain/Pattern.js"
 import { type ConfigError, ConfigReadError, ConfigStore, type ConfigStoreShape, MachineNameError } from "../services/ConfigStore.js"
 
 export interface Options {
-  /** The configuration directory; default `/etc/machina`, or `.` when that is not a directory. */
+  /**
+   * The configuration directory; default `/etc/machina`, or `.` when that is not a directory
+   * (the original's current-directory fallback, config.md §1; the machine directory falls back to
+   * `./machine.conf.d` independently).
+   */
   readonly confDir?: string | undefined
 }
 
@@ -93,6 +98,15 @@ export const make = (options: Options = {}): Effect.Effect<ConfigStoreShape> =>
       ? posixJoin(confDir, MACHINE_DIR)
       : (yield* isDirectory(defaultMachineDir)) ? defaultMachineDir : MACHINE_DIR
     const hostFile = posixJoin(confDir, HOST_FILE)
+    const absolute = resolve(confDir)
+    const bootConfig = machineDir === MACHINE_DIR && confDir === CONF_DIR
+      ? {
+        problem: `the host file is read from ${CONF_DIR} but machine files from ./${MACHINE_DIR} ` +
+          `(${defaultMachineDir} is not a directory), which the unit's hooks cannot find at boot`
+      }
+      : absolute === CONF_DIR
+      ? undefined
+      : { directory: absolute }
     const machineFile = (name: string) => `${machineDir}/${name}${MACHINE_SUFFIX}`
     const listMachines = Effect.tryPromise({
       try: () => readdir(machineDir),
@@ -109,6 +123,7 @@ export const make = (options: Options = {}): Effect.Effect<ConfigStoreShape> =>
       read(machineFile(name)).pipe(Effect.flatMap((text) => decodeMachine(text, machineFile(name), name)))
     return {
       location: confDir,
+      ...(bootConfig === undefined ? {} : { bootConfig }),
       hostFile,
       machineFile,
       loadHost: read(hostFile).pipe(Effect.flatMap((text) => Either.match(decodeHost(text, hostFile), { onLeft: Effect.fail, onRight: Effect.succeed }))),

@@ -18,6 +18,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { HostLock, HostLockIoError, HostLockTimeoutError } from "../services/HostLock.js"
 import type { HostLockShape } from "../services/HostLock.js"
 
@@ -188,7 +189,13 @@ export const make = (options: Options = {}): Effect.Effect<HostLockShape> =>
       }
     })
 
-    return { acquire } satisfies HostLockShape
+    const holder = (machine: string) =>
+      Effect.map(readLock(path.join(locksDir, lockFileName(machine))), (text) => {
+        const h = text === undefined ? undefined : parseHolder(text)
+        return h !== undefined && h.pid !== process.pid && isAlive(h) ? Option.some(h.pid) : Option.none<number>()
+      })
+
+    return { acquire, holder } satisfies HostLockShape
   })
 
 export const layer = (options: Options = {}): Layer.Layer<HostLock> => Layer.effect(HostLock, make(options))

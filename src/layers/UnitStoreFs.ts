@@ -16,7 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
-import { open, readFile, rename, stat, unlink } from "node:fs/promises"
+import { mkdir, open, readFile, rename, rmdir, stat, unlink } from "node:fs/promises"
 import { UNIT_DIR } from "../domain/Paths.js"
 import { posixJoin } from "../domain/Pattern.js"
 import { checkUnitFileName } from "../domain/Unit.js"
@@ -67,9 +67,19 @@ export const describeFsError = (e: unknown): string => {
   }
 }
 
-/** Checks one unit file name. */
+/** `<unit>.d/<name>.conf`: a drop-in of a unit (systemd.unit(5)), written and removed like units. */
+const DROP_IN = /^([^/]+)\.d\/([A-Za-z0-9_.@-]+\.conf)$/
+
+/** The folder of a drop-in name, relative to the unit directory; undefined for a unit file name. */
+export const dropInFolder = (name: string): string | undefined => {
+  const m = DROP_IN.exec(name)
+  return m === null ? undefined : `${m[1]}.d`
+}
+
+/** Checks one unit file name, or drop-in name `<unit>.d/<name>.conf`. */
 export const validateUnitName = (name: string): Effect.Effect<string, UnitNameInvalidError> => {
-  const reason = checkUnitFileName(name)
+  const dropIn = DROP_IN.exec(name)
+  const reason = checkUnitFileName(dropIn === null ? name : dropIn[1]!)
   return reason === undefined ? Effect.succeed(name) : Effect.fail(new UnitNameInvalidError({ name, reason }))
 }
 
@@ -101,13 +111,18 @@ const readIfExists = async (file: string): Promise<Buffer | undefined> => {
 
 /** Writes `content` to a fresh temporary file beside `target` and renames it over `target`. */
 const replaceAtomically = async (
-  directory: string,
+  unitDirectory: string,
   name: string,
   target: string,
   content: Buffer,
   beforeRename: Options["beforeRename"]
 ): Promise<void> => {
-  const temporary = posixJoin(directory, `.${name}.${randomBytes(6).toString("hex")}.tmp`)
+  const folder = dropInFolder(name)
+  const directory = folder === undefined ? unitDirectory : posixJoin(unitDirectory, folder)
+  if (folder !== undefined) await mkdir(directory, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== "EEXIST") throw e
+  })
+  const temporary = posixJoin(directory, `.${name.slice(name.lastIndexOf("/") + 1)}.${randomBytes(6).toString("hex")}.tmp`)
   let created = false
   try {
     const handle = await open(temporary, "wx", FILE_MODE)
@@ -181,7 +196,12 @@ export const make = (options: Options = {}): Effect.Effect<UnitStoreShape, UnitD
       return yield* Effect.tryPromise({
         try: () =>
           unlink(file).then(
-            () => true,
+            async () => {
+              // An emptied drop-in folder goes too (a folder that still holds files stays).
+              const folder = dropInFolder(unitName)
+              if (folder !== undefined) await rmdir(pathOf(folder)).catch(() => undefined)
+              return true
+            },
             (e: NodeJS.ErrnoException) => {
               if (e.code === "ENOENT") return false
               throw e

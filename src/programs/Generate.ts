@@ -13,12 +13,16 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type { Host } from "../domain/ConfigFiles.js"
 import { type ConfigIssue, invalid, issue } from "../domain/ConfigIssue.js"
 import { compose, type Composed } from "../domain/Merge.js"
 import { type QemuOption, renderArgs } from "../domain/qemu/Options.js"
 import { generate as generateQemu, type GenerateOptions } from "../domain/qemu/Pipeline.js"
-import { renderMachineUnit, unitName } from "../domain/Unit.js"
+import { posixJoin } from "../domain/Pattern.js"
+import { configDropIn, configDropInName, renderMachineUnit, unitName } from "../domain/Unit.js"
+import type { UnitFile } from "../services/UnitStore.js"
+import { hookExecutable, installedBinDir } from "./Installation.js"
 import { duplicateWritableFiles } from "../domain/VolumeFiles.js"
 import { collisionsInvolving } from "../domain/Collisions.js"
 import { asWarning, type ConfigWarning } from "../domain/ConfigIssue.js"
@@ -35,8 +39,9 @@ export interface Built {
  * Loads, merges and generates every named machine, collecting the problems of all of them; fails
  * with every problem found, so nothing is printed or written for a half-valid set.
  */
-export const buildAll = (names: ReadonlyArray<string>, options: GenerateOptions = {}) =>
+export const buildAll = (names: ReadonlyArray<string>, given: GenerateOptions = {}) =>
   Effect.gen(function*() {
+    const options: GenerateOptions = given.binDir === undefined ? { ...given, binDir: installedBinDir() } : given
     const s = yield* store
     const host: Host = yield* s.loadHost
     const problems: Array<ConfigIssue> = []
@@ -61,7 +66,7 @@ export const buildAll = (names: ReadonlyArray<string>, options: GenerateOptions 
       if (Either.isRight(generated) && duplicates.length === 0) built.push({ composed: composed.right, options: generated.right })
     }
     if (problems.length > 0) return yield* invalid(problems)
-    return { host, built: built as ReadonlyArray<Built> }
+    return { host, built: built as ReadonlyArray<Built>, store: s, binDir: options.binDir }
   })
 
 /**
@@ -101,6 +106,13 @@ const printBlocks = (blocks: ReadonlyArray<{ name: string; text: string }>) =>
 
 const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
 
+/** No single configuration directory lets the units' hooks find the configuration at boot. */
+export class BootConfigError extends Schema.TaggedError<BootConfigError>()("BootConfigError", { problem: Schema.String }) {
+  override get message(): string {
+    return `generate: ${this.problem}; nothing was written. Give the configuration directory with --config-dir DIR (recorded in the units).`
+  }
+}
+
 export const args = Command.make("args", { machines }, ({ machines }) =>
   Effect.gen(function*() {
     const { built } = yield* buildAll(machines)
@@ -124,19 +136,34 @@ const unitStore = (dir: Option.Option<string>) =>
 
 export const generate = Command.make("generate", { preview, noReload, unitDir, machines }, ({ machines, noReload, preview, unitDir }) =>
   Effect.gen(function*() {
-    const { built, host } = yield* buildAll(machines)
+    const { binDir, built, host, store: s } = yield* buildAll(machines)
     yield* warn(yield* hostWideWarnings(host, built))
+    const executable = hookExecutable(binDir)
     const units = built.map((b) => ({
       name: unitName(b.composed.machine.name),
-      content: renderMachineUnit({ name: b.composed.machine.name, options: b.options })
+      content: renderMachineUnit({ name: b.composed.machine.name, options: b.options, executable })
     }))
     if (preview) {
       return yield* printBlocks(built.map((b, i) => ({ name: b.composed.machine.name, text: units[i]!.content.replace(/\n$/, "") })))
     }
+    // The hooks run by systemd at boot must read this same configuration: a directory other than
+    // /etc/machina goes into a drop-in beside each unit (the unit text itself stays the same).
+    const boot = s.bootConfig
+    if (boot !== undefined && "problem" in boot) return yield* new BootConfigError({ problem: boot.problem })
     const target = yield* unitStore(unitDir)
-    const results = yield* target.writeAll(units)
+    const dropIns: Array<UnitFile> = []
+    const stale: Array<string> = []
+    for (const b of built) {
+      const name = configDropInName(b.composed.machine.name)
+      if (boot !== undefined) dropIns.push({ name, content: configDropIn(boot.directory) })
+      else if (Option.isSome(yield* target.read(name))) stale.push(name)
+    }
+    const results = yield* target.writeAll([...units, ...dropIns])
     for (const r of results) yield* Console.log(`${r.path}: ${r.status}`)
-    if (noReload || results.every((r) => r.status === "unchanged")) return
+    for (const name of stale) {
+      if (yield* target.remove(name)) yield* Console.log(`${posixJoin(target.directory, name)}: removed`)
+    }
+    if (noReload || (stale.length === 0 && results.every((r) => r.status === "unchanged"))) return
     if (yield* reloadUnits(yield* systemd, "units written")) yield* Console.log("systemd: units reloaded")
   }).pipe(Effect.scoped)).pipe(
     Command.withDescription("Generates systemd unit configuration files from /etc/machina/machine.conf.d/*.conf.json.")

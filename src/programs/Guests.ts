@@ -13,6 +13,7 @@ import type { Composed } from "../domain/Merge.js"
 import { clientSocketPaths } from "../domain/Paths.js"
 import type { Qmp } from "../services/Qmp.js"
 import type * as QmpOps from "./QmpOps.js"
+import { qemuExited } from "./Occupancy.js"
 import { durationValue, format } from "./Root.js"
 import { composeAll, lazy, runDir, serviceOr } from "./Workspace.js"
 
@@ -57,7 +58,8 @@ export const shutdown = Command.make("shutdown", { system, wait, timeout, repeat
       wait: o.wait || hasTimeout,
       timeout: hasTimeout ? o.timeout : Option.none(),
       repeat: o.repeat,
-      grace: o.grace
+      grace: o.grace,
+      ...(o.system ? { exited: qemuExited } : {})
     }))
   })).pipe(Command.withDescription("Sends a shutdown command to one or more virtual machines."))
 

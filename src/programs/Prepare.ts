@@ -1,7 +1,8 @@
 /**
  * `prepare` and `teardown`: host resources a machine needs while it runs (cli.md §3.11–3.12),
  * run by the unit as ExecStartPre and ExecStopPost. Both take the machine's lock, so they never
- * overlap for one machine. `prepare` makes the runtime directory (mode 0700: it holds the QMP
+ * overlap for one machine. Run by hand, both refuse (changing nothing) while the machine's unit is
+ * active or another machina or QEMU has the machine (`Occupancy.ts`); the unit's own hooks pass. `prepare` makes the runtime directory (mode 0700: it holds the QMP
  * sockets) and creates the mediated devices; `teardown` removes every device, reports every
  * failure and exits non-zero if any.
  */
@@ -17,6 +18,7 @@ import type { Composed } from "../domain/Merge.js"
 import { runtimeDirOf } from "../domain/Paths.js"
 import type { MdevCandidate } from "../services/Mdev.js"
 import { AlreadyReported } from "./Failures.js"
+import { ensureFree } from "./Occupancy.js"
 import { composeAll, mdev, runDir, withHostLock } from "./Workspace.js"
 
 export class RuntimeDirError extends Schema.TaggedError<RuntimeDirError>()("RuntimeDirError", {
@@ -89,12 +91,14 @@ const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
 export const prepare = Command.make("prepare", { machines }, ({ machines }) =>
   Effect.gen(function*() {
     const { host, machines: composed } = yield* composeAll(machines)
+    for (const c of composed) yield* ensureFree("prepare", c.machine.name, { qmp: c.definition.attrs.qmp.enabled })
     for (const c of composed) yield* withHostLock(c.machine.name, prepareMachine(host, c, { runtimeDir: true }))
   })).pipe(Command.withDescription("Prepares the host environment for a virtual machine to start."))
 
 export const teardown = Command.make("teardown", { machines }, ({ machines }) =>
   Effect.gen(function*() {
     const { machines: composed } = yield* composeAll(machines)
+    for (const c of composed) yield* ensureFree("teardown", c.machine.name, { qmp: c.definition.attrs.qmp.enabled })
     let failed = 0
     for (const c of composed) failed += (yield* withHostLock(c.machine.name, teardownMachine(c))).length
     if (failed > 0) return yield* new AlreadyReported({ exitCode: 1, summary: `${failed} device(s) could not be removed` })

@@ -106,6 +106,13 @@ export interface ShutdownOptions {
   readonly grace: Duration.Duration
   /** Connection settings (greeting timeout etc.). */
   readonly connect?: QmpConnectOptions
+  /**
+   * Asked when no QEMU answers on the sockets (file missing, or connection refused), or the
+   * machine has no QMP (`qmp` false): `Some(how)` when the machine's QEMU has provably exited
+   * already, and the shutdown then succeeds (the unit's ExecStop after the guest powered itself
+   * off). Without it, or on `None`, it fails.
+   */
+  readonly exited?: (machine: string, qmp: boolean) => Effect.Effect<Option.Option<string>>
 }
 
 export const defaultShutdownOptions: ShutdownOptions = {
@@ -124,14 +131,29 @@ const shutdownOne = (target: QmpTarget, options: ShutdownOptions) =>
     const say = (text: string) => Console.log(`${machine}: ${text}`)
     const failed = (reason: string) =>
       Effect.as(say(`Failed to issue shutdown command: ${reason}`), Option.some(reason))
-    if (!hasSockets(target)) return yield* Effect.as(say(`Failed to issue shutdown command: ${NO_SOCKET}.`), Option.some(NO_SOCKET))
+    if (!hasSockets(target)) {
+      const exited = options.exited === undefined ? Option.none<string>() : yield* options.exited(machine, false)
+      if (Option.isSome(exited)) {
+        yield* say(`QEMU has already exited (${exited.value}). Shutdown complete.`)
+        return Option.none<string>()
+      }
+      return yield* Effect.as(say(`Failed to issue shutdown command: ${NO_SOCKET}.`), Option.some(NO_SOCKET))
+    }
     const timeout = Option.filter(options.timeout, (d) => Duration.greaterThan(d, Duration.zero))
     const waiting = options.wait || Option.isSome(timeout)
     const qmp = yield* Qmp
 
     return yield* Effect.scoped(Effect.gen(function*() {
       const connected = yield* Effect.either(qmp.connect(target.sockets, options.connect))
-      if (Either.isLeft(connected)) return yield* failed(connected.left.message)
+      if (Either.isLeft(connected)) {
+        const gone = connected.left._tag === "QmpSocketNotFoundError" || connected.left._tag === "QmpConnectionRefusedError"
+        const exited = gone && options.exited !== undefined ? yield* options.exited(machine, true) : Option.none<string>()
+        if (Option.isSome(exited)) {
+          yield* say(`QEMU has already exited (${exited.value}). Shutdown complete.`)
+          return Option.none<string>()
+        }
+        return yield* failed(connected.left.message)
+      }
       const session = connected.right
       const events = waiting ? yield* session.subscribe : undefined
       const issued = yield* Effect.either(session.execute("system_powerdown"))

@@ -12,7 +12,8 @@ import { QEMU_EXECUTABLE, toArgv } from "../domain/qemu/Options.js"
 import { AlreadyReported } from "./Failures.js"
 import { buildAll } from "./Generate.js"
 import { prepareMachine, teardownMachine } from "./Prepare.js"
-import { lazy, runDir, serviceOr, withHostLock } from "./Workspace.js"
+import { ensureFree } from "./Occupancy.js"
+import { processes, runDir, withHostLock } from "./Workspace.js"
 
 export class QemuExitError extends Schema.TaggedError<QemuExitError>()("QemuExitError", {
   code: Schema.NullOr(Schema.Number),
@@ -23,24 +24,27 @@ export class QemuExitError extends Schema.TaggedError<QemuExitError>()("QemuExit
   }
 }
 
-const processesModules = lazy(() => Promise.all([import("../services/Processes.js"), import("../layers/ProcessesNode.js")]))
-
 const machine = Args.text({ name: "machine" })
 
 export const run = Command.make("run", { machine }, ({ machine }) =>
   Effect.gen(function*() {
     const { built: [b], host } = yield* buildAll([machine], { runDir: runDir() })
     const composed = b!.composed
-    const locked = <A, E, R>(e: Effect.Effect<A, E, R>) => withHostLock(composed.machine.name, e)
-    const [{ Processes }, ProcessesNode] = yield* processesModules
-    const processes = yield* serviceOr(Processes, Effect.succeed(ProcessesNode.make))
-    yield* locked(prepareMachine(host, composed, { runtimeDir: true }))
-    const teardown = locked(teardownMachine(composed))
-    const outcome = yield* Effect.either(processes.runForeground(QEMU_EXECUTABLE, toArgv(b!.options))).pipe(
-      Effect.onInterrupt(() => Effect.ignore(teardown))
-    )
-    const failures = yield* teardown
-    if (Either.isLeft(outcome)) return yield* outcome.left
-    if (outcome.right.code !== 0) return yield* new QemuExitError(outcome.right)
-    if (failures.length > 0) return yield* new AlreadyReported({ exitCode: 1, summary: `${failures.length} device(s) could not be removed` })
+    const name = composed.machine.name
+    // Refuses (changing nothing) while the unit, another machina or a QEMU has the machine; then
+    // holds the machine's lock from prepare to teardown, so nothing else prepares, tears down
+    // or runs it meanwhile.
+    yield* ensureFree("run", name, { qmp: composed.definition.attrs.qmp.enabled })
+    const p = yield* processes
+    yield* withHostLock(name, Effect.gen(function*() {
+      yield* prepareMachine(host, composed, { runtimeDir: true })
+      const teardown = teardownMachine(composed)
+      const outcome = yield* Effect.either(p.runForeground(QEMU_EXECUTABLE, toArgv(b!.options))).pipe(
+        Effect.onInterrupt(() => Effect.ignore(teardown))
+      )
+      const failures = yield* teardown
+      if (Either.isLeft(outcome)) return yield* outcome.left
+      if (outcome.right.code !== 0) return yield* new QemuExitError(outcome.right)
+      if (failures.length > 0) return yield* new AlreadyReported({ exitCode: 1, summary: `${failures.length} device(s) could not be removed` })
+    }))
   })).pipe(Command.withDescription("Run a virtual machine directly via QEMU."))

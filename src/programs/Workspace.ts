@@ -125,3 +125,13 @@ export const withHostLock = <A, E, R>(machine: string, effect: Effect.Effect<A, 
   Effect.flatMap(hostLockModules, ([{ HostLock, withLock }, HostLockFs]) =>
     Effect.flatMap(serviceOr(HostLock, HostLockFs.make({ runtimeDir: runDir() })), (lock) =>
       withLock(machine, effect).pipe(Effect.provideService(HostLock, lock))))
+
+/** The PID of another live machina holding the machine's lock, if any. */
+export const lockHolder = (machine: string) =>
+  Effect.flatMap(hostLockModules, ([{ HostLock }, HostLockFs]) =>
+    Effect.flatMap(serviceOr(HostLock, HostLockFs.make({ runtimeDir: runDir() })), (lock) => lock.holder(machine)))
+
+const processesModules = lazy(() => Promise.all([import("../services/Processes.js"), import("../layers/ProcessesNode.js")]))
+
+/** The Processes service: one provided by the caller (simulated host, tests) wins, else /proc and child_process. */
+export const processes = Effect.flatMap(processesModules, ([{ Processes }, ProcessesNode]) => serviceOr(Processes, Effect.succeed(ProcessesNode.make)))

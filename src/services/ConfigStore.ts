@@ -46,6 +46,13 @@ export interface ConfigStoreShape {
   readonly loadMachine: (name: string) => Effect.Effect<Machine, ConfigError>
   /** File names of all machines (`*.conf.json` in the machine directory), sorted by byte order. */
   readonly listMachines: Effect.Effect<ReadonlyArray<string>, ConfigReadError>
+  /**
+   * What the hooks of a unit generated from this store (`machina prepare`, ... run by systemd at
+   * boot, from `/`) need to read these same files: nothing (absent) for the default `/etc/machina`
+   * or a store that is not a directory; `directory` (absolute) to pass as `MACHINA_CONFIG_DIR`;
+   * `problem` when no single directory can (the current-directory fallback for machines only).
+   */
+  readonly bootConfig?: { readonly directory: string } | { readonly problem: string }
 }
 
 export class ConfigStore extends Context.Tag("machina/ConfigStore")<ConfigStore, ConfigStoreShape>() {}

@@ -7,6 +7,7 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Schema from "effect/Schema"
 
@@ -43,6 +44,8 @@ export interface HostLockShape {
    * Not re-entrant: taking it again in the same process waits like any other holder.
    */
   readonly acquire: (machine: string) => Effect.Effect<void, HostLockError, Scope.Scope>
+  /** The PID of another live process holding the machine's lock, if any (stale locks do not count). */
+  readonly holder: (machine: string) => Effect.Effect<Option.Option<number>, HostLockError>
 }
 
 export class HostLock extends Context.Tag("machina/HostLock")<HostLock, HostLockShape>() {}

@@ -1,7 +1,15 @@
-/** Child processes machina runs in the foreground (QEMU for `machina run`). */
+/**
+ * Processes machina runs or looks at: QEMU in the foreground (`machina run`), the QEMU processes
+ * of a machine (is it still running?), and the control group this process runs in (is this
+ * machina a hook of the machine's own unit?).
+ *
+ * Implementations: `layers/ProcessesNode.ts` (node:child_process and /proc) and
+ * `layers/ProcessesMemory.ts` (a simulated process table, for offline host simulation and tests).
+ */
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 
 export class ProcessSpawnError extends Schema.TaggedError<ProcessSpawnError>()("ProcessSpawnError", {
@@ -30,6 +38,13 @@ export interface ProcessesShape {
     args: ReadonlyArray<string>,
     options?: { readonly killAfter?: Duration.DurationInput }
   ) => Effect.Effect<Exit, ProcessSpawnError>
+  /**
+   * The PIDs of live processes (other than this one) one of whose arguments contains `fragment`,
+   * in ascending order. Zombies (exited, not yet reaped) have no arguments and are never found.
+   */
+  readonly withArgument: (fragment: string) => Effect.Effect<ReadonlyArray<number>>
+  /** This process's control group (the cgroup v2 path, e.g. `/system.slice/machina-vm.service`), if known. */
+  readonly ownCgroup: Effect.Effect<Option.Option<string>>
 }
 
 export class Processes extends Context.Tag("machina/Processes")<Processes, ProcessesShape>() {}

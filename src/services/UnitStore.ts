@@ -14,7 +14,11 @@ import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 
-/** A unit file to write: its file name (e.g. `machina-test-vm.service`) and full text. */
+/**
+ * A unit file to write: its file name (e.g. `machina-test-vm.service`) and full text. A name
+ * `<unit>.d/<name>.conf` is a drop-in of that unit (its folder is created when needed, and removed
+ * with its last drop-in).
+ */
 export interface UnitFile {
   readonly name: string
   readonly content: string

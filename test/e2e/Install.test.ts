@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { execFileSync, spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { join } from "node:path"
+import { BUNDLE } from "../support/Bundle.js"
 
-const bundle = resolve("dist/machina.cjs")
+const bundle = BUNDLE
 let root: string
 
 const install = () => spawnSync(process.execPath, [bundle, "install", "--root", root], { encoding: "utf8", timeout: 20_000 })

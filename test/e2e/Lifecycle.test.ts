@@ -12,15 +12,15 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { copyBundleInto } from "../support/Bundle.js"
 import { waitForPowerButton } from "../support/GuestAcpi.js"
 import { pollUntil } from "../support/Poll.js"
 import { startSandbox } from "../support/Sandbox.js"
 import type { ExecResult, Sandbox } from "../support/Sandbox.js"
-import { ensureTinyGuest } from "../support/TinyGuest.js"
+import { ensureTinyGuest, TINY_GUEST_APPEND } from "../support/TinyGuest.js"
 import { pinUnits } from "../support/UnitPins.js"
 import type { UnitPins } from "../support/UnitPins.js"
 
-const BUNDLE = path.resolve("dist/machina.cjs")
 const MACHINES = ["alpha", "beta"] as const
 const BOOT_DIR = "/var/lib/machina/boot"
 const DISK_DIR = "/var/lib/machina/disks"
@@ -87,7 +87,7 @@ const machineConfig = (name: (typeof MACHINES)[number]) => ({
     boot: {
       kernel: { name: "vmlinuz", storage: "boot" },
       initrd: { name: "initrd.gz", storage: "boot" },
-      append: "console=ttyS0 quiet"
+      append: TINY_GUEST_APPEND
     }
   },
   connections: [{ name: "0", network: "lan" }],
@@ -205,7 +205,6 @@ describe("machine lifecycle under a real systemd", () => {
   }
 
   beforeAll(async () => {
-    if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build first`)
     markerDir = fs.mkdtempSync(path.join(os.tmpdir(), "machina-lifecycle-marker-"))
     fs.writeFileSync(path.join(markerDir, "marker"), "still here")
     linksBefore = hostLinks()
@@ -217,8 +216,10 @@ describe("machine lifecycle under a real systemd", () => {
     timings.push(`sandbox boot: ${Date.now() - booted} ms`)
     const s = sandbox
 
-    // The real bundle, installed the way an admin would (into the sandbox's overlay).
-    const installed = await s.exec(["node", BUNDLE, "install"], { timeoutMs: 30_000 })
+    // The real bundle, installed the way an admin would (into the sandbox's overlay). It is copied
+    // in first: the checkout may live under /tmp, which the sandbox replaces with its own.
+    const bundle = await copyBundleInto(s)
+    const installed = await s.exec(["node", bundle, "install"], { timeoutMs: 30_000 })
     expect(installed.code, show(installed)).toBe(0)
     for (const p of ["/usr/bin/machina", "/usr/bin/machina-ifup", "/usr/bin/machina-ifdown", "/etc/machina/machine.conf.d"]) {
       expect(installed.stdout).toContain(`${p}: created`)
@@ -271,7 +272,7 @@ describe("machine lifecycle under a real systemd", () => {
     const unitText = await s.readFile(`${UNIT_DIR}/${unitOf("alpha")}`)
     expect(unitText).toContain("-accel tcg")
     expect(unitText).toContain("-kernel /var/lib/machina/boot/vmlinuz")
-    expect(unitText).toContain(`-append "console=ttyS0 quiet"`)
+    expect(unitText).toContain(`-append "${TINY_GUEST_APPEND}"`)
     expect(unitText).toContain("ExecStop=machina shutdown --system --timeout 1m25s alpha\n")
     // systemd picked the units up (reloaded by generate, nothing else did).
     for (const m of MACHINES) {
@@ -311,7 +312,7 @@ describe("machine lifecycle under a real systemd", () => {
       ["alpha", "active", "running"],
       ["beta", "active", "running"]
     ])
-  }, 90_000)
+  }, 240_000) // a 2-core machine under a load average of 25 needs minutes here
 
   it("answers QMP queries: the virtio devices behind their root ports", async () => {
     const text = (await machina(["query", "pci", "alpha"])).stdout
@@ -364,6 +365,72 @@ describe("machine lifecycle under a real systemd", () => {
     // beta is untouched.
     expect(await props(unitOf("beta"), ["ActiveState", "SubState"])).toEqual({ ActiveState: "active", SubState: "running" })
   }, 180_000)
+
+  it("a guest that powers itself off ends its unit cleanly: inactive, success, not restarted, teardown ran", async () => {
+    const unit = unitOf("alpha")
+    const started = await machina(["start", "alpha"], { timeoutMs: 60_000 })
+    expect(started.stdout).toBe("alpha: started\n")
+    const before = await props(unit, ["MainPID", "NRestarts"])
+    await waitGuestReady("alpha")
+    const cursor = await journalCursor()
+
+    // The power-off comes from the guest, not from systemd: `machina shutdown` presses the ACPI
+    // button over a command socket; the guest powers off and QEMU exits 0 on its own. systemd
+    // then runs ExecStop (QEMU is already gone) and ExecStopPost.
+    const shutdown = await machina(["shutdown", "--wait", "alpha"], { timeoutMs: 120_000 })
+    expect(shutdown.stdout).toContain(`alpha: SHUTDOWN: {"guest": true, "reason": "guest-shutdown"}`)
+    expect(shutdown.stdout).toContain("alpha: QMP socket closed. Shutdown complete.")
+
+    const after = await pollUntil(`${unit} to become inactive`, async () => {
+      const p = await props(unit, ["ActiveState", "SubState", "Result", "NRestarts", "ExecMainCode", "ExecMainStatus", "ExecStop", "ExecStopPost"])
+      return p["ActiveState"] === "inactive" ? p : undefined
+    }, { timeoutMs: 60_000, diagnostics: () => journalOf("alpha") })
+    const journal = await pollUntil(
+      `the journal of ${unit} to record the deactivation`,
+      async () => {
+        const j = await journalSince("alpha", cursor)
+        return j.includes(`${unit}: Deactivated successfully.`) ? j : undefined
+      },
+      { timeoutMs: 10_000, diagnostics: () => journalOf("alpha") }
+    )
+    const context = `${JSON.stringify({ before, after }, null, 2)}\n${journal}`
+    expect(after["SubState"], context).toBe("dead") // not auto-restart
+    expect(after["Result"], context).toBe("success")
+    expect(after["NRestarts"], context).toBe(before["NRestarts"])
+    expect(after["ExecMainCode"], context).toBe("1")
+    expect(after["ExecMainStatus"], context).toBe("0")
+    // ExecStop saw QEMU gone and succeeded; teardown ran and succeeded.
+    expect(after["ExecStop"], context).toMatch(/ code=exited ; status=0 \}$/)
+    expect(after["ExecStopPost"], context).toContain("argv[]=machina teardown alpha ;")
+    expect(after["ExecStopPost"], context).toMatch(/ code=exited ; status=0 \}$/)
+    expect(journal).toContain("alpha: QEMU has already exited (main process exited, status=0). Shutdown complete.")
+    expect(journal).not.toContain("Failed to issue shutdown command")
+    expect(journal).not.toMatch(/Scheduled restart job|Failed with result/)
+    expect(await link("alpha.0")).toBeUndefined()
+    expect((await box().exec(["test", "-e", "/run/machina/alpha"])).code).not.toBe(0)
+    // Still down a RestartSec later.
+    await new Promise((r) => setTimeout(r, 11_000))
+    expect(await props(unit, ["ActiveState", "SubState", "NRestarts"])).toEqual({
+      ActiveState: "inactive",
+      SubState: "dead",
+      NRestarts: before["NRestarts"]
+    })
+  }, 360_000)
+
+  it("run, prepare and teardown by hand refuse a machine its unit runs, and change nothing", async () => {
+    const unit = unitOf("beta")
+    const before = await props(unit, ["ActiveState", "SubState", "MainPID", "NRestarts"])
+    expect(before).toMatchObject({ ActiveState: "active", SubState: "running" })
+    for (const command of ["run", "prepare", "teardown"]) {
+      const r = await machina([command, "beta"], { code: 1 })
+      expect(r.stdout).toBe("")
+      expect(r.stderr).toContain(`machina: error: ${command} beta: refused: its unit ${unit} is active (running, pid ${before["MainPID"]}); nothing was changed.`)
+    }
+    expect(await props(unit, ["ActiveState", "SubState", "MainPID", "NRestarts"])).toEqual(before)
+    expect((await box().execOk(["pgrep", "-c", "-x", "qemu-system-x86"])).trim()).toBe("1")
+    expect((await link("beta.0"))?.master).toBe("kvmbr0")
+    await box().execOk(["test", "-S", "/run/machina/beta/systemd.0.qmp.socket"])
+  }, 60_000)
 
   it("restarts a machine whose QEMU dies", async () => {
     const unit = unitOf("beta")

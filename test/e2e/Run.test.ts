@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
-import { ensureTinyGuest } from "../support/TinyGuest.js"
+import { join } from "node:path"
+import { ensureTinyGuest, TINY_GUEST_APPEND } from "../support/TinyGuest.js"
+import { BUNDLE } from "../support/Bundle.js"
 
-const bundle = resolve("dist/machina.cjs")
+const bundle = BUNDLE
 let dir: string
 let env: NodeJS.ProcessEnv
 let child: ChildProcess | undefined
@@ -40,7 +41,7 @@ describe("run", () => {
       attrs: {
         memory: { ram: 256 },
         qmp: { enabled: true },
-        boot: { kernel: { name: "tiny.vmlinuz", storage: "boot" }, initrd: { name: "tiny.initrd", storage: "boot" }, append: "console=ttyS0 quiet" }
+        boot: { kernel: { name: "tiny.vmlinuz", storage: "boot" }, initrd: { name: "tiny.initrd", storage: "boot" }, append: TINY_GUEST_APPEND }
       }
     }))
     env = { ...process.env, MACHINA_RUN_DIR: join(dir, "run"), MACHINA_CONFIG_DIR: join(dir, "etc") }
@@ -59,10 +60,19 @@ describe("run", () => {
     const exited = new Promise<number | null>((r) => child!.once("exit", (code) => r(code)))
     const socket = join(dir, "run/tiny/command.0.qmp.socket")
     await waitFor(`${socket} (output so far: ${output})`, () => existsSync(socket), 30_000)
-    const shutdown = spawnSync(process.execPath, [bundle, "shutdown", "--wait", "--repeat", "2s", "--timeout", "60s", "tiny"], {
+    // While it runs, a second run (or a teardown by hand) refuses and changes nothing.
+    for (const command of ["run", "teardown"]) {
+      const again = spawnSync(process.execPath, [bundle, command, "tiny"], { env, encoding: "utf8", timeout: 30_000 })
+      expect(again.stderr).toContain(`machina: error: ${command} tiny: refused: another machina (pid ${child.pid}) holds the machine; nothing was changed.`)
+      expect(again.stdout).toBe("")
+      expect(again.status).toBe(1)
+    }
+    expect(existsSync(socket)).toBe(true)
+    expect(child.exitCode).toBeNull()
+    const shutdown = spawnSync(process.execPath, [bundle, "shutdown", "--wait", "--repeat", "2s", "--timeout", "150s", "tiny"], {
       env,
       encoding: "utf8",
-      timeout: 90_000
+      timeout: 180_000 // a loaded 2-core machine can take over a minute to boot the guest under TCG
     })
     expect(shutdown.stderr).toBe("")
     expect(shutdown.stdout).toContain(`tiny: SHUTDOWN: {"guest": true, "reason": "guest-shutdown"}`)
@@ -70,7 +80,7 @@ describe("run", () => {
     expect(shutdown.status).toBe(0)
     const code = await Promise.race([exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 20_000))])
     expect(code, output).toBe(0)
-  }, 180_000)
+  }, 300_000)
 
   it("fails with the generator's problems before starting anything", () => {
     writeFileSync(join(dir, "etc/machine.conf.d/bad.conf.json"), JSON.stringify({ attrs: { qmp: { enabled: true } } }))

@@ -12,6 +12,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { performance } from "node:perf_hooks"
+import { TINY_GUEST_APPEND } from "./TinyGuest.js"
 
 export interface QemuSpawnOptions {
   /** Boot this kernel and initramfs; without it QEMU runs with no guest code. */
@@ -92,7 +93,7 @@ export const qemuArgs = (dir: string, options: QemuSpawnOptions): Array<string> 
       "-initrd",
       options.guest.initrd,
       "-append",
-      options.guest.append ?? "console=ttyS0 quiet panic=-1",
+      options.guest.append ?? `${TINY_GUEST_APPEND} panic=-1`,
       "-no-reboot"
     )
   }

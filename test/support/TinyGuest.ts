@@ -25,6 +25,14 @@ import * as zlib from "node:zlib"
 export const GUEST_READY = "GUEST READY"
 export const GUEST_ERROR = "GUEST ERROR"
 
+/**
+ * The tiny guest's kernel command line. `no_timer_check`: under TCG on a loaded host the kernel's
+ * boot-time check of the 8254 timer through the IO-APIC can miss its ticks and panic ("IO-APIC +
+ * timer doesn't work!"), seen on this 2-core machine under a load average of 20; skipping the
+ * check is what VMs on busy hosts do.
+ */
+export const TINY_GUEST_APPEND = "console=ttyS0 quiet no_timer_check"
+
 export interface TinyGuest {
   /** Path of the kernel image (bzImage). */
   readonly kernel: string

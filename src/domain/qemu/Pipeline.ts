@@ -26,7 +26,7 @@ import type { Host, Machine } from "../ConfigFiles.js"
 import { at, type ConfigInvalidError, type ConfigIssue, invalid, issueAt, jsonPath, type Origin } from "../ConfigIssue.js"
 import type { Composed } from "../Merge.js"
 import { qmpSocketPaths, RUN_DIR, tpmSocketPath } from "../Paths.js"
-import { describeStorageVars, effectivePort, firstWinsVars, type PatternError, volumeFileName } from "../Pattern.js"
+import { describeStorageVars, effectivePort, firstWinsVars, type PatternError, posixJoin, volumeFileName } from "../Pattern.js"
 import { isZeroUuid } from "../Uuid.js"
 import { clampDisplays, QXL_MEMORY_BYTES, QXL_MEMORY_PROPERTIES, qxlDevice } from "./Display.js"
 import { cpuIdentity, cpuParameters, selectProcessor } from "./GuestSettings.js"
@@ -55,11 +55,18 @@ interface Context {
   readonly patternVars: ReadonlyMap<string, string>
   /** Pool pattern problems already reported (pool and message). */
   readonly reportedPatterns: Set<string>
+  /** Where machina-ifup/-ifdown are installed; undefined = /usr/bin. */
+  readonly binDir: string | undefined
 }
 
 export interface GenerateOptions {
   /** Runtime directory root; default `/run/machina` (what the unit's RuntimeDirectory= creates). */
   readonly runDir?: string
+  /**
+   * Where `machina-ifup`/`machina-ifdown` are installed (`install --prefix P` puts them in P/bin);
+   * default `/usr/bin`. Taps without their own scripts call these.
+   */
+  readonly binDir?: string | undefined
 }
 
 const report = (ctx: Context, origin: Origin, message: string): void => {
@@ -417,7 +424,13 @@ const connections = (ctx: Context): void => {
     }
     const id = `net.${i}`
     ctx.vm.resources.addNetdev(
-      tapNetdev({ id, machine: ctx.machine.name, connection: connection.name, up: network.up, down: network.down })
+      tapNetdev({
+        id,
+        machine: ctx.machine.name,
+        connection: connection.name,
+        up: network.up !== "" || ctx.binDir === undefined ? network.up : posixJoin(ctx.binDir, "machina-ifup"),
+        down: network.down !== "" || ctx.binDir === undefined ? network.down : posixJoin(ctx.binDir, "machina-ifdown")
+      })
     )
     reportFailure(ctx, origin, ctx.vm.topology.addRootPort((bus) => virtioNetDevice(bus, connection.mac, id)))
   })
@@ -466,7 +479,8 @@ export const generate = (
     issues,
     runDir: options.runDir ?? RUN_DIR,
     patternVars: patternVars(composed.machine, composed.definition),
-    reportedPatterns: new Set()
+    reportedPatterns: new Set(),
+    binDir: options.binDir
   }
   defaults(ctx)
   identity(ctx)
