@@ -133,6 +133,11 @@ export const Group = Schema.Struct({
 })
 
 export const Privileges = Schema.Struct({
+  /**
+   * The host user QEMU runs as ("" = root, as before). With a user, QEMU also runs as the
+   * machine's file-system group (numerically) with no capabilities, in a hardened unit.
+   */
+  user: opt(Str, () => ""),
   filesystem: opt(Schema.Struct({ group: opt(Group, () => ({ name: "", id: 0 })) }), () => ({
     group: { name: "", id: 0 }
   }))
@@ -150,7 +155,7 @@ const defaultAttributes = (): Attributes => (noAttributes ??= Schema.decodeSync(
 
 const definitionFields = {
   vars: opt(Schema.Record({ key: Str, value: Str }), () => ({})),
-  privileges: opt(Privileges, () => ({ filesystem: { group: { name: "", id: 0 } } })),
+  privileges: opt(Privileges, () => ({ user: "", filesystem: { group: { name: "", id: 0 } } })),
   attrs: opt(Attributes, defaultAttributes),
   volumes: opt(Schema.Array(Volume), () => []),
   connections: opt(Schema.Array(Connection), () => []),

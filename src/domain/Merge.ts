@@ -181,6 +181,7 @@ const emptyVolumeOf = (): Volume => ({ name: "", storage: "", wwn: "", serial: "
 const mergePrivileges = (sources: ReadonlyArray<Source>): Privileges => {
   const groups = sources.map((s) => s.definition.privileges.filesystem.group)
   return {
+    user: sources.find((s) => s.definition.privileges.user !== "")?.definition.privileges.user ?? "",
     filesystem: {
       group: {
         name: groups.find((g) => g.name !== "")?.name ?? "",
@@ -243,6 +244,7 @@ export const populate = (machine: Machine, d: Definition): Definition => {
   return {
     ...d,
     privileges: {
+      user: d.privileges.user,
       filesystem: {
         group: {
           name: group.name !== "" ? group.name : groupName(machine.name),

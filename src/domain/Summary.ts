@@ -92,6 +92,11 @@ const definitionSummary = (lines: Lines, level: number, machine: string, d: Defi
     const g = group.name !== "" && group.id > 0 ? `${group.name}:${group.id}` : group.name !== "" ? group.name : String(group.id)
     lines.add(level, `File System Access Group: ${g}`)
   }
+  if (d.privileges.user !== "") {
+    // Unprivileged machines only: root machines print what they always did.
+    lines.add(level, `QEMU User: ${d.privileges.user}`)
+    if (group.id > 0) lines.add(level, `QEMU Group: ${group.id}${group.name !== "" ? ` (${group.name})` : ""}`)
+  }
   attributesSummary(lines, level, machine, d.attrs, d.vars)
   if (d.volumes.length > 0) {
     lines.add(level, "Volumes:")

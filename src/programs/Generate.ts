@@ -16,7 +16,7 @@ import { type ConfigIssue, invalid, issue } from "../domain/ConfigIssue.js"
 import { compose, type Composed } from "../domain/Merge.js"
 import { type QemuOption, renderArgs } from "../domain/qemu/Options.js"
 import { generate as generateQemu, type GenerateOptions } from "../domain/qemu/Pipeline.js"
-import { renderMachineUnit, unitName } from "../domain/Unit.js"
+import { machineUnitFiles } from "../domain/MachineUnits.js"
 import { validateMachineName } from "../layers/ConfigStoreFs.js"
 import { lazy, reloadUnits, serviceOr, store, systemd } from "./Workspace.js"
 
@@ -86,13 +86,18 @@ const unitStore = (dir: Option.Option<string>) =>
 
 export const generate = Command.make("generate", { preview, noReload, unitDir, machines }, ({ machines, noReload, preview, unitDir }) =>
   Effect.gen(function*() {
-    const { built } = yield* buildAll(machines)
-    const units = built.map((b) => ({
-      name: unitName(b.composed.machine.name),
-      content: renderMachineUnit({ name: b.composed.machine.name, options: b.options })
-    }))
+    const { built, host } = yield* buildAll(machines)
+    const perMachine = built.map((b) => machineUnitFiles(host, b.composed, b.options))
+    const units = perMachine.flat()
     if (preview) {
-      return yield* printBlocks(built.map((b, i) => ({ name: b.composed.machine.name, text: units[i]!.content.replace(/\n$/, "") })))
+      // A machine with one unit keeps the original's preview; a second unit (swtpm) adds blocks
+      // headed by the unit names.
+      return yield* printBlocks(perMachine.flatMap((files, i) => {
+        const name = built[i]!.composed.machine.name
+        return files.length === 1
+          ? [{ name, text: files[0]!.content.replace(/\n$/, "") }]
+          : files.map((f) => ({ name: f.name, text: f.content.replace(/\n$/, "") }))
+      }))
     }
     const target = yield* unitStore(unitDir)
     const results = yield* target.writeAll(units)

@@ -385,7 +385,14 @@ const connections = (ctx: Context): void => {
     }
     const id = `net.${i}`
     ctx.vm.resources.addNetdev(
-      tapNetdev({ id, machine: ctx.machine.name, connection: connection.name, up: network.up, down: network.down })
+      tapNetdev({
+        id,
+        machine: ctx.machine.name,
+        connection: connection.name,
+        up: network.up,
+        down: network.down,
+        existing: ctx.definition.privileges.user !== ""
+      })
     )
     reportFailure(ctx, origin, ctx.vm.topology.addRootPort((bus) => virtioNetDevice(bus, connection.mac, id)))
   })
@@ -409,6 +416,50 @@ const devices = (ctx: Context): void => {
     const id = ctx.vm.ids.allocate("vfio")
     reportFailure(ctx, origin, ctx.vm.topology.addRootPort((bus) => vfioDevice(id, bus, device.id)))
   })
+}
+
+/** A file a machine's QEMU opens, located through a storage pool. */
+export interface MachineFile {
+  /** What it is, e.g. `volume os`, `firmware.vars`, `boot.kernel`. */
+  readonly what: string
+  readonly path: string
+  /** QEMU opens it for writing (raw disks and firmware in writable pools). */
+  readonly writable: boolean
+}
+
+/**
+ * The files QEMU of a machine opens, as generation locates them; volumes whose pool or type is
+ * unknown are left out (generation reports them). Used to grant an unprivileged machine access
+ * and to make exactly these paths writable in its unit.
+ */
+export const machineFiles = (host: Host, composed: Composed): ReadonlyArray<MachineFile> => {
+  const vars = patternVars(composed.machine, composed.definition)
+  const pools = host.config.storage
+  const locate = (volume: Volume): { pool: Storage; path: string } | undefined => {
+    if (!Object.prototype.hasOwnProperty.call(pools, volume.storage)) return undefined
+    const pool = pools[volume.storage]!
+    const path = volumeFileName(pool, (name) => (name === "volume" ? volume.name : vars.get(name)), volume.name)
+    return path === "" ? undefined : { pool, path }
+  }
+  const out: Array<MachineFile> = []
+  const attrs = composed.definition.attrs
+  const add = (what: string, volume: Volume, writable: (pool: Storage) => boolean) => {
+    if (!isVolumeSet(volume)) return
+    const found = locate(volume)
+    if (found !== undefined) out.push({ what, path: found.path, writable: writable(found.pool) })
+  }
+  if (isVolumeSet(attrs.firmware.code)) {
+    add("firmware.code", attrs.firmware.code, (p) => !p.readonly)
+    add("firmware.vars", attrs.firmware.vars, (p) => !p.readonly)
+  }
+  if (isVolumeSet(attrs.boot.kernel)) {
+    add("boot.kernel", attrs.boot.kernel, () => false)
+    add("boot.initrd", attrs.boot.initrd, () => false)
+  }
+  for (const volume of composed.definition.volumes) {
+    add(`volume ${volume.name}`, volume, (p) => !p.readonly && (p.type === "raw" || p.type === "raw-scsi" || p.type === "raw-block" || p.type === "firmware"))
+  }
+  return out
 }
 
 /**
