@@ -15,6 +15,7 @@ import { compose, type Composed } from "../domain/Merge.js"
 import type { ConfigError } from "../services/ConfigStore.js"
 import { validateMachineName } from "../layers/ConfigStoreFs.js"
 import { AlreadyReported } from "./Failures.js"
+import { machineUser, unreachableFiles } from "./Privileges.js"
 import { format } from "./Root.js"
 import { store } from "./Workspace.js"
 import { validateGenerated } from "./Validate.js"
@@ -57,18 +58,36 @@ export const handler = ({ format, machines }: { format: "text" | "json"; machine
       composed.push(merged.right)
     }
     problems.push(...collisions(composed))
+    // Unprivileged machines: the host must know the user, and the files must be reachable.
+    const warnings: Array<string> = []
+    const reports: Array<string> = []
+    if (host !== undefined) {
+      for (const c of composed) {
+        const user = c.definition.privileges.user
+        if (user === "") continue
+        const found = yield* Effect.either(machineUser(c))
+        if (Either.isLeft(found)) warnings.push(`${c.machine.name}: ${found.left.message}`)
+        const unreachable = yield* unreachableFiles(host, c, Either.getOrUndefined(found))
+        for (const line of unreachable) warnings.push(`${c.machine.name}: ${line}`)
+        const gid = c.definition.privileges.filesystem.group.id
+        reports.push(`${c.machine.name}: QEMU runs as user ${user} and group ${gid}: ${unreachable.length === 0 ? "every file is reachable" : `${unreachable.length} file(s) not reachable`}`)
+      }
+    }
+    for (const w of warnings) yield* Console.error(`machina: warning: ${w}`)
     const ok = problems.length === 0
     if (format === "json") {
       yield* Console.log(JSON.stringify({
         ok,
         host: s.hostFile,
         machines: names,
+        warnings,
         issues: problems.map((p) => ({ file: p.file, path: p.path, message: p.message }))
       }, null, 2))
       if (!ok) return yield* new AlreadyReported({ exitCode: 1, summary: `${problems.length} problem(s) found` })
       return
     }
     if (!ok) return yield* invalid(problems)
+    for (const r of reports) yield* Console.log(r)
     yield* Console.log(`ok: ${s.hostFile} and ${names.length} machine(s) checked, no problems found`)
   })
 

@@ -2,8 +2,9 @@
  * `prepare` and `teardown`: host resources a machine needs while it runs (cli.md §3.11–3.12),
  * run by the unit as ExecStartPre and ExecStopPost. Both take the machine's lock, so they never
  * overlap for one machine. `prepare` makes the runtime directory (mode 0700: it holds the QMP
- * sockets) and creates the mediated devices; `teardown` removes every device, reports every
- * failure and exits non-zero if any.
+ * sockets) and creates the mediated devices; for an unprivileged machine it also creates its taps
+ * and grants its group access to its files (Privileges.ts). `teardown` removes every device (and
+ * undoes the grants), reports every failure and exits non-zero if any.
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
@@ -17,6 +18,7 @@ import type { Composed } from "../domain/Merge.js"
 import { runtimeDirOf } from "../domain/Paths.js"
 import type { MdevCandidate } from "../services/Mdev.js"
 import { AlreadyReported } from "./Failures.js"
+import { grantMachine, revokeMachine } from "./Privileges.js"
 import { composeAll, mdev, runDir, withHostLock } from "./Workspace.js"
 
 export class RuntimeDirError extends Schema.TaggedError<RuntimeDirError>()("RuntimeDirError", {
@@ -63,6 +65,7 @@ export const prepareMachine = (host: Host, c: Composed, options: { readonly runt
           : `${name}: device ${d.name}: mediated device ${outcome.id} already present`
       )
     }
+    if (c.definition.privileges.user !== "") yield* grantMachine(host, c)
   })
 
 /** Tears one machine down: every device is tried; returns the failure lines. */
@@ -81,6 +84,7 @@ export const teardownMachine = (c: Composed) =>
         yield* Console.log(`${name}: device ${d.name}: removed mediated device ${d.id}`)
       }
     }
+    if (c.definition.privileges.user !== "") failures.push(...(yield* revokeMachine(c)))
     return failures
   })
 
@@ -97,5 +101,5 @@ export const teardown = Command.make("teardown", { machines }, ({ machines }) =>
     const { machines: composed } = yield* composeAll(machines)
     let failed = 0
     for (const c of composed) failed += (yield* withHostLock(c.machine.name, teardownMachine(c))).length
-    if (failed > 0) return yield* new AlreadyReported({ exitCode: 1, summary: `${failed} device(s) could not be removed` })
+    if (failed > 0) return yield* new AlreadyReported({ exitCode: 1, summary: `${failed} resource(s) could not be released` })
   })).pipe(Command.withDescription("Removes host resources prepared for a virtual machine."))

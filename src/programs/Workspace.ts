@@ -101,3 +101,8 @@ export const withHostLock = <A, E, R>(machine: string, effect: Effect.Effect<A, 
   Effect.flatMap(hostLockModules, ([{ HostLock, withLock }, HostLockFs]) =>
     Effect.flatMap(serviceOr(HostLock, HostLockFs.make({ runtimeDir: runDir() })), (lock) =>
       withLock(machine, effect).pipe(Effect.provideService(HostLock, lock))))
+
+export const hostUsers = Effect.flatMap(
+  lazy(() => Promise.all([import("../services/HostUsers.js"), import("../layers/HostUsersGetent.js")])),
+  ([{ HostUsers }, HostUsersGetent]) => serviceOr(HostUsers, HostUsersGetent.make())
+)
