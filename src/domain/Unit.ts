@@ -297,6 +297,8 @@ export const ALLOWED_DEVICES: ReadonlyArray<string> = ["/dev/kvm rw", "/dev/net/
 export const hardeningDirectives = (p: UnitPrivileges): ReadonlyArray<Directive> => [
   directive("User", p.user),
   directive("Group", String(p.group)),
+  // systemd applies the mode again before every command: keep the QMP sockets' folder private.
+  directive("RuntimeDirectoryMode", "0700"),
   directive("NoNewPrivileges", "yes"),
   directive("CapabilityBoundingSet", ""),
   directive("AmbientCapabilities", ""),

@@ -18,7 +18,7 @@ import { type QemuOption, renderArgs } from "../domain/qemu/Options.js"
 import { generate as generateQemu, type GenerateOptions } from "../domain/qemu/Pipeline.js"
 import { machineUnitFiles } from "../domain/MachineUnits.js"
 import { validateMachineName } from "../layers/ConfigStoreFs.js"
-import { lazy, reloadUnits, serviceOr, store, systemd } from "./Workspace.js"
+import { hostUsers, lazy, reloadUnits, serviceOr, store, systemd } from "./Workspace.js"
 
 export interface Built {
   readonly composed: Composed
@@ -98,6 +98,17 @@ export const generate = Command.make("generate", { preview, noReload, unitDir, m
           ? [{ name, text: files[0]!.content.replace(/\n$/, "") }]
           : files.map((f) => ({ name: f.name, text: f.content.replace(/\n$/, "") }))
       }))
+    }
+    // systemd resolves Group= before running any command of the unit: the machine's group must
+    // exist on the host before an unprivileged machine starts.
+    for (const b of built) {
+      const { privileges } = b.composed.definition
+      if (privileges.user === "") continue
+      const group = privileges.filesystem.group
+      const users = yield* hostUsers
+      if ((yield* users.ensureGroup(group.name, group.id)) === "created") {
+        yield* Console.log(`group ${group.name} (${group.id}): created`)
+      }
     }
     const target = yield* unitStore(unitDir)
     const results = yield* target.writeAll(units)

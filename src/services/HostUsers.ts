@@ -34,8 +34,25 @@ export class HostUserLookupError extends Schema.TaggedError<HostUserLookupError>
   }
 }
 
+/** The machine's group could not be created (or its id belongs to a differently named group... that is fine; a name clash is not). */
+export class HostGroupError extends Schema.TaggedError<HostGroupError>()("HostGroupError", {
+  group: Schema.String,
+  gid: Schema.Number,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `cannot create group ${JSON.stringify(this.group)} with id ${this.gid}: ${this.reason}`
+  }
+}
+
 export interface HostUsersShape {
   readonly lookup: (name: string) => Effect.Effect<HostUser, HostUserNotFoundError | HostUserLookupError>
+  /**
+   * Makes sure the host's group database has a group with id `gid` (systemd refuses a numeric
+   * `Group=` it cannot resolve): "present" when some group has that id, "created" after adding
+   * `name` with it. A group called `name` with another id is an error.
+   */
+  readonly ensureGroup: (name: string, gid: number) => Effect.Effect<"present" | "created", HostGroupError>
 }
 
 export class HostUsers extends Context.Tag("machina/HostUsers")<HostUsers, HostUsersShape>() {}
