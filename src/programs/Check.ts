@@ -80,7 +80,7 @@ export const handler = ({ format, machines }: { format: "text" | "json"; machine
         ok,
         host: s.hostFile,
         machines: names,
-        warnings,
+        ...(warnings.length > 0 ? { warnings } : {}),
         issues: problems.map((p) => ({ file: p.file, path: p.path, message: p.message }))
       }, null, 2))
       if (!ok) return yield* new AlreadyReported({ exitCode: 1, summary: `${problems.length} problem(s) found` })
