@@ -75,7 +75,9 @@ export const Enlightenments = Schema.Struct({ enabled: opt(Bool, () => false) })
 
 export const Tpm = Schema.Struct({
   enabled: opt(Bool, () => false),
-  socket: opt(Schema.Struct({ path: opt(Str, () => "") }), () => ({ path: "" }))
+  socket: opt(Schema.Struct({ path: opt(Str, () => "") }), () => ({ path: "" })),
+  /** The swtpm state directory, through a pool of type `tpm-data`; unset = /var/lib/machina/swtpm/<machine>. */
+  data: opt(Volume, () => emptyVolume)
 })
 
 export const Qmp = Schema.Struct({
@@ -118,7 +120,7 @@ export const Attributes = Schema.Struct({
   cpu: opt(Cpu, () => ({ processor: "", sockets: 0, cores: 0, threads: 0 })),
   memory: opt(Memory, () => ({ ram: 0 })),
   enlightenments: opt(Enlightenments, () => ({ enabled: false })),
-  tpm: opt(Tpm, () => ({ enabled: false, socket: { path: "" } })),
+  tpm: opt(Tpm, () => ({ enabled: false, socket: { path: "" }, data: emptyVolume })),
   qmp: opt(Qmp, () => ({ enabled: false, sockets: { names: [], paths: [] } })),
   agent: opt(Agent, () => ({ qemu: { enabled: false, port: 0, portPattern: "" } })),
   spice: opt(Spice, () => ({ enabled: false, port: 0, portPattern: "", displays: 0 })),

@@ -9,7 +9,8 @@ import type { Host } from "./ConfigFiles.js"
 import type { Composed } from "./Merge.js"
 import type { QemuOption } from "./qemu/Options.js"
 import { machineFiles } from "./qemu/Pipeline.js"
-import { renderMachineUnit, unitName, type UnitPrivileges } from "./Unit.js"
+import { machineSwtpmUnit } from "./SwtpmUnit.js"
+import { renderMachineUnit, renderUnit, swtpmUnitName, unitName, type UnitPrivileges } from "./Unit.js"
 
 export interface UnitFile {
   readonly name: string
@@ -25,8 +26,11 @@ export const unitPrivilegesOf = (host: Host, composed: Composed): UnitPrivileges
   return { user: privileges.user, group: privileges.filesystem.group.id, writablePaths: writable }
 }
 
-/** The units of a machine, the QEMU unit first. */
+/** The units of a machine, the QEMU unit first, then its swtpm unit when it has a TPM. */
 export const machineUnitFiles = (host: Host, composed: Composed, options: ReadonlyArray<QemuOption>): ReadonlyArray<UnitFile> => {
   const name = composed.machine.name
-  return [{ name: unitName(name), content: renderMachineUnit({ name, options, privileges: unitPrivilegesOf(host, composed) }) }]
+  const privileges = unitPrivilegesOf(host, composed)
+  const swtpm = machineSwtpmUnit(host, composed, privileges)
+  const qemu = { name: unitName(name), content: renderMachineUnit({ name, options, privileges, swtpm: swtpm !== undefined }) }
+  return swtpm === undefined ? [qemu] : [qemu, { name: swtpmUnitName(name), content: renderUnit(swtpm) }]
 }

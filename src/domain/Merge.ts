@@ -142,7 +142,8 @@ const mergeAttributes = (sources: ReadonlyArray<Source>): { attrs: Attributes; o
     enlightenments: { enabled: any("enlightenments.enabled", (a) => a.enlightenments.enabled) },
     tpm: {
       enabled: any("tpm.enabled", (a) => a.tpm.enabled),
-      socket: { path: first("tpm.socket.path", (a) => a.tpm.socket.path, nonEmpty, "") }
+      socket: { path: first("tpm.socket.path", (a) => a.tpm.socket.path, nonEmpty, "") },
+      data: first("tpm.data", (a) => a.tpm.data, isVolumeSet, emptyVolumeOf())
     },
     qmp: {
       enabled: any("qmp.enabled", (a) => a.qmp.enabled),

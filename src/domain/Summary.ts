@@ -65,6 +65,7 @@ const attributesSummary = (lines: Lines, level: number, machine: string, a: Attr
   if (a.tpm.enabled) {
     lines.add(level, "Trusted Platform Module: Enabled")
     lines.add(level, `TPM Socket Path: ${tpmSocketPath(machine, a.tpm.socket.path)}`)
+    if (isVolumeSet(a.tpm.data)) lines.add(level, `TPM Data Directory: ${volumeSummary(a.tpm.data)}`)
   }
   if (a.qmp.enabled) {
     lines.add(level, "QMP: Enabled")

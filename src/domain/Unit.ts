@@ -294,7 +294,10 @@ export const ALLOWED_DEVICES: ReadonlyArray<string> = ["/dev/kvm rw", "/dev/net/
  * privileged ones, and the kernel, clock, control groups and other users' processes out of reach.
  * Every line is exercised by booting a guest under it (test/e2e/Unprivileged.test.ts).
  */
-export const hardeningDirectives = (p: UnitPrivileges): ReadonlyArray<Directive> => [
+export const hardeningDirectives = (
+  p: UnitPrivileges,
+  options: { readonly devices?: ReadonlyArray<string>; readonly addressFamilies?: string } = {}
+): ReadonlyArray<Directive> => [
   directive("User", p.user),
   directive("Group", String(p.group)),
   // systemd applies the mode again before every command: keep the QMP sockets' folder private.
@@ -309,8 +312,8 @@ export const hardeningDirectives = (p: UnitPrivileges): ReadonlyArray<Directive>
   directive("PrivateIPC", "yes"),
   directive("PrivateMounts", "yes"),
   directive("DevicePolicy", "closed"),
-  ...ALLOWED_DEVICES.map((d) => directive("DeviceAllow", d)),
-  directive("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6"),
+  ...(options.devices ?? ALLOWED_DEVICES).map((d) => directive("DeviceAllow", d)),
+  directive("RestrictAddressFamilies", options.addressFamilies ?? "AF_UNIX AF_INET AF_INET6"),
   directive("SystemCallArchitectures", "native"),
   directive("SystemCallFilter", "@system-service"),
   directive("SystemCallFilter", "~@privileged"),
@@ -374,6 +377,8 @@ export const machineUnit = (input: MachineUnitInput): Unit => {
           directive("TimeoutStopSec", durations.stopTimeout),
           directive("Restart", "on-failure"),
           directive("RuntimeDirectory", posixJoin("machina", name)),
+          // The swtpm unit's socket lives there too: an automatic restart must not remove it.
+          ...(swtpm === undefined ? [] : [directive("RuntimeDirectoryPreserve", "restart")]),
           ...(input.privileges === undefined ? [] : hardeningDirectives(input.privileges))
         ]
       },

@@ -8,17 +8,19 @@
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { chmod, lstat, mkdir } from "node:fs/promises"
+import { chmod, chown, lstat, mkdir } from "node:fs/promises"
 import type { Host } from "../domain/ConfigFiles.js"
 import type { Composed } from "../domain/Merge.js"
-import { runtimeDirOf } from "../domain/Paths.js"
+import { runtimeDirOf, tpmSocketPath } from "../domain/Paths.js"
+import { tpmStateOf } from "../domain/SwtpmUnit.js"
 import type { MdevCandidate } from "../services/Mdev.js"
 import { AlreadyReported } from "./Failures.js"
-import { grantMachine, revokeMachine } from "./Privileges.js"
+import { grantMachine, machineUser, revokeMachine } from "./Privileges.js"
 import { composeAll, mdev, runDir, withHostLock } from "./Workspace.js"
 
 export class RuntimeDirError extends Schema.TaggedError<RuntimeDirError>()("RuntimeDirError", {
@@ -66,6 +68,44 @@ export const prepareMachine = (host: Host, c: Composed, options: { readonly runt
       )
     }
     if (c.definition.privileges.user !== "") yield* grantMachine(host, c)
+    yield* waitForSwtpm(host, c)
+  })
+
+/** With a generated swtpm unit, QEMU must not start before swtpm listens (bounded wait). */
+const waitForSwtpm = (host: Host, c: Composed) =>
+  Effect.gen(function*() {
+    const { tpm } = c.definition.attrs
+    if (!tpm.enabled || tpmStateOf(host, c) === undefined) return
+    const socket = tpmSocketPath(c.machine.name, tpm.socket.path, runDir())
+    const deadline = Date.now() + SWTPM_WAIT_MS
+    while (!(yield* Effect.promise(() => lstat(socket).then((st) => st.isSocket(), () => false)))) {
+      if (Date.now() > deadline) return yield* new RuntimeDirError({ path: socket, reason: `swtpm did not create its socket within ${SWTPM_WAIT_MS / 1000} s` })
+      yield* Effect.sleep(50)
+    }
+    yield* Console.log(`${c.machine.name}: swtpm listening on ${socket}`)
+  })
+
+const SWTPM_WAIT_MS = 10_000
+
+/** `prepare --swtpm`: the runtime directory and the TPM state directory, owned by the machine's user. */
+export const prepareSwtpm = (host: Host, c: Composed) =>
+  Effect.gen(function*() {
+    const name = c.machine.name
+    const dir = yield* ensureRuntimeDir(name)
+    const state = tpmStateOf(host, c)
+    if (state === undefined) return yield* new RuntimeDirError({ path: name, reason: "tpm.data does not name a storage pool of type \"tpm-data\"" })
+    const user = c.definition.privileges.user === "" ? undefined : yield* machineUser(c)
+    const gid = c.definition.privileges.filesystem.group.id
+    yield* Effect.tryPromise({
+      try: async () => {
+        if (user !== undefined) await chown(dir, user.uid, gid)
+        if (state.managed) return
+        await mkdir(state.path, { recursive: true, mode: 0o700 })
+        if (user !== undefined) await chown(state.path, user.uid, gid)
+      },
+      catch: (e) => new RuntimeDirError({ path: state.path, reason: e instanceof Error ? e.message : String(e) })
+    })
+    yield* Console.log(`${name}: TPM state in ${state.path}`)
   })
 
 /** Tears one machine down: every device is tried; returns the failure lines. */
@@ -90,10 +130,16 @@ export const teardownMachine = (c: Composed) =>
 
 const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
 
-export const prepare = Command.make("prepare", { machines }, ({ machines }) =>
+const swtpm = Options.boolean("swtpm").pipe(
+  Options.withDescription("Prepare the machines' software TPM (the swtpm unit's ExecStartPre) instead of QEMU.")
+)
+
+export const prepare = Command.make("prepare", { swtpm, machines }, ({ machines, swtpm }) =>
   Effect.gen(function*() {
     const { host, machines: composed } = yield* composeAll(machines)
-    for (const c of composed) yield* withHostLock(c.machine.name, prepareMachine(host, c, { runtimeDir: true }))
+    for (const c of composed) {
+      yield* swtpm ? prepareSwtpm(host, c) : withHostLock(c.machine.name, prepareMachine(host, c, { runtimeDir: true }))
+    }
   })).pipe(Command.withDescription("Prepares the host environment for a virtual machine to start."))
 
 export const teardown = Command.make("teardown", { machines }, ({ machines }) =>

@@ -15,6 +15,7 @@ import { pollUntil } from "../support/Poll.js"
 import { startSandbox } from "../support/Sandbox.js"
 import type { ExecResult, Sandbox } from "../support/Sandbox.js"
 import { ensureTinyGuest } from "../support/TinyGuest.js"
+import { QmpTestClient } from "../support/QmpTestClient.js"
 import { pinUnits } from "../support/UnitPins.js"
 import type { UnitPins } from "../support/UnitPins.js"
 
@@ -53,6 +54,19 @@ const MACHINE_CONFIG = {
   },
   connections: [{ name: "0", network: "lan" }],
   volumes: [{ name: "os", storage: "disks", bootable: true }]
+}
+
+/** An unprivileged machine with a software TPM: its swtpm unit (state kept by systemd) starts first. */
+const TPM_MACHINE = "sealed"
+const TPM_CONFIG = {
+  id: "3f0c8e52-6a1b-4d8e-9c55-0a1b2c3d4e12",
+  tags: ["unprivileged"],
+  attrs: {
+    memory: { ram: 128 },
+    qmp: { enabled: true },
+    tpm: { enabled: true },
+    boot: MACHINE_CONFIG.attrs.boot
+  }
 }
 
 /** The `Name:\tvalue` lines of /proc/<pid>/status. */
@@ -105,6 +119,7 @@ describe("an unprivileged machine under a real systemd", () => {
     await s.execOk(["chmod", "0600", DISK])
     await s.writeFile("/etc/machina/machina.conf.json", JSON.stringify(HOST_CONFIG, null, 2) + "\n")
     await s.writeFile(`/etc/machina/machine.conf.d/${MACHINE}.conf.json`, JSON.stringify(MACHINE_CONFIG, null, 2) + "\n")
+    await s.writeFile(`/etc/machina/machine.conf.d/${TPM_MACHINE}.conf.json`, JSON.stringify(TPM_CONFIG, null, 2) + "\n")
   }, 180_000)
 
   afterAll(async () => {
@@ -205,4 +220,60 @@ describe("an unprivileged machine under a real systemd", () => {
     expect((await s.execOk(["stat", "-c", "%g %a", DISK])).trim()).toBe("0 600")
     expect((await s.exec(["test", "-e", `/proc/${qemuPid}`])).code).not.toBe(0)
   }, 180_000)
+
+  it("starts a TPM machine's swtpm unit first; QEMU reports the emulator TPM, connected; stopping stops both", async () => {
+    const s = box()
+    const qemuUnit = `machina-${TPM_MACHINE}.service`
+    const swtpmUnit = `machina-swtpm-${TPM_MACHINE}.service`
+    const generated = await machina(["generate", TPM_MACHINE])
+    expect(generated.stdout).toContain(`/etc/systemd/system/${swtpmUnit}: created`)
+    const preview = (await machina(["generate", "--preview", TPM_MACHINE])).stdout
+    expect(preview).toContain(`----${qemuUnit}----\n`)
+    expect(preview).toContain(`----${swtpmUnit}----\n`)
+    const extraPins = await pinUnits(s.busAddress, [qemuUnit, swtpmUnit])
+    try {
+      expect((await machina(["start", TPM_MACHINE], { timeoutMs: 90_000 })).stdout).toBe(`${TPM_MACHINE}: started\n`)
+      const show = async (unit: string) =>
+        Object.fromEntries((await s.execOk(["systemctl", "show", "-p", "ActiveState,MainPID,ExecMainStartTimestampMonotonic,Result", unit]))
+          .split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]))
+      const qemu = await show(qemuUnit)
+      const tpm = await show(swtpmUnit)
+      const context = `${JSON.stringify({ qemu, tpm })}\n${await s.journal(swtpmUnit)}\n${await s.journal(qemuUnit)}`
+      expect(qemu["ActiveState"], context).toBe("active")
+      expect(tpm["ActiveState"], context).toBe("active")
+      expect(Number(tpm["ExecMainStartTimestampMonotonic"]), context).toBeLessThan(Number(qemu["ExecMainStartTimestampMonotonic"]))
+      expect((await s.execOk(["cat", `/proc/${tpm["MainPID"]}/comm`])).trim()).toBe("swtpm")
+      const swtpmStatus = statusFields(await s.execOk(["cat", `/proc/${tpm["MainPID"]}/status`]))
+      expect(swtpmStatus["Uid"]!.split(/\s+/)[1]).toBe(uid)
+      expect(swtpmStatus["CapEff"]).toBe("0000000000000000")
+      // swtpm_setup manufactured a TPM 2.0 state in the directory systemd keeps.
+      expect(await s.execOk(["ls", `/var/lib/machina/swtpm/${TPM_MACHINE}`])).toContain("tpm2-00.permall")
+
+      const client = await QmpTestClient.connect(s.hostPathOf(`/run/machina/${TPM_MACHINE}/command.1.qmp.socket`))
+      try {
+        const tpms = (await client.execute("query-tpm")) as Array<{ id: string; model: string; options: { type: string; data?: { chardev?: string } } }>
+        expect(tpms).toEqual([{ id: "tpm.0", model: "tpm-tis", options: { type: "emulator", data: { chardev: "tpm.0.socket" } } }])
+        const chardevs = (await client.execute("query-chardev")) as Array<{ label: string; filename: string; "frontend-open": boolean }>
+        // The backend's control channel: QEMU names an unconnected client socket
+        // "disconnected:unix:<path>" and a connected one by its (unbound) local end, "unix:".
+        const control = chardevs.find((c) => c.label === "tpm.0.socket")
+        expect(control?.filename, JSON.stringify(chardevs)).toBe("unix:")
+        // And swtpm has a connected peer on its socket.
+        const peers = await s.execOk(["ss", "-x", "-H", "state", "connected", "src", `/run/machina/${TPM_MACHINE}/tpm.socket`])
+        expect(peers.trim().split("\n").filter((l) => l !== "").length, peers).toBeGreaterThanOrEqual(1)
+      } finally {
+        client.close()
+      }
+
+      expect((await machina(["stop", TPM_MACHINE], { timeoutMs: 120_000 })).stdout).toBe(`${TPM_MACHINE}: stopped\n`)
+      const after = await pollUntil("both units to be inactive", async () => {
+        const q = await show(qemuUnit)
+        const t = await show(swtpmUnit)
+        return q["ActiveState"] === "inactive" && t["ActiveState"] === "inactive" ? { q, t } : undefined
+      }, { timeoutMs: 30_000, diagnostics: async () => `${await s.journal(swtpmUnit)}\n${await s.journal(qemuUnit)}` })
+      expect(after.q["Result"]).toBe("success")
+    } finally {
+      extraPins.release()
+    }
+  }, 240_000)
 })

@@ -223,10 +223,22 @@ const memory = (ctx: Context): void => {
   }
 }
 
-/** Step 4c: TPM socket, backend and `tpm-tis` (an index without an address). */
+/** Step 4c: TPM socket, backend and `tpm-tis` (an index without an address); `tpm.data` must be in a `tpm-data` pool. */
 const tpm = (ctx: Context): void => {
   const attrs = ctx.definition.attrs
   if (!attrs.tpm.enabled) return
+  if (isVolumeSet(attrs.tpm.data)) {
+    const origin = attrOrigin(ctx, "tpm.data")
+    const pool = lookupPool(ctx, attrs.tpm.data.storage, at(origin, "storage"))
+    if (pool !== undefined && pool.type !== "tpm-data") {
+      report(
+        ctx,
+        at(origin, "storage"),
+        `tpm data ${JSON.stringify(attrs.tpm.data.name)} needs a storage pool of type "tpm-data"; ` +
+          `pool ${JSON.stringify(attrs.tpm.data.storage)} has type ${JSON.stringify(pool.type)}`
+      )
+    }
+  }
   const path = tpmSocketPath(ctx.machine.name, attrs.tpm.socket.path, ctx.runDir)
   ctx.vm.resources.addChardev(unixSocketChardev(TPM_CHARDEV_ID, path, false))
   ctx.vm.resources.addTpmdev(tpmBackend)
