@@ -249,6 +249,11 @@ describe("an unprivileged machine under a real systemd", () => {
       // swtpm_setup manufactured a TPM 2.0 state in the directory systemd keeps.
       expect(await s.execOk(["ls", `/var/lib/machina/swtpm/${TPM_MACHINE}`])).toContain("tpm2-00.permall")
 
+      const status = (await machina(["status", TPM_MACHINE])).stdout
+      expect(status).toMatch(new RegExp(`^${TPM_MACHINE}: ${qemuUnit.replace(".", "\\.")}  loaded  active/running  pid ${qemu["MainPID"]}  `, "m"))
+      expect(status).toMatch(new RegExp(`^${TPM_MACHINE}: ${swtpmUnit.replace(".", "\\.")}  loaded  active/running  pid ${tpm["MainPID"]}  `, "m"))
+      expect((await machina(["list"])).stdout).toMatch(new RegExp(`^${TPM_MACHINE}\\s+loaded\\s+active/running\\s+\\S+  \\[swtpm active/running\\]$`, "m"))
+
       const client = await QmpTestClient.connect(s.hostPathOf(`/run/machina/${TPM_MACHINE}/command.1.qmp.socket`))
       try {
         const tpms = (await client.execute("query-tpm")) as Array<{ id: string; model: string; options: { type: string; data?: { chardev?: string } } }>
