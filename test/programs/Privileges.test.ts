@@ -150,3 +150,44 @@ describe("unprivileged machines on a simulated host", () => {
         expect(text).toMatch(/^  QEMU Group: \d+ \(machina-box\)$/m)
       })))
 })
+
+describe("generate for unprivileged machines", () => {
+  it.effect("adds the machine's group when no group has its id, once, and writes the hardened unit", () =>
+    Effect.gen(function*() {
+      const unitDir = mkdtempSync(join(tmpdir(), "machina-units-"))
+      const groups = new Map<string, number>([["users", 100]])
+      const layer = Layer.mergeAll(
+        ConfigStoreMemory.layer({ location: "/etc/machina", host: hostConfig("/srv"), machines }),
+        HostUsersMemory.layer([USER], groups)
+      )
+      try {
+        const first = yield* runCli(["generate", "--no-reload", "--unit-dir", unitDir, "box"], layer)
+        expect(first.stderr).toBe("")
+        const gid = groups.get("machina-box")
+        expect(gid).toBeGreaterThanOrEqual(65536)
+        expect(first.stdout).toBe(`group machina-box (${gid}): created\n${join(unitDir, "machina-box.service")}: created\n`)
+        const second = yield* runCli(["generate", "--no-reload", "--unit-dir", unitDir, "box"], layer)
+        expect(second.stdout).toBe(`${join(unitDir, "machina-box.service")}: unchanged\n`)
+      } finally {
+        rmSync(unitDir, { recursive: true, force: true })
+      }
+    }))
+
+  it.effect("refuses a group name already taken with another id", () =>
+    Effect.gen(function*() {
+      const unitDir = mkdtempSync(join(tmpdir(), "machina-units-"))
+      const layer = Layer.mergeAll(
+        ConfigStoreMemory.layer({ location: "/etc/machina", host: hostConfig("/srv"), machines }),
+        HostUsersMemory.layer([USER], new Map([["machina-box", 1234]]))
+      )
+      try {
+        const result = yield* runCli(["generate", "--no-reload", "--unit-dir", unitDir, "box"], layer)
+        expect(result.exitCode).not.toBe(0)
+        expect(result.stderr).toContain(`cannot create group "machina-box" with id`)
+        expect(result.stderr).toContain("a group of that name exists with id 1234")
+        expect(existsSync(join(unitDir, "machina-box.service"))).toBe(false)
+      } finally {
+        rmSync(unitDir, { recursive: true, force: true })
+      }
+    }))
+})
