@@ -246,6 +246,10 @@ describe("an unprivileged machine under a real systemd", () => {
       const swtpmStatus = statusFields(await s.execOk(["cat", `/proc/${tpm["MainPID"]}/status`]))
       expect(swtpmStatus["Uid"]!.split(/\s+/)[1]).toBe(uid)
       expect(swtpmStatus["CapEff"]).toBe("0000000000000000")
+      const analysis = await s.execOk(["systemd-analyze", "security", "--no-pager", swtpmUnit])
+      const swtpmExposure = Number(/Overall exposure level for .*: (\d+\.\d+)/.exec(analysis)?.[1])
+      console.info(`systemd-analyze security ${swtpmUnit}: ${swtpmExposure}`)
+      expect(swtpmExposure, analysis).toBeLessThanOrEqual(MAX_EXPOSURE)
       // swtpm_setup manufactured a TPM 2.0 state in the directory systemd keeps.
       expect(await s.execOk(["ls", `/var/lib/machina/swtpm/${TPM_MACHINE}`])).toContain("tpm2-00.permall")
 
