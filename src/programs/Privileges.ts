@@ -90,9 +90,14 @@ export const grantMachine = (host: Host, c: Composed) =>
       const node = yield* Effect.promise(() => vfioNodeOf(d.id))
       if (node !== undefined) targets.push(node)
     }
+    const who = { uid: user.uid, gids: [gid, user.gid] }
     for (const target of [...new Set(targets)]) {
       yield* Effect.tryPromise({
         try: async () => {
+          // Root follows the path: the machine's user must not be able to swap a symlink into it
+          // (pointing at, say, /etc/shadow) before the next prepare.
+          const writable = await writableAncestor(target, who)
+          if (writable !== undefined) throw new Error(`directory ${writable} is writable by the machine's user or group; refusing to grant access through it`)
           const st = await fs.stat(target)
           const grants = await readGrants(name)
           // Recorded once: a second prepare (a restart without teardown) keeps the original.
@@ -152,6 +157,19 @@ export const revokeMachine = (c: Composed) =>
     yield* Effect.promise(() => (kept.length > 0 ? writeGrants(name, kept) : fs.rm(grantsFile(name), { force: true })))
     return failures
   })
+
+/**
+ * The first directory on the way to `target` (its parents, and symlinked files' link directory)
+ * that `who` could write to, ignoring sticky directories such as /tmp (whose entries only their
+ * owners may replace); undefined when there is none.
+ */
+const writableAncestor = async (target: string, who: { uid: number; gids: ReadonlyArray<number> }): Promise<string | undefined> => {
+  for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
+    const st = await fs.stat(dir)
+    if ((st.mode & 0o1000) === 0 && permits(st, who, 2)) return dir
+    if (dir === path.dirname(dir)) return undefined
+  }
+}
 
 /** Whether `who` may access a node with the given permission bits (4 read, 2 write, 1 search), ACLs aside. */
 const permits = (st: { uid: number; gid: number; mode: number }, who: { uid: number; gids: ReadonlyArray<number> }, bits: number): boolean => {

@@ -34,7 +34,7 @@ export class HostUserLookupError extends Schema.TaggedError<HostUserLookupError>
   }
 }
 
-/** The machine's group could not be created (or its id belongs to a differently named group... that is fine; a name clash is not). */
+/** The machine's group could not be added to the host (a group of that name with another id, or groupadd failed). */
 export class HostGroupError extends Schema.TaggedError<HostGroupError>()("HostGroupError", {
   group: Schema.String,
   gid: Schema.Number,

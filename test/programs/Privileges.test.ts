@@ -24,7 +24,8 @@ const hostConfig = (root: string) => ({
   storage: {
     disks: { path: join(root, "disks"), pattern: "${machine-name}-${volume}.raw", type: "raw" },
     iso: { path: join(root, "iso"), pattern: "${volume}.iso", type: "iso-scsi" },
-    closed: { path: join(root, "closed"), pattern: "${volume}.iso", type: "iso-scsi" }
+    closed: { path: join(root, "closed"), pattern: "${volume}.iso", type: "iso-scsi" },
+    open: { path: join(root, "open"), pattern: "${machine-name}-${volume}.raw", type: "raw" }
   },
   network: { lan: { device: "br0" } },
   tag: { confined: { privileges: { user: USER.name } } }
@@ -37,6 +38,11 @@ const machines = {
     attrs: { memory: { ram: 256 }, qmp: { enabled: true } },
     volumes: [{ name: "os", storage: "disks" }, { name: "media", storage: "iso" }],
     connections: [{ name: "0", network: "lan" }]
+  },
+  careless: {
+    tags: ["confined"],
+    attrs: { memory: { ram: 256 } },
+    volumes: [{ name: "os", storage: "open" }]
   },
   stranger: {
     privileges: { user: "no-such-user" },
@@ -54,7 +60,9 @@ const withHost = <A, E>(f: (env: Env) => Effect.Effect<A, E, any>): Effect.Effec
   Effect.acquireUseRelease(
     Effect.sync(() => {
       const root = mkdtempSync(join(tmpdir(), "machina-priv-"))
-      for (const d of ["disks", "iso", "closed", "run"]) mkdirSync(join(root, d))
+      for (const d of ["disks", "iso", "closed", "open", "run"]) mkdirSync(join(root, d))
+      writeFileSync(join(root, "open", "careless-os.raw"), "", { mode: 0o600 })
+      chmodSync(join(root, "open"), 0o777)
       for (const m of ["box", "stranger"]) writeFileSync(join(root, "disks", `${m}-os.raw`), "", { mode: 0o600 })
       writeFileSync(join(root, "iso", "media.iso"), "", { mode: 0o644 })
       writeFileSync(join(root, "closed", "secret.iso"), "", { mode: 0o644 })
@@ -140,6 +148,17 @@ describe("unprivileged machines on a simulated host", () => {
         const json = JSON.parse((yield* runCli(["check", "--format", "json"])).stdout) as { ok: boolean; warnings: Array<string> }
         expect(json.ok).toBe(true)
         expect(json.warnings).toHaveLength(2)
+      })))
+
+  it.effect("prepare refuses to grant access through a directory the machine's user could write to", () =>
+    withHost(({ root }) =>
+      Effect.gen(function*() {
+        const disk = join(root, "open", "careless-os.raw")
+        const before = statSync(disk)
+        const prepared = yield* runCli(["prepare", "careless"])
+        expect(prepared.exitCode).not.toBe(0)
+        expect(prepared.stderr).toContain(`cannot give its group access to ${disk}: directory ${join(root, "open")} is writable by the machine's user or group`)
+        expect([statSync(disk).gid, statSync(disk).mode]).toEqual([before.gid, before.mode])
       })))
 
   it.effect("cat shows the user and group QEMU runs as", () =>
