@@ -7,14 +7,17 @@
  *   in process (bench/generate.ts); target: under 1 s for the first pass;
  * - QMP against real QEMU (bench/qmp.ts): `query-status` round trip, and QEMU's exit to
  *   `shutdown --wait` returning; target: under 100 ms.
+ * - security (bench/security.ts): `systemd-analyze security --offline=true` exposure of an
+ *   unprivileged machine's unit (target: at most 2.5) and of a default one.
  *
  * The machine may be busy with other work: the start-up figures are medians of interleaved runs,
- * with minimums beside them. `BENCH_ONLY=startup,generate,qmp` picks benches; the modules' own
+ * with minimums beside them. `BENCH_ONLY=startup,generate,qmp,security` picks benches; the modules' own
  * variables (`BENCH_STARTUP_RUNS`, `BENCH_GENERATE_MACHINES`, `BENCH_QMP_CALLS`, ...) apply.
  * Exits non-zero only when a bench could not run.
  */
 import { benchGenerate } from "./generate.js"
 import { benchQmp } from "./qmp.js"
+import { benchSecurity } from "./security.js"
 import { benchStartup } from "./startup.js"
 
 interface Row {
@@ -29,7 +32,7 @@ const envInt = (name: string, fallback: number) => {
   return Number.isInteger(n) && n > 0 ? n : fallback
 }
 
-const only = new Set((process.env["BENCH_ONLY"] ?? "startup,generate,qmp").split(",").map((s) => s.trim()))
+const only = new Set((process.env["BENCH_ONLY"] ?? "startup,generate,qmp,security").split(",").map((s) => s.trim()))
 const rows: Array<Row> = []
 const failures: Array<string> = []
 
@@ -86,6 +89,14 @@ await section("qmp", async () => {
     },
     info("QMP SHUTDOWN event -> shutdown returns, median (ms)", q["qmp_shutdown_after_event_median_ms"] ?? ""),
     info("QMP whole shutdown --wait, median (ms)", q["qmp_shutdown_total_median_ms"] ?? "")
+  )
+})
+
+await section("security", () => {
+  const s = benchSecurity()
+  rows.push(
+    { figure: "systemd-analyze security: unprivileged unit", value: String(s.unprivileged), target: "<= 2.5", result: check(s.unprivileged <= 2.5) },
+    info("systemd-analyze security: default (root) unit", s.root)
   )
 })
 

@@ -76,7 +76,9 @@ export const Enlightenments = Schema.Struct({ enabled: opt(Bool, () => false) })
 
 export const Tpm = Schema.Struct({
   enabled: opt(Bool, () => false),
-  socket: opt(Schema.Struct({ path: opt(Str, () => "") }), () => ({ path: "" }))
+  socket: opt(Schema.Struct({ path: opt(Str, () => "") }), () => ({ path: "" })),
+  /** The swtpm state directory, through a pool of type `tpm-data`; unset = /var/lib/machina/swtpm/<machine>. */
+  data: opt(Volume, () => emptyVolume)
 })
 
 export const Qmp = Schema.Struct({
@@ -119,7 +121,7 @@ export const Attributes = Schema.Struct({
   cpu: opt(Cpu, () => ({ processor: "", sockets: 0, cores: 0, threads: 0 })),
   memory: opt(Memory, () => ({ ram: 0 })),
   enlightenments: opt(Enlightenments, () => ({ enabled: false })),
-  tpm: opt(Tpm, () => ({ enabled: false, socket: { path: "" } })),
+  tpm: opt(Tpm, () => ({ enabled: false, socket: { path: "" }, data: emptyVolume })),
   qmp: opt(Qmp, () => ({ enabled: false, sockets: { names: [], paths: [] } })),
   agent: opt(Agent, () => ({ qemu: { enabled: false, port: 0, portPattern: "" } })),
   spice: opt(Spice, () => ({ enabled: false, port: 0, portPattern: "", displays: 0 })),
@@ -134,6 +136,11 @@ export const Group = Schema.Struct({
 })
 
 export const Privileges = Schema.Struct({
+  /**
+   * The host user QEMU runs as ("" = root, as before). With a user, QEMU also runs as the
+   * machine's file-system group (numerically) with no capabilities, in a hardened unit.
+   */
+  user: opt(Str, () => ""),
   filesystem: opt(Schema.Struct({ group: opt(Group, () => ({ name: "", id: 0 })) }), () => ({
     group: { name: "", id: 0 }
   }))
@@ -151,7 +158,7 @@ const defaultAttributes = (): Attributes => (noAttributes ??= Schema.decodeSync(
 
 const definitionFields = {
   vars: opt(Schema.Record({ key: Str, value: Str }), () => ({})),
-  privileges: opt(Privileges, () => ({ filesystem: { group: { name: "", id: 0 } } })),
+  privileges: opt(Privileges, () => ({ user: "", filesystem: { group: { name: "", id: 0 } } })),
   attrs: opt(Attributes, defaultAttributes),
   volumes: opt(Schema.Array(Volume), () => []),
   connections: opt(Schema.Array(Connection), () => []),

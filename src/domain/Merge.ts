@@ -153,7 +153,8 @@ const mergeAttributes = (sources: ReadonlyArray<Source>): { attrs: Attributes; o
     enlightenments: { enabled: any("enlightenments.enabled", (a) => a.enlightenments.enabled) },
     tpm: {
       enabled: any("tpm.enabled", (a) => a.tpm.enabled),
-      socket: { path: first("tpm.socket.path", (a) => a.tpm.socket.path, nonEmpty, "") }
+      socket: { path: first("tpm.socket.path", (a) => a.tpm.socket.path, nonEmpty, "") },
+      data: first("tpm.data", (a) => a.tpm.data, isVolumeSet, emptyVolumeOf())
     },
     qmp: {
       enabled: any("qmp.enabled", (a) => a.qmp.enabled),
@@ -192,6 +193,7 @@ const emptyVolumeOf = (): Volume => ({ name: "", storage: "", wwn: "", serial: "
 const mergePrivileges = (sources: ReadonlyArray<Source>): Privileges => {
   const groups = sources.map((s) => s.definition.privileges.filesystem.group)
   return {
+    user: sources.find((s) => s.definition.privileges.user !== "")?.definition.privileges.user ?? "",
     filesystem: {
       group: {
         name: groups.find((g) => g.name !== "")?.name ?? "",
@@ -255,6 +257,7 @@ export const populate = (machine: Machine, d: Definition): Definition => {
   return {
     ...d,
     privileges: {
+      user: d.privileges.user,
       filesystem: {
         group: {
           name: group.name !== "" ? group.name : groupName(machine.name),

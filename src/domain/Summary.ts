@@ -68,6 +68,7 @@ const attributesSummary = (lines: Lines, level: number, machine: string, a: Attr
   if (a.tpm.enabled) {
     lines.add(level, "Trusted Platform Module: Enabled")
     lines.add(level, `TPM Socket Path: ${tpmSocketPath(machine, a.tpm.socket.path)}`)
+    if (isVolumeSet(a.tpm.data)) lines.add(level, `TPM Data Directory: ${volumeSummary(a.tpm.data)}`)
   }
   if (a.qmp.enabled) {
     lines.add(level, "QMP: Enabled")
@@ -95,7 +96,12 @@ const definitionSummary = (lines: Lines, level: number, machine: string, d: Defi
     const g = group.name !== "" && group.id > 0 ? `${group.name}:${group.id}` : group.name !== "" ? group.name : String(group.id)
     lines.add(level, `File System Access Group: ${g}`)
   }
-  attributesSummary(lines, level, machine, d.attrs, d.vars, options)
+  if (d.privileges.user !== "") {
+    // Unprivileged machines only: root machines print what they always did.
+    lines.add(level, `QEMU User: ${d.privileges.user}`)
+    if (group.id > 0) lines.add(level, `QEMU Group: ${group.id}${group.name !== "" ? ` (${group.name})` : ""}`)
+  }
+    attributesSummary(lines, level, machine, d.attrs, d.vars, options)
   if (d.volumes.length > 0) {
     lines.add(level, "Volumes:")
     for (const v of d.volumes) lines.add(level + 1, volumeSummary(v))

@@ -228,6 +228,20 @@ export interface MachineUnitInput {
    * `machina` (systemd's PATH); an absolute path when machina is installed outside /usr/bin.
    */
   readonly executable?: string | undefined
+  /** Run QEMU unprivileged in a hardened unit (absent: as root, the unit of systemd.md §3). */
+  readonly privileges?: UnitPrivileges | undefined
+  /** The machine has a generated swtpm unit: the QEMU unit binds to it and starts after it. */
+  readonly swtpm?: boolean | undefined
+}
+
+/** What an unprivileged machine's unit needs to know (see `hardeningDirectives`). */
+export interface UnitPrivileges {
+  /** Host user name (`User=`). */
+  readonly user: string
+  /** The machine's file-system group id (`Group=`, numeric: no group database entry is needed). */
+  readonly group: number
+  /** Files and directories QEMU writes besides its runtime directory (writable volumes, firmware vars). */
+  readonly writablePaths: ReadonlyArray<string>
 }
 
 /** One ExecStart line per option (§4): `quote("-" + type)`, then ` ` + `quote(params)` when non-empty. */
@@ -264,11 +278,80 @@ const unitDurations = (stopTimeout: Duration.Duration): UnitDurations => {
 /** Those of the default stop timeout, which every generated unit uses: rendered on first use. */
 let defaultDurations: UnitDurations | undefined
 
+/**
+ * A path for a space-separated path list such as `ReadWritePaths=` (no environment expansion there,
+ * only specifiers and quoting): safe paths as they are, others in double quotes with `\\` and `"`
+ * escaped; `%` doubled in both.
+ */
+export const quotePathListItem = (path: string): string => {
+  const escaped = path.replaceAll("%", "%%")
+  if (SAFE.test(path)) return escaped
+  return `"${escaped.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, "\\n").replace(/\r/g, "\\r")}"`
+}
+
+/** Devices an unprivileged QEMU may open (everything else is denied by `DevicePolicy=closed`). */
+export const ALLOWED_DEVICES: ReadonlyArray<string> = ["/dev/kvm rw", "/dev/net/tun rw", "/dev/vfio/vfio rw", "char-vfio rw"]
+
+/**
+ * The sandboxing of an unprivileged QEMU: its user and numeric group, no capabilities at all, a
+ * read-only view of the system but for its own files, no home directories, a private /tmp, only
+ * the devices it needs, local and Internet sockets only, the system-service system calls but the
+ * privileged ones, and the kernel, clock, control groups and other users' processes out of reach.
+ * Every line is exercised by booting a guest under it (test/e2e/Unprivileged.test.ts).
+ */
+export const hardeningDirectives = (
+  p: UnitPrivileges,
+  options: { readonly devices?: ReadonlyArray<string>; readonly addressFamilies?: string } = {}
+): ReadonlyArray<Directive> => [
+  directive("User", p.user),
+  directive("Group", String(p.group)),
+  // systemd applies the mode again before every command: keep the QMP sockets' folder private.
+  directive("RuntimeDirectoryMode", "0700"),
+  directive("NoNewPrivileges", "yes"),
+  directive("CapabilityBoundingSet", ""),
+  directive("AmbientCapabilities", ""),
+  directive("ProtectSystem", "strict"),
+  ...p.writablePaths.map((path) => directive("ReadWritePaths", quotePathListItem(path))),
+  directive("ProtectHome", "yes"),
+  directive("PrivateTmp", "yes"),
+  directive("PrivateIPC", "yes"),
+  directive("PrivateMounts", "yes"),
+  directive("DevicePolicy", "closed"),
+  ...(options.devices ?? ALLOWED_DEVICES).map((d) => directive("DeviceAllow", d)),
+  directive("RestrictAddressFamilies", options.addressFamilies ?? "AF_UNIX AF_INET AF_INET6"),
+  directive("SystemCallArchitectures", "native"),
+  directive("SystemCallFilter", "@system-service"),
+  directive("SystemCallFilter", "~@privileged"),
+  directive("SystemCallErrorNumber", "EPERM"),
+  directive("ProtectKernelTunables", "yes"),
+  directive("ProtectKernelModules", "yes"),
+  directive("ProtectKernelLogs", "yes"),
+  directive("ProtectControlGroups", "yes"),
+  directive("ProtectClock", "yes"),
+  directive("ProtectHostname", "yes"),
+  directive("ProtectProc", "invisible"),
+  directive("ProcSubset", "pid"),
+  directive("RestrictNamespaces", "yes"),
+  directive("RestrictRealtime", "yes"),
+  directive("RestrictSUIDSGID", "yes"),
+  directive("LockPersonality", "yes"),
+  directive("RemoveIPC", "yes"),
+  directive("KeyringMode", "private"),
+  directive("UMask", "0077")
+]
+
+/** `machina-swtpm-<name>.service`: the software TPM of a machine (later-upstream.md §2). */
+export const swtpmUnitName = (machine: string): string => `${UNIT_PREFIX}swtpm-${machine}${UNIT_SUFFIX}`
+
 /** The unit of one machine, directive for directive as systemd.md §3 lists them. */
 export const machineUnit = (input: MachineUnitInput): Unit => {
   const { name } = input
   const q = quote(name)
   const machina = input.executable === undefined ? MACHINA_EXECUTABLE : quote(input.executable)
+  // An unprivileged QEMU's hooks keep full privileges (`+`): they create taps, grant file access
+  // and talk to QEMU as root.
+  const hook = input.privileges === undefined ? "" : "+"
+  const swtpm = input.swtpm === true ? swtpmUnitName(name) : undefined
   const durations = input.stopTimeout === undefined
     ? (defaultDurations ??= unitDurations(DEFAULT_STOP_TIMEOUT))
     : unitDurations(Duration.decode(input.stopTimeout))
@@ -280,6 +363,7 @@ export const machineUnit = (input: MachineUnitInput): Unit => {
           directive("Description", `machina KVM ${name}`),
           directive("Wants", "network-online.target"),
           directive("After", "network-online.target"),
+          ...(swtpm === undefined ? [] : [directive("BindsTo", swtpm), directive("After", swtpm)]),
           directive("StartLimitIntervalSec", durations.startLimitInterval),
           directive("StartLimitBurst", String(START_LIMIT_BURST))
         ]
@@ -289,16 +373,19 @@ export const machineUnit = (input: MachineUnitInput): Unit => {
         directives: [
           directive("Type", "simple"),
           { key: "ExecStart", lines: execStartLines(input.options) },
-          directive("ExecStartPre", `${machina} prepare ${q}`),
+          directive("ExecStartPre", `${hook}${machina} prepare ${q}`),
           directive(
             "ExecStop",
-            `${machina} shutdown --system --timeout ${durations.shutdownTimeout} ${q}`
+            `${hook}${machina} shutdown --system --timeout ${durations.shutdownTimeout} ${q}`
           ),
-          directive("ExecStopPost", `${machina} teardown ${q}`),
+          directive("ExecStopPost", `${hook}${machina} teardown ${q}`),
           directive("RestartSec", durations.restartDelay),
           directive("TimeoutStopSec", durations.stopTimeout),
           directive("Restart", "on-failure"),
-          directive("RuntimeDirectory", posixJoin("machina", name))
+          directive("RuntimeDirectory", posixJoin("machina", name)),
+          // The swtpm unit's socket lives there too: an automatic restart must not remove it.
+          ...(swtpm === undefined ? [] : [directive("RuntimeDirectoryPreserve", "restart")]),
+          ...(input.privileges === undefined ? [] : hardeningDirectives(input.privileges))
         ]
       },
       {

@@ -132,6 +132,20 @@ const makeShape = (options: Options): NetLinksShape => {
     }),
     noMaster: Effect.fn("NetLinks.noMaster")(function* (link: string) {
       yield* set(link, ["nomaster"])
+    }),
+    createTap: Effect.fn("NetLinks.createTap")(function* (link: string, owner: { readonly uid: number; readonly gid: number }) {
+      if (Option.isSome(yield* show(link))) return
+      const args = ["tuntap", "add", "dev", link, "mode", "tap", "user", String(owner.uid), "group", String(owner.gid), "vnet_hdr"]
+      const output = yield* run(args)
+      if (output.code !== 0) return yield* commandError(args, output)
+    }),
+    remove: Effect.fn("NetLinks.remove")(function* (link: string) {
+      yield* validName(link)
+      const args = ["link", "delete", "dev", link]
+      const output = yield* run(args)
+      if (output.code === 0) return true
+      if (NOT_FOUND.test(output.stderr)) return false
+      return yield* commandError(args, output)
     })
   }
 }

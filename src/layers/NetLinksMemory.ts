@@ -24,6 +24,8 @@ export interface SimulatedLink {
   readonly kind: string
   readonly up: boolean
   readonly master?: string
+  /** The user and group that may open a tap made by `createTap`. */
+  readonly owner?: { readonly uid: number; readonly gid: number }
 }
 
 export interface Options {
@@ -73,7 +75,12 @@ export const make = (
     const update = (name: string, change: (link: SimulatedLink) => SimulatedLink) =>
       Effect.map(find(name), (link) => void links.set(name, change(link)))
 
-    const withoutMaster = (link: SimulatedLink): SimulatedLink => ({ name: link.name, kind: link.kind, up: link.up })
+    const withoutMaster = (link: SimulatedLink): SimulatedLink => ({
+      name: link.name,
+      kind: link.kind,
+      up: link.up,
+      ...(link.owner === undefined ? {} : { owner: link.owner })
+    })
 
     const netLinks: NetLinksShape = {
       exists: Effect.fn("NetLinks.exists")(function* (name: string) {
@@ -107,6 +114,17 @@ export const make = (
       }),
       noMaster: Effect.fn("NetLinks.noMaster")(function* (name: string) {
         yield* update(name, withoutMaster)
+      }),
+      createTap: Effect.fn("NetLinks.createTap")(function* (name: string, owner: { readonly uid: number; readonly gid: number }) {
+        if (!isValidLinkName(name)) return yield* new NetLinkInvalidNameError({ link: name })
+        if (!links.has(name)) links.set(name, { name, kind: "tap", up: false, owner })
+      }),
+      remove: Effect.fn("NetLinks.remove")(function* (name: string) {
+        if (!isValidLinkName(name)) return yield* new NetLinkInvalidNameError({ link: name })
+        if (!links.has(name)) return false
+        links.delete(name)
+        for (const link of links.values()) if (link.master === name) links.set(link.name, withoutMaster(link))
+        return true
       })
     }
 

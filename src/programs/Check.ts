@@ -22,6 +22,7 @@ import { storagePatternIssues } from "../domain/PatternUse.js"
 import type { ConfigError } from "../services/ConfigStore.js"
 import { validateMachineName } from "../layers/ConfigStoreFs.js"
 import { AlreadyReported } from "./Failures.js"
+import { machineUser, unreachableFiles } from "./Privileges.js"
 import { format } from "./Root.js"
 import { quietStore } from "./Workspace.js"
 import { machineWarnings } from "../domain/MachineWarnings.js"
@@ -51,6 +52,8 @@ export interface CheckReport {
   readonly errors: ReadonlyArray<ConfigIssue>
   readonly warnings: ReadonlyArray<ConfigWarning>
   readonly notes: ReadonlyArray<ConfigWarning>
+  /** One line per unprivileged machine: who QEMU runs as, and whether its files are reachable. */
+  readonly reports: ReadonlyArray<string>
 }
 
 const dedupe = <A extends { toString(): string }>(items: ReadonlyArray<A>): ReadonlyArray<A> => {
@@ -107,7 +110,21 @@ export const checkHost = (machines: ReadonlyArray<string>) =>
       composed.push(merged.right)
     }
     errors.push(...collisions(composed, host))
-    return { names, errors: dedupe(errors), warnings: dedupe(warnings), notes: dedupe(notes) } satisfies CheckReport
+    // Unprivileged machines: the host must know the user, and the files must be reachable.
+    const reports: Array<string> = []
+    if (host !== undefined) {
+      for (const c of composed) {
+        const user = c.definition.privileges.user
+        if (user === "") continue
+        const found = yield* Effect.either(machineUser(c))
+        if (Either.isLeft(found)) warnings.push(warning(c.machine.file, "$.privileges.user", found.left.message))
+        const unreachable = yield* unreachableFiles(host, c, Either.getOrUndefined(found))
+        for (const line of unreachable) warnings.push(warning(c.machine.file, "$.privileges", line))
+        const gid = c.definition.privileges.filesystem.group.id
+        reports.push(`${c.machine.name}: QEMU runs as user ${user} and group ${gid}: ${unreachable.length === 0 ? "every file is reachable" : `${unreachable.length} file(s) not reachable`}`)
+      }
+    }
+    return { names, errors: dedupe(errors), warnings: dedupe(warnings), notes: dedupe(notes), reports } satisfies CheckReport
   })
 
 /** A warning as `check` lists it: `<file>: <path>: warning: <message>`. */
@@ -118,7 +135,7 @@ export const handler = ({ format, machines, strict }: { format: "text" | "json";
   Effect.gen(function*() {
     const s = yield* quietStore
     const report = yield* checkHost(machines)
-    const { errors, names, notes, warnings } = report
+    const { errors, names, notes, reports, warnings } = report
     const failed = errors.length > 0 || (strict && warnings.length > 0)
     const summary = `${errors.length} error(s), ${warnings.length} warning(s)${strict && warnings.length > 0 ? " (--strict: warnings fail)" : ""}`
     if (format === "json") {
@@ -136,6 +153,7 @@ export const handler = ({ format, machines, strict }: { format: "text" | "json";
       yield* Effect.forEach(notes, (n) => Console.log(noteLine(n)), { discard: true })
       yield* Effect.forEach(errors, (e) => Console.error(e.toString()), { discard: true })
       yield* Effect.forEach(warnings, (w) => Console.error(warningLine(w)), { discard: true })
+      yield* Effect.forEach(reports, (r) => Console.log(r), { discard: true })
       if (!failed) {
         yield* Console.log(
           `ok: ${s.hostFile} and ${names.length} machine(s) checked, ` +

@@ -20,7 +20,7 @@ import { compose, type Composed } from "../domain/Merge.js"
 import { type QemuOption, renderArgs } from "../domain/qemu/Options.js"
 import { generate as generateQemu, type GenerateOptions } from "../domain/qemu/Pipeline.js"
 import { posixJoin } from "../domain/Pattern.js"
-import { configDropIn, configDropInName, renderMachineUnit, unitName } from "../domain/Unit.js"
+import { configDropIn, configDropInName } from "../domain/Unit.js"
 import type { UnitFile } from "../services/UnitStore.js"
 import { hookExecutable, installedBinDir } from "./Installation.js"
 import { duplicateWritableFiles } from "../domain/VolumeFiles.js"
@@ -28,7 +28,8 @@ import { collisionsInvolving } from "../domain/Collisions.js"
 import { asWarning, type ConfigWarning } from "../domain/ConfigIssue.js"
 import { machineWarnings } from "../domain/MachineWarnings.js"
 import { validateMachineName } from "../layers/ConfigStoreFs.js"
-import { lazy, quietStore, reloadUnits, serviceOr, store, systemd, warn } from "./Workspace.js"
+import { hostUsers, lazy, quietStore, reloadUnits, serviceOr, store, systemd, warn } from "./Workspace.js"
+import { machineUnitFiles } from "../domain/MachineUnits.js"
 
 export interface Built {
   readonly composed: Composed
@@ -139,12 +140,28 @@ export const generate = Command.make("generate", { preview, noReload, unitDir, m
     const { binDir, built, host, store: s } = yield* buildAll(machines)
     yield* warn(yield* hostWideWarnings(host, built))
     const executable = hookExecutable(binDir)
-    const units = built.map((b) => ({
-      name: unitName(b.composed.machine.name),
-      content: renderMachineUnit({ name: b.composed.machine.name, options: b.options, executable })
-    }))
+    const perMachine = built.map((b) => machineUnitFiles(host, b.composed, b.options, executable))
+    const units = perMachine.flat()
     if (preview) {
-      return yield* printBlocks(built.map((b, i) => ({ name: b.composed.machine.name, text: units[i]!.content.replace(/\n$/, "") })))
+      // A machine with one unit keeps the original's preview; a second unit (swtpm) adds blocks
+      // headed by the unit names.
+      return yield* printBlocks(perMachine.flatMap((files, i) => {
+        const name = built[i]!.composed.machine.name
+        return files.length === 1
+          ? [{ name, text: files[0]!.content.replace(/\n$/, "") }]
+          : files.map((f) => ({ name: f.name, text: f.content.replace(/\n$/, "") }))
+      }))
+    }
+    // systemd resolves Group= before running any command of the unit: the machine's group must
+    // exist on the host before an unprivileged machine starts.
+    for (const b of built) {
+      const { privileges } = b.composed.definition
+      if (privileges.user === "") continue
+      const group = privileges.filesystem.group
+      const users = yield* hostUsers
+      if ((yield* users.ensureGroup(group.name, group.id)) === "created") {
+        yield* Console.log(`group ${group.name} (${group.id}): created`)
+      }
     }
     // The hooks run by systemd at boot must read this same configuration: a directory other than
     // /etc/machina goes into a drop-in beside each unit (the unit text itself stays the same).

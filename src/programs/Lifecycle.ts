@@ -16,7 +16,7 @@ import { AlreadyReported } from "./Failures.js"
 import { sinceMicros, stateText } from "./List.js"
 import { durationValue, format } from "./Root.js"
 import { unitName as unitNameOf } from "../domain/Unit.js"
-import { reloadUnits, store, systemd } from "./Workspace.js"
+import { reloadUnits, store, swtpmUnitsOf, systemd } from "./Workspace.js"
 
 const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
 
@@ -31,6 +31,7 @@ const unitsOf = (names: ReadonlyArray<string>) =>
     for (const name of names) units.push(unitNameOf((yield* s.loadMachine(name)).name))
     return units
   })
+
 
 const timeout = Options.text("timeout").pipe(
   Options.withDescription("How long to wait for each job, e.g. 2m or 90s."),
@@ -96,15 +97,27 @@ const formatSince = (u: UnitStatus, nowMicros: number): string => {
 
 export const status = Command.make("status", { format, machines }, ({ format, machines }) =>
   Effect.gen(function*() {
-    const units = yield* unitsOf(machines)
+    const qemuUnits = yield* unitsOf(machines)
+    const swtpm = yield* swtpmUnitsOf(machines)
+    // Each machine's QEMU unit, then its swtpm unit when it has one.
+    const owners: Array<string> = []
+    const units: Array<string> = []
+    machines.forEach((m, i) => {
+      owners.push(m)
+      units.push(qemuUnits[i]!)
+      if (swtpm[i] !== undefined) {
+        owners.push(m)
+        units.push(swtpm[i]!)
+      }
+    })
     const sd = yield* systemd
     const statuses = yield* sd.units(units)
     const now = Date.now() * 1000
     if (format === "json") {
-      yield* Console.log(JSON.stringify(statuses.map((u, i) => ({ machine: machines[i], ...u })), null, 2))
+      yield* Console.log(JSON.stringify(statuses.map((u, i) => ({ machine: owners[i], ...u })), null, 2))
     } else {
       for (const [i, u] of statuses.entries()) {
-        const parts = [`${machines[i]}: ${u.name}`, u.loadState, stateText(u)]
+        const parts = [`${owners[i]}: ${u.name}`, u.loadState, stateText(u)]
         if (u.mainPid > 0) parts.push(`pid ${u.mainPid}`)
         if (u.result !== "" && u.result !== "success") parts.push(`result ${u.result}`)
         const since = formatSince(u, now)

@@ -11,7 +11,7 @@ import { formatGoDuration, roundDuration } from "../domain/Duration.js"
 import type { UnitStatus } from "../services/Systemd.js"
 import { unitName as unitNameOf } from "../domain/Unit.js"
 import { format } from "./Root.js"
-import { store, systemd } from "./Workspace.js"
+import { store, swtpmUnitsOf, systemd } from "./Workspace.js"
 
 /** How long ago the state in force began, chosen by the active state (µs timestamps, 0 = unset). */
 export const sinceMicros = (u: UnitStatus): number => {
@@ -43,6 +43,8 @@ export interface ListRow {
   readonly status: UnitStatus | undefined
   readonly description: string
   readonly error: string | undefined
+  /** The machine's swtpm unit and its state, for machines with a TPM. */
+  readonly swtpm?: { readonly unit: string; readonly status: UnitStatus | undefined } | undefined
 }
 
 /** Renders the table exactly as cli.md §3.4 describes (columns sized on plain text). */
@@ -76,6 +78,7 @@ export const renderList = (rows: ReadonlyArray<ListRow>, nowMicros: number, colo
       const d = roundDuration(elapsed(r), Duration.seconds(1))
       line += "  " + (Duration.toMillis(d) > 0 ? formatGoDuration(d) : "").padStart(wDur)
     }
+    if (r.swtpm !== undefined) line += `  [swtpm ${stateText(r.swtpm.status) || "unknown"}]`
     if (r.error !== undefined) line += `: ${r.error}`
     else if (r.description !== "") line += `  (${r.description})`
     return line
@@ -96,8 +99,10 @@ export const handler = ({ format }: { format: "text" | "json" }) =>
       return Either.isRight(m) ? m.right.name : file
     })
     const units = names.map(unitNameOf)
+    const swtpm = yield* swtpmUnitsOf(names)
+    const swtpmUnits = swtpm.filter((u): u is string => u !== undefined)
     const sd = yield* systemd
-    const statuses = yield* Effect.either(sd.units(units))
+    const statuses = yield* Effect.either(sd.units([...units, ...swtpmUnits]))
     if (Either.isLeft(statuses)) yield* Console.error(`machina: warning: unit states unknown: ${statuses.left.message}`)
     const rows: Array<ListRow> = names.map((name, i) => {
       const m = loaded[i]!
@@ -106,7 +111,10 @@ export const handler = ({ format }: { format: "text" | "json" }) =>
         unit: units[i]!,
         status: Either.isRight(statuses) ? statuses.right[i] : undefined,
         description: Either.isRight(m) ? m.right.description : "",
-        error: Either.isLeft(m) ? m.left.message.split("\n")[0] : undefined
+        error: Either.isLeft(m) ? m.left.message.split("\n")[0] : undefined,
+        swtpm: swtpm[i] === undefined
+          ? undefined
+          : { unit: swtpm[i]!, status: Either.isRight(statuses) ? statuses.right[units.length + swtpmUnits.indexOf(swtpm[i]!)] : undefined }
       }
     })
     if (format === "json") {
@@ -120,7 +128,10 @@ export const handler = ({ format }: { format: "text" | "json" }) =>
         subState: r.status?.subState ?? null,
         mainPid: r.status?.mainPid ?? null,
         sinceSeconds: r.status !== undefined && sinceMicros(r.status) > 0 ? Math.round((now - sinceMicros(r.status)) / 1e6) : null,
-        error: r.error ?? null
+        error: r.error ?? null,
+        ...(r.swtpm === undefined
+          ? {}
+          : { swtpm: { unit: r.swtpm.unit, activeState: r.swtpm.status?.activeState ?? null, subState: r.swtpm.status?.subState ?? null } })
       })), null, 2))
     }
     if (rows.length > 0) yield* Console.log(renderList(rows, Date.now() * 1000, useColours()))

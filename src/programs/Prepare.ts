@@ -2,23 +2,28 @@
  * `prepare` and `teardown`: host resources a machine needs while it runs (cli.md §3.11–3.12),
  * run by the unit as ExecStartPre and ExecStopPost. Both take the machine's lock, so they never
  * overlap for one machine. Run by hand, both refuse (changing nothing) while the machine's unit is
- * active or another machina or QEMU has the machine (`Occupancy.ts`); the unit's own hooks pass. `prepare` makes the runtime directory (mode 0700: it holds the QMP
- * sockets) and creates the mediated devices; `teardown` removes every device, reports every
- * failure and exits non-zero if any.
+ * active or another machina or QEMU has the machine (`Occupancy.ts`); the unit's own hooks pass.
+ * `prepare` makes the runtime directory (mode 0700: it holds the QMP
+ * sockets) and creates the mediated devices; for an unprivileged machine it also creates its taps
+ * and grants its group access to its files (Privileges.ts). `teardown` removes every device (and
+ * undoes the grants), reports every failure and exits non-zero if any.
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { chmod, lstat, mkdir } from "node:fs/promises"
+import { chmod, chown, lstat, mkdir } from "node:fs/promises"
 import type { Host } from "../domain/ConfigFiles.js"
 import type { Composed } from "../domain/Merge.js"
-import { runtimeDirOf } from "../domain/Paths.js"
+import { runtimeDirOf, tpmSocketPath } from "../domain/Paths.js"
+import { tpmStateOf } from "../domain/SwtpmUnit.js"
 import type { MdevCandidate } from "../services/Mdev.js"
 import { AlreadyReported } from "./Failures.js"
 import { ensureFree } from "./Occupancy.js"
+import { grantMachine, machineUser, revokeMachine } from "./Privileges.js"
 import { composeAll, mdev, runDir, withHostLock } from "./Workspace.js"
 
 export class RuntimeDirError extends Schema.TaggedError<RuntimeDirError>()("RuntimeDirError", {
@@ -65,6 +70,45 @@ export const prepareMachine = (host: Host, c: Composed, options: { readonly runt
           : `${name}: device ${d.name}: mediated device ${outcome.id} already present`
       )
     }
+    if (c.definition.privileges.user !== "") yield* grantMachine(host, c)
+    yield* waitForSwtpm(host, c)
+  })
+
+/** With a generated swtpm unit, QEMU must not start before swtpm listens (bounded wait). */
+const waitForSwtpm = (host: Host, c: Composed) =>
+  Effect.gen(function*() {
+    const { tpm } = c.definition.attrs
+    if (!tpm.enabled || tpmStateOf(host, c) === undefined) return
+    const socket = tpmSocketPath(c.machine.name, tpm.socket.path, runDir())
+    const deadline = Date.now() + SWTPM_WAIT_MS
+    while (!(yield* Effect.promise(() => lstat(socket).then((st) => st.isSocket(), () => false)))) {
+      if (Date.now() > deadline) return yield* new RuntimeDirError({ path: socket, reason: `swtpm did not create its socket within ${SWTPM_WAIT_MS / 1000} s` })
+      yield* Effect.sleep(50)
+    }
+    yield* Console.log(`${c.machine.name}: swtpm listening on ${socket}`)
+  })
+
+const SWTPM_WAIT_MS = 10_000
+
+/** `prepare --swtpm`: the runtime directory and the TPM state directory, owned by the machine's user. */
+export const prepareSwtpm = (host: Host, c: Composed) =>
+  Effect.gen(function*() {
+    const name = c.machine.name
+    const dir = yield* ensureRuntimeDir(name)
+    const state = tpmStateOf(host, c)
+    if (state === undefined) return yield* new RuntimeDirError({ path: name, reason: "tpm.data does not name a storage pool of type \"tpm-data\"" })
+    const user = c.definition.privileges.user === "" ? undefined : yield* machineUser(c)
+    const gid = c.definition.privileges.filesystem.group.id
+    yield* Effect.tryPromise({
+      try: async () => {
+        if (user !== undefined) await chown(dir, user.uid, gid)
+        if (state.managed) return
+        await mkdir(state.path, { recursive: true, mode: 0o700 })
+        if (user !== undefined) await chown(state.path, user.uid, gid)
+      },
+      catch: (e) => new RuntimeDirError({ path: state.path, reason: e instanceof Error ? e.message : String(e) })
+    })
+    yield* Console.log(`${name}: TPM state in ${state.path}`)
   })
 
 /** Tears one machine down: every device is tried; returns the failure lines. */
@@ -83,16 +127,26 @@ export const teardownMachine = (c: Composed) =>
         yield* Console.log(`${name}: device ${d.name}: removed mediated device ${d.id}`)
       }
     }
+    if (c.definition.privileges.user !== "") failures.push(...(yield* revokeMachine(c)))
     return failures
   })
 
 const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
 
-export const prepare = Command.make("prepare", { machines }, ({ machines }) =>
+const swtpm = Options.boolean("swtpm").pipe(
+  Options.withDescription("Prepare the machines' software TPM (the swtpm unit's ExecStartPre) instead of QEMU.")
+)
+
+export const prepare = Command.make("prepare", { swtpm, machines }, ({ machines, swtpm }) =>
   Effect.gen(function*() {
     const { host, machines: composed } = yield* composeAll(machines)
-    for (const c of composed) yield* ensureFree("prepare", c.machine.name, { qmp: c.definition.attrs.qmp.enabled })
-    for (const c of composed) yield* withHostLock(c.machine.name, prepareMachine(host, c, { runtimeDir: true }))
+    for (const c of composed) {
+      if (swtpm) yield* prepareSwtpm(host, c)
+      else {
+        yield* ensureFree("prepare", c.machine.name, { qmp: c.definition.attrs.qmp.enabled })
+        yield* withHostLock(c.machine.name, prepareMachine(host, c, { runtimeDir: true }))
+      }
+    }
   })).pipe(Command.withDescription("Prepares the host environment for a virtual machine to start."))
 
 export const teardown = Command.make("teardown", { machines }, ({ machines }) =>
@@ -101,5 +155,5 @@ export const teardown = Command.make("teardown", { machines }, ({ machines }) =>
     for (const c of composed) yield* ensureFree("teardown", c.machine.name, { qmp: c.definition.attrs.qmp.enabled })
     let failed = 0
     for (const c of composed) failed += (yield* withHostLock(c.machine.name, teardownMachine(c))).length
-    if (failed > 0) return yield* new AlreadyReported({ exitCode: 1, summary: `${failed} device(s) could not be removed` })
+    if (failed > 0) return yield* new AlreadyReported({ exitCode: 1, summary: `${failed} resource(s) could not be released` })
   })).pipe(Command.withDescription("Removes host resources prepared for a virtual machine."))

@@ -11,6 +11,8 @@ import type { ConfigInvalidError, ConfigWarning } from "../domain/ConfigIssue.js
 import { compose, type Composed } from "../domain/Merge.js"
 import * as ConfigStoreFs from "../layers/ConfigStoreFs.js"
 import { RUN_DIR } from "../domain/Paths.js"
+import { tpmStateOf } from "../domain/SwtpmUnit.js"
+import { swtpmUnitName } from "../domain/Unit.js"
 import type { HostLockError } from "../services/HostLock.js"
 import type { SystemdShape } from "../services/Systemd.js"
 import { type ConfigError, ConfigStore, type ConfigStoreShape } from "../services/ConfigStore.js"
@@ -135,3 +137,27 @@ const processesModules = lazy(() => Promise.all([import("../services/Processes.j
 
 /** The Processes service: one provided by the caller (simulated host, tests) wins, else /proc and child_process. */
 export const processes = Effect.flatMap(processesModules, ([{ Processes }, ProcessesNode]) => serviceOr(Processes, Effect.succeed(ProcessesNode.make)))
+
+export const hostUsers = Effect.flatMap(
+  lazy(() => Promise.all([import("../services/HostUsers.js"), import("../layers/HostUsersGetent.js")])),
+  ([{ HostUsers }, HostUsersGetent]) => serviceOr(HostUsers, HostUsersGetent.make())
+)
+
+/**
+ * The swtpm unit of each named machine that has one (TPM enabled, merged with its tags), or
+ * undefined; machines that do not compose (reported by other commands) have none here.
+ */
+export const swtpmUnitsOf = (names: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const s = yield* store
+    const host = yield* Effect.either(s.loadHost)
+    if (Either.isLeft(host)) return names.map(() => undefined)
+    return yield* Effect.forEach(names, (name) =>
+      Effect.map(Effect.either(s.loadMachine(name)), (m) => {
+        if (Either.isLeft(m)) return undefined
+        const c = compose(host.right, m.right)
+        return Either.isRight(c) && c.right.definition.attrs.tpm.enabled && tpmStateOf(host.right, c.right) !== undefined
+          ? swtpmUnitName(name)
+          : undefined
+      }))
+  })

@@ -69,6 +69,13 @@ export interface NetLinksShape {
   readonly setMaster: (link: string, bridge: string) => Effect.Effect<void, NetLinkError | NetLinkNotABridgeError>
   /** Removes the link from its master (no-op without one). */
   readonly noMaster: (link: string) => Effect.Effect<void, NetLinkError>
+  /**
+   * Creates a persistent tap (with a virtio-net header, as QEMU opens it) that the given user and
+   * group may open without privileges; an existing tap of that name is kept.
+   */
+  readonly createTap: (link: string, owner: { readonly uid: number; readonly gid: number }) => Effect.Effect<void, NetLinkInvalidNameError | NetLinkCommandError>
+  /** Deletes a link; false when there was none. */
+  readonly remove: (link: string) => Effect.Effect<boolean, NetLinkInvalidNameError | NetLinkCommandError>
 }
 
 export class NetLinks extends Context.Tag("machina/NetLinks")<NetLinks, NetLinksShape>() {}

@@ -307,6 +307,12 @@ describe("quote round-trips through systemd 252", () => {
         const blocks = text.startsWith("----") ? text.split(/\n?^----(.+)----\n/m).slice(1) : ["", text]
         for (let i = 0; i < blocks.length; i += 2) {
           const body = blocks[i + 1]!.replace(/\n\n$/, "\n")
+          // A TPM machine's preview heads its two units with their names (they refer to each
+          // other): those keep their names; other units are renamed per case.
+          if (blocks[i]!.endsWith(".service")) {
+            units.set(blocks[i]!, body)
+            continue
+          }
           const machine = /^Description=machina KVM (.+)$/m.exec(body)![1]!
           units.set(`${c}-${machine}`, body)
         }
@@ -315,7 +321,7 @@ describe("quote round-trips through systemd 252", () => {
     expect(units.size).toBeGreaterThanOrEqual(5)
     const paths: Array<string> = []
     for (const [key, body] of units) {
-      const path = `${UNIT_DIR}/${unitName(key.replace(/[^A-Za-z0-9_.-]/g, "_"))}`
+      const path = key.endsWith(".service") ? `${UNIT_DIR}/${key}` : `${UNIT_DIR}/${unitName(key.replace(/[^A-Za-z0-9_.-]/g, "_"))}`
       await sandbox.writeFile(path, body)
       paths.push(path)
     }

@@ -16,15 +16,20 @@ export interface TapBackend {
   /** "" = machina's script. */
   readonly up: string
   readonly down: string
+  /**
+   * The tap exists before QEMU starts (an unprivileged machine: `machina prepare` creates it owned
+   * by the machine's user and attaches it to its bridge): no up/down scripts (`script=no`).
+   */
+  readonly existing?: boolean
 }
 
-/** `tap,id=<id>,ifname=<link>,script=<up>,downscript=<down>`. */
+/** `tap,id=<id>,ifname=<link>,script=<up>,downscript=<down>` (`script=no,downscript=no` for an existing tap). */
 export const tapNetdev = (t: TapBackend): ReadonlyArray<Parameter> => [
   flag("tap"),
   param("id", t.id),
   param("ifname", tapName(t.machine, t.connection)),
-  param("script", t.up !== "" ? t.up : DEFAULT_UP_SCRIPT),
-  param("downscript", t.down !== "" ? t.down : DEFAULT_DOWN_SCRIPT)
+  param("script", t.existing === true ? "no" : t.up !== "" ? t.up : DEFAULT_UP_SCRIPT),
+  param("downscript", t.existing === true ? "no" : t.down !== "" ? t.down : DEFAULT_DOWN_SCRIPT)
 ]
 
 /**

@@ -259,10 +259,22 @@ const memory = (ctx: Context): void => {
   }
 }
 
-/** Step 4c: TPM socket, backend and `tpm-tis` (an index without an address). */
+/** Step 4c: TPM socket, backend and `tpm-tis` (an index without an address); `tpm.data` must be in a `tpm-data` pool. */
 const tpm = (ctx: Context): void => {
   const attrs = ctx.definition.attrs
   if (!attrs.tpm.enabled) return
+  if (isVolumeSet(attrs.tpm.data)) {
+    const origin = attrOrigin(ctx, "tpm.data")
+    const pool = lookupPool(ctx, attrs.tpm.data.storage, at(origin, "storage"))
+    if (pool !== undefined && pool.type !== "tpm-data") {
+      report(
+        ctx,
+        at(origin, "storage"),
+        `tpm data ${JSON.stringify(attrs.tpm.data.name)} needs a storage pool of type "tpm-data"; ` +
+          `pool ${JSON.stringify(attrs.tpm.data.storage)} has type ${JSON.stringify(pool.type)}`
+      )
+    }
+  }
   const path = tpmSocketPath(ctx.machine.name, attrs.tpm.socket.path, ctx.runDir)
   ctx.vm.resources.addChardev(unixSocketChardev(TPM_CHARDEV_ID, path, false))
   ctx.vm.resources.addTpmdev(tpmBackend)
@@ -429,7 +441,8 @@ const connections = (ctx: Context): void => {
         machine: ctx.machine.name,
         connection: connection.name,
         up: network.up !== "" || ctx.binDir === undefined ? network.up : posixJoin(ctx.binDir, "machina-ifup"),
-        down: network.down !== "" || ctx.binDir === undefined ? network.down : posixJoin(ctx.binDir, "machina-ifdown")
+        down: network.down !== "" || ctx.binDir === undefined ? network.down : posixJoin(ctx.binDir, "machina-ifdown"),
+        existing: ctx.definition.privileges.user !== ""
       })
     )
     reportFailure(ctx, origin, ctx.vm.topology.addRootPort((bus) => virtioNetDevice(bus, connection.mac, id)))
@@ -454,6 +467,51 @@ const devices = (ctx: Context): void => {
     const id = ctx.vm.ids.allocate("vfio")
     reportFailure(ctx, origin, ctx.vm.topology.addRootPort((bus) => vfioDevice(id, bus, device.id)))
   })
+}
+
+/** A file a machine's QEMU opens, located through a storage pool. */
+export interface MachineFile {
+  /** What it is, e.g. `volume os`, `firmware.vars`, `boot.kernel`. */
+  readonly what: string
+  readonly path: string
+  /** QEMU opens it for writing (raw disks and firmware in writable pools). */
+  readonly writable: boolean
+}
+
+/**
+ * The files QEMU of a machine opens, as generation locates them; volumes whose pool or type is
+ * unknown are left out (generation reports them). Used to grant an unprivileged machine access
+ * and to make exactly these paths writable in its unit.
+ */
+export const machineFiles = (host: Host, composed: Composed): ReadonlyArray<MachineFile> => {
+  const vars = patternVars(composed.machine, composed.definition)
+  const pools = host.config.storage
+  const locate = (volume: Volume): { pool: Storage; path: string } | undefined => {
+    if (!Object.prototype.hasOwnProperty.call(pools, volume.storage)) return undefined
+    const pool = pools[volume.storage]!
+    // A malformed pattern is reported by generation; here the volume is simply left out.
+    const path = Either.getOrElse(volumeFileName(pool, (name) => (name === "volume" ? volume.name : vars.get(name)), volume.name), () => "")
+    return path === "" ? undefined : { pool, path }
+  }
+  const out: Array<MachineFile> = []
+  const attrs = composed.definition.attrs
+  const add = (what: string, volume: Volume, writable: (pool: Storage) => boolean) => {
+    if (!isVolumeSet(volume)) return
+    const found = locate(volume)
+    if (found !== undefined) out.push({ what, path: found.path, writable: writable(found.pool) })
+  }
+  if (isVolumeSet(attrs.firmware.code)) {
+    add("firmware.code", attrs.firmware.code, (p) => !p.readonly)
+    add("firmware.vars", attrs.firmware.vars, (p) => !p.readonly)
+  }
+  if (isVolumeSet(attrs.boot.kernel)) {
+    add("boot.kernel", attrs.boot.kernel, () => false)
+    add("boot.initrd", attrs.boot.initrd, () => false)
+  }
+  for (const volume of composed.definition.volumes) {
+    add(`volume ${volume.name}`, volume, (p) => !p.readonly && (p.type === "raw" || p.type === "raw-scsi" || p.type === "raw-block" || p.type === "firmware"))
+  }
+  return out
 }
 
 /**
