@@ -573,9 +573,9 @@ export const planMachine = (input: PlanInput): MachinePlan => {
 /** Whether applying the plan would change anything on disk. */
 export const planChanges = (plan: MachinePlan): boolean => plan.status !== "unchanged"
 
-/** `<unit>: <status>[ (N guest-visible change[s])]`. */
-export const planSummaryLine = (plan: MachinePlan): string => {
+/** `<label>: <status>[ (N guest-visible change[s])]`; the label is the unit name unless given (e.g. its path). */
+export const planSummaryLine = (plan: MachinePlan, label: string = plan.unit): string => {
   const n = plan.guestChanges.length
   const guest = plan.status === "unchanged" || n === 0 ? "" : ` (${n} guest-visible change${n === 1 ? "" : "s"})`
-  return `${plan.unit}: ${plan.status}${guest}`
+  return `${label}: ${plan.status}${guest}`
 }
