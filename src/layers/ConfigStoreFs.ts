@@ -2,12 +2,13 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import { readdir, readFile, stat } from "node:fs/promises"
+import { randomBytes } from "node:crypto"
+import { open, readdir, readFile, rename, stat, unlink } from "node:fs/promises"
 import { decodeHost, decodeMachine, HOST_FILE, MACHINE_DIR, MACHINE_SUFFIX, machineNameOfFile } from "../domain/ConfigFiles.js"
 import { checkName } from "../domain/Names.js"
 import { CONF_DIR } from "../domain/Paths.js"
 import { posixJoin } from "../domain/Pattern.js"
-import { ConfigReadError, ConfigStore, type ConfigStoreShape, MachineNameError } from "../services/ConfigStore.js"
+import { ConfigReadError, ConfigStore, type ConfigStoreShape, ConfigWriteError, MachineNameError } from "../services/ConfigStore.js"
 
 export interface Options {
   /** The configuration directory; default `/etc/machina`, or `.` when that is not a directory. */
@@ -43,6 +44,29 @@ export const validateMachineName = (name: string): Effect.Effect<string, Machine
   return problem === undefined ? Effect.succeed(name) : Effect.fail(new MachineNameError({ name, reason: problem }))
 }
 
+/** Writes `text` to a temporary file beside `file` (keeping the old file's mode, else 0644) and renames it over `file`. */
+const replaceFile = async (file: string, text: string): Promise<void> => {
+  const mode = await stat(file).then((s) => s.mode & 0o7777, () => 0o644)
+  const slash = file.lastIndexOf("/")
+  const temporary = `${file.slice(0, slash + 1)}.${file.slice(slash + 1)}.${randomBytes(6).toString("hex")}.tmp`
+  let created = false
+  try {
+    const handle = await open(temporary, "wx", mode)
+    created = true
+    try {
+      await handle.writeFile(text)
+      await handle.chmod(mode)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(temporary, file)
+    created = false
+  } finally {
+    if (created) await unlink(temporary).catch(() => undefined)
+  }
+}
+
 export const make = (options: Options = {}): Effect.Effect<ConfigStoreShape> =>
   Effect.gen(function*() {
     // The original falls back to the current directory when /etc/machina (or its machine.conf.d)
@@ -75,7 +99,24 @@ export const make = (options: Options = {}): Effect.Effect<ConfigStoreShape> =>
             .filter((n): n is string => n !== undefined)
             .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))))
         )
-      )
+      ),
+      readMachineText: (name) => Effect.flatMap(validateMachineName(name), () => read(machineFile(name))),
+      writeMachineText: (name, text) =>
+        Effect.flatMap(validateMachineName(name), () =>
+          Effect.tryPromise({
+            try: () => replaceFile(machineFile(name), text),
+            catch: (e) => new ConfigWriteError({ file: machineFile(name), operation: "write", reason: describe(e) })
+          })),
+      removeMachine: (name) =>
+        Effect.flatMap(validateMachineName(name), () =>
+          Effect.tryPromise({
+            try: () =>
+              unlink(machineFile(name)).then(() => true, (e: NodeJS.ErrnoException) => {
+                if (e.code === "ENOENT") return false
+                throw e
+              }),
+            catch: (e) => new ConfigWriteError({ file: machineFile(name), operation: "remove", reason: describe(e) })
+          }))
     } satisfies ConfigStoreShape
   })
 

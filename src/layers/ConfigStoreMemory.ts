@@ -25,7 +25,8 @@ export const make = (options: Options): ConfigStoreShape => {
   const location = options.location ?? "memory:"
   const hostFile = `${location}/${HOST_FILE}`
   const machineFile = (name: string) => `${location}/${MACHINE_DIR}/${name}${MACHINE_SUFFIX}`
-  const machines = options.machines ?? {}
+  const machines: Record<string, string | unknown> = { ...(options.machines ?? {}) }
+  const has = (name: string) => Object.prototype.hasOwnProperty.call(machines, name)
   return {
     location,
     hostFile,
@@ -36,13 +37,26 @@ export const make = (options: Options): ConfigStoreShape => {
     loadMachine: (name) =>
       validateMachineName(name).pipe(
         Effect.flatMap((): Effect.Effect<Machine, ConfigError> => {
-          const doc = Object.prototype.hasOwnProperty.call(machines, name) ? machines[name] : undefined
+          const doc = has(name) ? machines[name] : undefined
           return doc === undefined
             ? Effect.fail(new ConfigReadError({ file: machineFile(name), reason: "file not found" }))
             : decodeMachine(text(doc), machineFile(name), name)
         })
       ),
-    listMachines: Effect.succeed(Object.keys(machines).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
+    listMachines: Effect.sync(() => Object.keys(machines).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))),
+    readMachineText: (name) =>
+      Effect.flatMap(validateMachineName(name), () =>
+        has(name) ? Effect.succeed(text(machines[name])) : Effect.fail(new ConfigReadError({ file: machineFile(name), reason: "file not found" }))),
+    writeMachineText: (name, content) =>
+      Effect.map(validateMachineName(name), () => {
+        machines[name] = content
+      }),
+    removeMachine: (name) =>
+      Effect.map(validateMachineName(name), () => {
+        const existed = has(name)
+        delete machines[name]
+        return existed
+      })
   }
 }
 

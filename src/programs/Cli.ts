@@ -17,6 +17,7 @@ import * as Guests from "./Guests.js"
 import * as Install from "./Install.js"
 import * as Network from "./Network.js"
 import * as Prepare from "./Prepare.js"
+import * as Remove from "./Remove.js"
 import * as Run from "./Run.js"
 import * as Lifecycle from "./Lifecycle.js"
 import * as List from "./List.js"
@@ -37,6 +38,7 @@ export const command = root.pipe(
     Guests.observe,
     Plan.command,
     Generate.generate,
+    Remove.command,
     Lifecycle.enable,
     Lifecycle.disable,
     Lifecycle.start,
