@@ -21,6 +21,7 @@ import * as Remove from "./Remove.js"
 import * as Run from "./Run.js"
 import * as Lifecycle from "./Lifecycle.js"
 import * as List from "./List.js"
+import * as PinHardware from "./PinHardware.js"
 import * as Plan from "./Plan.js"
 import { root } from "./Root.js"
 
@@ -37,6 +38,7 @@ export const command = root.pipe(
     Lifecycle.status,
     Guests.observe,
     Plan.command,
+    PinHardware.command,
     Generate.generate,
     Remove.command,
     Lifecycle.enable,

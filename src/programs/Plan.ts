@@ -12,14 +12,16 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { Composed } from "../domain/Merge.js"
+import { resolveRevision } from "../domain/qemu/HardwareRevision.js"
 import { type MachinePlan, planChanges, planMachine, planSummaryLine, renderDiff } from "../domain/Plan.js"
 import { UNIT_PREFIX, UNIT_SUFFIX, unitName } from "../domain/Unit.js"
 import { AlreadyReported } from "./Failures.js"
 import { buildAll, type PlannedUnit, planBuilt, unitDir, unitStore } from "./Generate.js"
 import { format } from "./Root.js"
-import { store } from "./Workspace.js"
+import { qemuInfo, store } from "./Workspace.js"
 
 /** The exit status when something would change. */
 export const EXIT_CHANGES = 2
@@ -31,14 +33,32 @@ const hardwareRevision = Options.text("hardware-revision").pipe(
   Options.optional
 )
 
-/** The composed machine with `attrs.hardware.revision` replaced. */
-export const withRevision = (revision: string) => (c: Composed): Composed => ({
+/**
+ * The composed machine with `attrs.hardware.revision` replaced, and the machine type set to
+ * `machineType` when the machine pins none (what `pin-hardware` would record).
+ */
+export const withRevision = (revision: string, machineType?: string) => (c: Composed): Composed => ({
   ...c,
   definition: {
     ...c.definition,
-    attrs: { ...c.definition.attrs, hardware: { ...c.definition.attrs.hardware, revision } }
+    attrs: {
+      ...c.definition.attrs,
+      hardware: {
+        revision,
+        machineType: c.definition.attrs.hardware.machineType !== "" ? c.definition.attrs.hardware.machineType : machineType ?? ""
+      }
+    }
   }
 })
+
+/** The installed QEMU's newest q35 type when `revision` pins machine types (undefined if it cannot be found: generation then says what is missing). */
+const machineTypeFor = (revision: string) =>
+  Effect.gen(function*() {
+    const r = resolveRevision(revision)
+    if (Either.isLeft(r) || !r.right.pinsMachineType) return undefined
+    const found = yield* Effect.either(Effect.flatMap(qemuInfo, (q) => q.newestQ35MachineType))
+    return Either.getOrUndefined(found)
+  })
 
 /** The machine a `machina-<x>.service` belongs to: `x`, or `m` for a companion `machina-swtpm-<m>.service`. */
 const ownerOf = (unit: string, machines: ReadonlySet<string>): string | undefined => {
@@ -61,7 +81,10 @@ export const planAll = (names: ReadonlyArray<string>, options: { readonly unitDi
     // A named machine whose file is gone but whose unit is on disk is orphaned, not an error.
     const gone = all ? [] : names.filter((n) => !existing.has(n) && onDisk.includes(unitName(n)))
     const toBuild = all ? [...existing].sort() : names.filter((n) => !gone.includes(n))
-    const { built } = yield* buildAll(toBuild, {}, Option.match(options.revision, { onNone: () => (c: Composed) => c, onSome: withRevision }))
+    const adjust = Option.isSome(options.revision)
+      ? withRevision(options.revision.value, yield* machineTypeFor(options.revision.value))
+      : (c: Composed) => c
+    const { built } = yield* buildAll(toBuild, {}, adjust)
     const planned: Array<PlannedUnit> = [...(yield* planBuilt(target, built))]
     const orphans = all ? onDisk.filter((u) => ownerOf(u, existing) === undefined) : gone.map(unitName)
     for (const unit of orphans) {

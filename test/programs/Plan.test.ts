@@ -7,6 +7,8 @@ import { join } from "node:path"
 import * as ConfigStoreMemory from "../../src/layers/ConfigStoreMemory.js"
 import * as SystemdMemory from "../../src/layers/SystemdMemory.js"
 import * as UnitStoreMemory from "../../src/layers/UnitStoreMemory.js"
+import * as QemuInfoMemory from "../../src/layers/QemuInfoMemory.js"
+import { ConfigStore } from "../../src/services/ConfigStore.js"
 import { UnitStore } from "../../src/services/UnitStore.js"
 import { runCli } from "../support/Cli.js"
 import { FIXTURES } from "../support/QemuFixtures.js"
@@ -113,5 +115,46 @@ describe("generate with guest-visible changes", () => {
       const back = yield* runCli(["generate", "test-vm"], withStore(seedHost, store, [{ name: "machina-test-vm.service" }]))
       expect(back.exitCode).toBe(0)
       expect(store.files().get("machina-test-vm.service")).toBe(before)
+    }))
+})
+
+describe("switching to the stable revision 2026.12", () => {
+  it.effect("plan shows what switching changes; pin-hardware records revision and machine type; afterwards an appended disk moves nothing", () =>
+    Effect.gen(function*() {
+      const store = UnitStoreMemory.makeStore()
+      const qemu = QemuInfoMemory.layer({ newestQ35: "pc-q35-7.2" })
+      const layerFor = (_host: unknown, config: ReturnType<typeof ConfigStoreMemory.make>, q = qemu) =>
+        Layer.mergeAll(Layer.succeed(ConfigStore, config), SystemdMemory.layer(), Layer.succeed(UnitStore, store), q)
+      const config = ConfigStoreMemory.make({ location: "/etc/machina", host: seedHost, machines: { "test-vm": seedMachine } })
+      yield* runCli(["generate", "test-vm"], layerFor(seedHost, config))
+
+      const preview = yield* runCli(["plan", "--hardware-revision", "2026.12", "test-vm"], layerFor(seedHost, config))
+      expect(preview.exitCode).toBe(2)
+      expect(preview.stdout).toContain("  machine type: q35 -> pc-q35-7.2\n")
+      expect(preview.stdout).toContain("  nic test-vm.0 moved from pci 00:01.6 to pci 00:0c.0\n")
+      expect(preview.stdout).toContain("moved from pci 00:01.7 to pci 00:16.0\n")
+      expect(preview.stdout).toContain("  display qxl.0 moved from pci 00:01.2 to pci 00:01.4\n")
+
+      const pinned = yield* runCli(["pin-hardware", "test-vm"], layerFor(seedHost, config))
+      expect(pinned.stderr).toBe("")
+      expect(pinned.stdout).toContain("test-vm: pinned hardware revision 2026.12, machine type pc-q35-7.2 in /etc/machina/machine.conf.d/test-vm.conf.json\n")
+      const text = yield* config.readMachineText("test-vm")
+      expect(JSON.parse(text).attrs.hardware).toEqual({ revision: "2026.12", "machine-type": "pc-q35-7.2" })
+      expect(text.startsWith("{\n\t\"id\": \"8b18191a-234f-45ce-b43c-b46e28cd2f70\",\n"), "keeps tabs and key order").toBe(true)
+      // A pinned type is kept: QEMU is not even asked (this simulated one offers nothing).
+      const again = yield* runCli(["pin-hardware", "test-vm"], layerFor(seedHost, config, QemuInfoMemory.layer({})))
+      expect(again.stdout).toBe("test-vm: already pinned to hardware revision 2026.12, machine type pc-q35-7.2\n")
+
+      const planned = yield* runCli(["plan", "test-vm"], layerFor(seedHost, config))
+      expect(planned.stdout).toContain("  nic test-vm.0 moved from pci 00:01.6 to pci 00:0c.0\n")
+      expect((yield* runCli(["generate", "test-vm"], layerFor(seedHost, config))).exitCode).toBe(0)
+      expect((yield* runCli(["plan", "test-vm"], layerFor(seedHost, config))).exitCode).toBe(0)
+
+      const edited = ConfigStoreMemory.make({ location: "/etc/machina", host: editedHost(), machines: { "test-vm": text } })
+      const appended = yield* runCli(["plan", "--format", "json", "test-vm"], layerFor(editedHost(), edited))
+      expect(appended.exitCode).toBe(2)
+      const changes = JSON.parse(appended.stdout).machines[0].guestChanges
+      expect(changes.map((c: { kind: string; subject: string }) => `${c.kind} ${c.subject}`)).toEqual(["device-added disk test-vm-data"])
+      expect(changes[0].after).toBe("pci 00:02.0")
     }))
 })
