@@ -18,13 +18,14 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { lstat, rm } from "node:fs/promises"
 import { posixJoin } from "../domain/Pattern.js"
 import { UNIT_PREFIX, UNIT_SUFFIX, unitName } from "../domain/Unit.js"
 import { validateMachineName } from "../layers/ConfigStoreFs.js"
 import { AlreadyReported } from "./Failures.js"
 import { runningUnits, unitDir, unitStore } from "./Generate.js"
 import { durationValue } from "./Root.js"
-import { lazy, reloadUnits, runDir, store, systemd } from "./Workspace.js"
+import { reloadUnits, runDir, store, systemd } from "./Workspace.js"
 
 /** The unit files that belong to a machine: its QEMU unit and its companions. */
 export const machineUnits = (name: string): ReadonlyArray<string> => [unitName(name), `${UNIT_PREFIX}swtpm-${name}${UNIT_SUFFIX}`]
@@ -49,19 +50,16 @@ const timeout = Options.text("timeout").pipe(
   Options.mapEffect(durationValue)
 )
 
-const fsModule = lazy(() => import("node:fs/promises"))
-
 /** Removes a machine's runtime directory; true when there was one. */
 const removeRuntimeDirectory = (dir: string) =>
-  Effect.flatMap(fsModule, (fs) =>
-    Effect.tryPromise({
-      try: async () => {
-        const existed = await fs.stat(dir).then(() => true, () => false)
-        if (existed) await fs.rm(dir, { recursive: true, force: true })
-        return existed
-      },
-      catch: (e) => new Error(`cannot remove ${dir}: ${e instanceof Error ? e.message : String(e)}`)
-    }))
+  Effect.tryPromise({
+    try: async () => {
+      const existed = await lstat(dir).then(() => true, () => false)
+      if (existed) await rm(dir, { recursive: true, force: true })
+      return existed
+    },
+    catch: (e) => new Error(`cannot remove ${dir}: ${e instanceof Error ? e.message : String(e)}`)
+  })
 
 export const command = Command.make("remove", { stop, purgeConfig, timeout, unitDir, machines }, ({ machines, purgeConfig, stop, timeout, unitDir }) =>
   Effect.gen(function*() {
