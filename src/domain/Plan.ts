@@ -25,8 +25,10 @@
  *   type, CPU model/flags/topology, memory and firmware. Host-only details (socket paths, chardev
  *   and netdev ids, the unit's stop timeout) are not guest-visible and never appear.
  * - `planMachine(input)`: one machine's `MachinePlan`: `status` created / changed / unchanged /
- *   orphaned, the unit diff and the guest-visible changes. `planSummaryLine(plan)` is the one-line
- *   summary `generate` and `plan` print (`machina-vm.service: changed (3 guest-visible changes)`).
+ *   orphaned, the unit diff and the guest-visible changes. `planSummaryLine(plan, label?)` is the
+ *   one-line summary `generate` and `plan` print (`<label>: changed (3 guest-visible changes)`, the
+ *   label defaulting to the unit name; the commands pass the unit's path). `planChanges(plan)`:
+ *   whether applying it would change anything on disk.
  * - Every type here is plain data (strings, numbers, arrays, records): `JSON.stringify` of a
  *   `MachinePlan` is the `--format json` output.
  */
