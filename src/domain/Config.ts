@@ -106,8 +106,16 @@ export const Spice = Schema.Struct({
   displays: opt(Count, () => 0)
 })
 
-/** Pinned virtual-hardware revision (see `qemu/HardwareRevision.ts`); "" = newest. */
-export const Hardware = Schema.Struct({ revision: opt(Str, () => "") })
+/**
+ * Pinned virtual hardware (see `qemu/HardwareRevision.ts`): the revision ("" = the default, 2024.12)
+ * and the QEMU machine type (`machine-type`, "" = `q35`, the alias of the installed QEMU's newest
+ * q35 type; revisions from 2026.12 require a versioned `pc-q35-X.Y`, which `machina pin-hardware`
+ * records).
+ */
+export const Hardware = Schema.Struct({
+  revision: opt(Str, () => ""),
+  machineType: opt(Str, () => "").pipe(Schema.fromKey("machine-type"))
+})
 
 /** Direct kernel boot: kernel and initrd located through storage pools, plus a command line. */
 export const Boot = Schema.Struct({
@@ -125,7 +133,7 @@ export const Attributes = Schema.Struct({
   qmp: opt(Qmp, () => ({ enabled: false, sockets: { names: [], paths: [] } })),
   agent: opt(Agent, () => ({ qemu: { enabled: false, port: 0, portPattern: "" } })),
   spice: opt(Spice, () => ({ enabled: false, port: 0, portPattern: "", displays: 0 })),
-  hardware: opt(Hardware, () => ({ revision: "" })),
+  hardware: opt(Hardware, () => ({ revision: "", machineType: "" })),
   boot: opt(Boot, () => ({ kernel: emptyVolume, initrd: emptyVolume, append: "" }))
 })
 export type Attributes = Schema.Schema.Type<typeof Attributes>

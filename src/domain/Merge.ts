@@ -177,7 +177,8 @@ const mergeAttributes = (sources: ReadonlyArray<Source>): { attrs: Attributes; o
       displays: first("spice.displays", (a) => a.spice.displays, positive, 0)
     },
     hardware: {
-      revision: first("hardware.revision", (a) => a.hardware.revision, nonEmpty, "")
+      revision: first("hardware.revision", (a) => a.hardware.revision, nonEmpty, ""),
+      machineType: first("hardware.machine-type", (a) => a.hardware.machineType, nonEmpty, "")
     },
     boot: {
       kernel: first("boot.kernel", (a) => a.boot.kernel, isVolumeSet, emptyVolumeOf()),

@@ -54,6 +54,7 @@ const portLine = (lines: Lines, level: number, label: string, port: number, patt
 
 const attributesSummary = (lines: Lines, level: number, machine: string, a: Attributes, vars: Readonly<Record<string, string>>, options: PortOptions) => {
   if (a.hardware.revision !== "") lines.add(level, `Hardware Revision: ${a.hardware.revision}`)
+  if (a.hardware.machineType !== "") lines.add(level, `Machine Type: ${a.hardware.machineType}`)
   if (isVolumeSet(a.firmware.code)) lines.add(level, `Firmware Code (read-only): ${volumeSummary(a.firmware.code)}`)
   if (isVolumeSet(a.firmware.vars)) lines.add(level, `Firmware Variables (read/write): ${volumeSummary(a.firmware.vars)}`)
   if (isVolumeSet(a.boot.kernel)) lines.add(level, `Kernel: ${volumeSummary(a.boot.kernel)}`)

@@ -3,13 +3,14 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type { Machine } from "../domain/ConfigFiles.js"
-import { readdir, readFile, stat } from "node:fs/promises"
+import { randomBytes } from "node:crypto"
+import { open, readdir, readFile, rename, stat, unlink } from "node:fs/promises"
 import { resolve } from "node:path"
 import { decodeHost, decodeMachine, HOST_FILE, MACHINE_DIR, MACHINE_SUFFIX, machineNameOfFile } from "../domain/ConfigFiles.js"
 import { checkName } from "../domain/Names.js"
 import { CONF_DIR } from "../domain/Paths.js"
 import { posixJoin } from "../domain/Pattern.js"
-import { type ConfigError, ConfigReadError, ConfigStore, type ConfigStoreShape, MachineNameError } from "../services/ConfigStore.js"
+import { type ConfigError, ConfigReadError, ConfigStore, type ConfigStoreShape, ConfigWriteError, MachineNameError } from "../services/ConfigStore.js"
 
 export interface Options {
   /**
@@ -87,6 +88,29 @@ export const loadByFileOrName = (
     )
   )
 
+/** Writes `text` to a temporary file beside `file` (keeping the old file's mode, else 0644) and renames it over `file`. */
+const replaceFile = async (file: string, text: string): Promise<void> => {
+  const mode = await stat(file).then((s) => s.mode & 0o7777, () => 0o644)
+  const slash = file.lastIndexOf("/")
+  const temporary = `${file.slice(0, slash + 1)}.${file.slice(slash + 1)}.${randomBytes(6).toString("hex")}.tmp`
+  let created = false
+  try {
+    const handle = await open(temporary, "wx", mode)
+    created = true
+    try {
+      await handle.writeFile(text)
+      await handle.chmod(mode)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(temporary, file)
+    created = false
+  } finally {
+    if (created) await unlink(temporary).catch(() => undefined)
+  }
+}
+
 export const make = (options: Options = {}): Effect.Effect<ConfigStoreShape> =>
   Effect.gen(function*() {
     // The original falls back to the current directory when /etc/machina (or its machine.conf.d)
@@ -128,7 +152,24 @@ export const make = (options: Options = {}): Effect.Effect<ConfigStoreShape> =>
       machineFile,
       loadHost: read(hostFile).pipe(Effect.flatMap((text) => Either.match(decodeHost(text, hostFile), { onLeft: Effect.fail, onRight: Effect.succeed }))),
       loadMachine: loadByFileOrName(loadFile, listMachines),
-      listMachines
+      listMachines,
+      readMachineText: (name) => Effect.flatMap(validateMachineName(name), () => read(machineFile(name))),
+      writeMachineText: (name, text) =>
+        Effect.flatMap(validateMachineName(name), () =>
+          Effect.tryPromise({
+            try: () => replaceFile(machineFile(name), text),
+            catch: (e) => new ConfigWriteError({ file: machineFile(name), operation: "write", reason: describe(e) })
+          })),
+      removeMachine: (name) =>
+        Effect.flatMap(validateMachineName(name), () =>
+          Effect.tryPromise({
+            try: () =>
+              unlink(machineFile(name)).then(() => true, (e: NodeJS.ErrnoException) => {
+                if (e.code === "ENOENT") return false
+                throw e
+              }),
+            catch: (e) => new ConfigWriteError({ file: machineFile(name), operation: "remove", reason: describe(e) })
+          }))
     } satisfies ConfigStoreShape
   })
 

@@ -8,7 +8,7 @@ import * as Layer from "effect/Layer"
 import { decodeHost, decodeMachine, HOST_FILE, MACHINE_DIR, MACHINE_SUFFIX } from "../domain/ConfigFiles.js"
 import type { Machine } from "../domain/ConfigFiles.js"
 import { type ConfigError, ConfigReadError, ConfigStore, type ConfigStoreShape } from "../services/ConfigStore.js"
-import { FILE_NOT_FOUND, loadByFileOrName } from "./ConfigStoreFs.js"
+import { FILE_NOT_FOUND, loadByFileOrName, validateMachineName } from "./ConfigStoreFs.js"
 
 export interface Options {
   /** Shown in messages as the configuration directory. Default `memory:`. */
@@ -25,10 +25,11 @@ export const make = (options: Options): ConfigStoreShape => {
   const location = options.location ?? "memory:"
   const hostFile = `${location}/${HOST_FILE}`
   const machineFile = (name: string) => `${location}/${MACHINE_DIR}/${name}${MACHINE_SUFFIX}`
-  const machines = options.machines ?? {}
-  const listMachines = Effect.succeed(Object.keys(machines).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
+  const machines: Record<string, string | unknown> = { ...(options.machines ?? {}) }
+  const has = (name: string) => Object.prototype.hasOwnProperty.call(machines, name)
+  const listMachines = Effect.sync(() => Object.keys(machines).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
   const loadFile = (name: string): Effect.Effect<Machine, ConfigError> => {
-    const doc = Object.prototype.hasOwnProperty.call(machines, name) ? machines[name] : undefined
+    const doc = has(name) ? machines[name] : undefined
     return doc === undefined
       ? Effect.fail(new ConfigReadError({ file: machineFile(name), reason: FILE_NOT_FOUND }))
       : decodeMachine(text(doc), machineFile(name), name)
@@ -41,7 +42,20 @@ export const make = (options: Options): ConfigStoreShape => {
       ? Effect.fail(new ConfigReadError({ file: hostFile, reason: "file not found" }))
       : decodeHost(text(options.host), hostFile),
     loadMachine: loadByFileOrName(loadFile, listMachines),
-    listMachines
+    listMachines,
+    readMachineText: (name) =>
+      Effect.flatMap(validateMachineName(name), () =>
+        has(name) ? Effect.succeed(text(machines[name])) : Effect.fail(new ConfigReadError({ file: machineFile(name), reason: "file not found" }))),
+    writeMachineText: (name, content) =>
+      Effect.map(validateMachineName(name), () => {
+        machines[name] = content
+      }),
+    removeMachine: (name) =>
+      Effect.map(validateMachineName(name), () => {
+        const existed = has(name)
+        delete machines[name]
+        return existed
+      })
   }
 }
 

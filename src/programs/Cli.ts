@@ -17,9 +17,12 @@ import * as Guests from "./Guests.js"
 import * as Install from "./Install.js"
 import * as Network from "./Network.js"
 import * as Prepare from "./Prepare.js"
+import * as Remove from "./Remove.js"
 import * as Run from "./Run.js"
 import * as Lifecycle from "./Lifecycle.js"
 import * as List from "./List.js"
+import * as PinHardware from "./PinHardware.js"
+import * as Plan from "./Plan.js"
 import { root } from "./Root.js"
 import * as WarningsConsole from "../layers/WarningsConsole.js"
 import { Warnings } from "../services/Warnings.js"
@@ -36,7 +39,10 @@ export const command = root.pipe(
     List.command,
     Lifecycle.status,
     Guests.observe,
+    Plan.command,
+    PinHardware.command,
     Generate.generate,
+    Remove.command,
     Lifecycle.enable,
     Lifecycle.disable,
     Lifecycle.start,

@@ -13,6 +13,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Schema from "effect/Schema"
 import type { Host } from "../domain/ConfigFiles.js"
 import { type ConfigIssue, invalid, issue } from "../domain/ConfigIssue.js"
@@ -20,7 +21,7 @@ import { compose, type Composed } from "../domain/Merge.js"
 import { type QemuOption, renderArgs } from "../domain/qemu/Options.js"
 import { generate as generateQemu, type GenerateOptions } from "../domain/qemu/Pipeline.js"
 import { posixJoin } from "../domain/Pattern.js"
-import { configDropIn, configDropInName } from "../domain/Unit.js"
+import { configDropIn, configDropInName, unitName } from "../domain/Unit.js"
 import type { UnitFile } from "../services/UnitStore.js"
 import { hookExecutable, installedBinDir } from "./Installation.js"
 import { duplicateWritableFiles } from "../domain/VolumeFiles.js"
@@ -30,6 +31,9 @@ import { machineWarnings } from "../domain/MachineWarnings.js"
 import { validateMachineName } from "../layers/ConfigStoreFs.js"
 import { hostUsers, lazy, quietStore, reloadUnits, serviceOr, store, systemd, warn } from "./Workspace.js"
 import { machineUnitFiles } from "../domain/MachineUnits.js"
+import { type MachinePlan, planMachine, planSummaryLine } from "../domain/Plan.js"
+import type { SystemdShape } from "../services/Systemd.js"
+import type { UnitStoreShape } from "../services/UnitStore.js"
 
 export interface Built {
   readonly composed: Composed
@@ -40,7 +44,11 @@ export interface Built {
  * Loads, merges and generates every named machine, collecting the problems of all of them; fails
  * with every problem found, so nothing is printed or written for a half-valid set.
  */
-export const buildAll = (names: ReadonlyArray<string>, given: GenerateOptions = {}) =>
+export const buildAll = (
+  names: ReadonlyArray<string>,
+  given: GenerateOptions = {},
+  adjust: (composed: Composed) => Composed = (c) => c
+) =>
   Effect.gen(function*() {
     const options: GenerateOptions = given.binDir === undefined ? { ...given, binDir: installedBinDir() } : given
     const s = yield* store
@@ -60,11 +68,12 @@ export const buildAll = (names: ReadonlyArray<string>, given: GenerateOptions = 
         problems.push(...composed.left.issues)
         continue
       }
-      const generated = generateQemu(host, composed.right, options)
-      const duplicates = duplicateWritableFiles(host, composed.right)
+      const adjusted = adjust(composed.right)
+      const generated = generateQemu(host, adjusted, options)
+      const duplicates = duplicateWritableFiles(host, adjusted)
       if (Either.isLeft(generated)) problems.push(...generated.left.issues)
       problems.push(...duplicates)
-      if (Either.isRight(generated) && duplicates.length === 0) built.push({ composed: composed.right, options: generated.right })
+      if (Either.isRight(generated) && duplicates.length === 0) built.push({ composed: adjusted, options: generated.right })
     }
     if (problems.length > 0) return yield* invalid(problems)
     return { host, built: built as ReadonlyArray<Built>, store: s, binDir: options.binDir }
@@ -122,7 +131,7 @@ export const args = Command.make("args", { machines }, ({ machines }) =>
 
 const preview = Options.boolean("preview").pipe(Options.withDescription("Print the units instead of writing them."))
 const noReload = Options.boolean("no-reload").pipe(Options.withDescription("Do not ask systemd to reload its units after writing."))
-const unitDir = Options.text("unit-dir").pipe(
+export const unitDir = Options.text("unit-dir").pipe(
   Options.withDescription("Where units are written (default /etc/systemd/system)."),
   Options.withFallbackConfig(Config.string("MACHINA_UNIT_DIR")),
   Options.optional
@@ -131,17 +140,90 @@ const unitDir = Options.text("unit-dir").pipe(
 const unitStoreModules = lazy(() => Promise.all([import("../services/UnitStore.js"), import("../layers/UnitStoreFs.js")]))
 
 /** The UnitStore: one provided by the caller wins, else the unit directory on disk. */
-const unitStore = (dir: Option.Option<string>) =>
+export const unitStore = (dir: Option.Option<string>) =>
   Effect.flatMap(unitStoreModules, ([{ UnitStore }, UnitStoreFs]) =>
     serviceOr(UnitStore, UnitStoreFs.make({ directory: Option.getOrUndefined(dir) })))
 
-export const generate = Command.make("generate", { preview, noReload, unitDir, machines }, ({ machines, noReload, preview, unitDir }) =>
+/** A machine's plan against the unit directory, with the unit text that would be written. */
+export interface PlannedUnit {
+  readonly plan: MachinePlan
+  /** Full path of the unit file. */
+  readonly path: string
+  /** The generated unit (undefined for an orphaned unit). */
+  readonly content: string | undefined
+}
+
+/** Plans every built machine against the units on disk (nothing is written). */
+export const planBuilt = (target: UnitStoreShape, built: ReadonlyArray<Built>, host: Host, executable?: string | undefined) =>
+  Effect.forEach(built, (b) =>
+    Effect.gen(function*() {
+      const name = b.composed.machine.name
+      const unit = unitName(name)
+      const content = machineUnitFiles(host, b.composed, b.options, executable)[0]!.content
+      const current = Option.getOrUndefined(yield* target.read(unit))
+      return {
+        plan: planMachine({ machine: name, unit, current, next: content, nextOptions: b.options }),
+        path: `${target.directory.replace(/\/+$/, "")}/${unit}`,
+        content
+      } satisfies PlannedUnit
+    }))
+
+/** systemd's active states in which the machine's QEMU runs (or is about to, or still does). */
+const RUNNING_STATES: ReadonlySet<string> = new Set(["active", "activating", "reloading", "deactivating"])
+
+/**
+ * Which of `units` systemd says are running; `undefined` (and a warning) when systemd cannot be
+ * asked, in which case callers must assume any of them may be.
+ */
+export const runningUnits = (sd: Effect.Effect<SystemdShape, unknown, Scope.Scope>, units: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    if (units.length === 0) return new Set<string>() as ReadonlySet<string>
+    const statuses = yield* Effect.either(Effect.flatMap(sd, (s) => s.units(units)))
+    if (Either.isLeft(statuses)) {
+      const e = statuses.left as { readonly message?: string }
+      yield* Console.error(`machina: warning: cannot tell which machines are running (${e.message ?? String(e)})`)
+      return undefined
+    }
+    return new Set(statuses.right.filter((u) => RUNNING_STATES.has(u.activeState)).map((u) => u.name)) as ReadonlySet<string>
+  })
+
+/** `generate` will not change what a running guest sees without `--yes` (or a yes at the terminal). */
+export class GuestHardwareChangeRefusedError extends Schema.TaggedError<GuestHardwareChangeRefusedError>()(
+  "GuestHardwareChangeRefusedError",
+  { machines: Schema.Array(Schema.String), reason: Schema.String }
+) {
+  override get message(): string {
+    return `not writing units: the guest-visible hardware of running machine(s) ${this.machines.join(", ")} would change (${this.reason}); ` +
+      "review with `machina plan`, then pass --yes"
+  }
+}
+
+const promptModule = lazy(() => import("@effect/cli/Prompt"))
+
+/** Asks at the terminal; refuses without one. */
+const confirmChange = (machines: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) {
+      return yield* new GuestHardwareChangeRefusedError({ machines, reason: "not asking: standard input is not a terminal" })
+    }
+    const Prompt = yield* promptModule
+    const yes = yield* Prompt.run(Prompt.confirm({ message: `Change the hardware of running machine(s) ${machines.join(", ")}?`, initial: false })).pipe(
+      Effect.catchAll(() => Effect.succeed(false))
+    )
+    if (!yes) return yield* new GuestHardwareChangeRefusedError({ machines, reason: "not confirmed" })
+  })
+
+const yes = Options.boolean("yes").pipe(
+  Options.withAlias("y"),
+  Options.withDescription("Write units even when the guest-visible hardware of a running machine changes.")
+)
+
+export const generate = Command.make("generate", { preview, noReload, unitDir, yes, machines }, ({ machines, noReload, preview, unitDir, yes }) =>
   Effect.gen(function*() {
     const { binDir, built, host, store: s } = yield* buildAll(machines)
     yield* warn(yield* hostWideWarnings(host, built))
     const executable = hookExecutable(binDir)
     const perMachine = built.map((b) => machineUnitFiles(host, b.composed, b.options, executable))
-    const units = perMachine.flat()
     if (preview) {
       // A machine with one unit keeps the original's preview; a second unit (swtpm) adds blocks
       // headed by the unit names.
@@ -168,6 +250,19 @@ export const generate = Command.make("generate", { preview, noReload, unitDir, m
     const boot = s.bootConfig
     if (boot !== undefined && "problem" in boot) return yield* new BootConfigError({ problem: boot.problem })
     const target = yield* unitStore(unitDir)
+    const planned = yield* planBuilt(target, built, host, executable)
+    const visible = planned.filter((p) => p.plan.status === "changed" && p.plan.guestChanges.length > 0)
+    if (visible.length > 0 && !yes) {
+      const running = yield* runningUnits(systemd, visible.map((p) => p.plan.unit))
+      const concerned = visible.filter((p) => running === undefined || running.has(p.plan.unit))
+      if (concerned.length > 0) {
+        for (const p of concerned) {
+          yield* Console.error(planSummaryLine(p.plan, p.path))
+          for (const c of p.plan.guestChanges) yield* Console.error(`  ${c.text}`)
+        }
+        yield* confirmChange(concerned.map((p) => p.plan.machine))
+      }
+    }
     const dropIns: Array<UnitFile> = []
     const stale: Array<string> = []
     for (const b of built) {
@@ -175,8 +270,16 @@ export const generate = Command.make("generate", { preview, noReload, unitDir, m
       if (boot !== undefined) dropIns.push({ name, content: configDropIn(boot.directory) })
       else if (Option.isSome(yield* target.read(name))) stale.push(name)
     }
-    const results = yield* target.writeAll([...units, ...dropIns])
-    for (const r of results) yield* Console.log(`${r.path}: ${r.status}`)
+    // The QEMU units first (one plan line each), then companion units (swtpm) and drop-ins.
+    const results = yield* target.writeAll([
+      ...planned.map((p) => ({ name: p.plan.unit, content: p.content! })),
+      ...perMachine.flatMap((files) => files.slice(1)),
+      ...dropIns
+    ])
+    for (const [i, r] of results.entries()) {
+      const plan = planned[i]?.plan
+      yield* Console.log(plan === undefined ? `${r.path}: ${r.status}` : planSummaryLine({ ...plan, status: r.status }, r.path))
+    }
     for (const name of stale) {
       if (yield* target.remove(name)) yield* Console.log(`${posixJoin(target.directory, name)}: removed`)
     }

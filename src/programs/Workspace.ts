@@ -117,6 +117,12 @@ export const netLinks = Effect.flatMap(
   ([{ NetLinks }, NetLinksIproute2]) => serviceOr(NetLinks, NetLinksIproute2.make())
 )
 
+/** The QemuInfo service: one provided by the caller wins, else the installed QEMU. */
+export const qemuInfo = Effect.flatMap(
+  lazy(() => Promise.all([import("../services/QemuInfo.js"), import("../layers/QemuInfoNode.js")])),
+  ([{ QemuInfo }, QemuInfoNode]) => serviceOr(QemuInfo, Effect.sync(() => QemuInfoNode.make()))
+)
+
 const hostLockModules = lazy(() => Promise.all([import("../services/HostLock.js"), import("../layers/HostLockFs.js")]))
 
 /**

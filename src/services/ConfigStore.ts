@@ -29,6 +29,17 @@ export class MachineNameError extends Schema.TaggedError<MachineNameError>()("Ma
   }
 }
 
+/** A machine file could not be written or removed. */
+export class ConfigWriteError extends Schema.TaggedError<ConfigWriteError>()("ConfigWriteError", {
+  file: Schema.String,
+  operation: Schema.Literal("write", "remove"),
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `cannot ${this.operation} ${this.file}: ${this.reason}`
+  }
+}
+
 export type ConfigError = ConfigReadError | ConfigInvalidError | MachineNameError
 
 export interface ConfigStoreShape {
@@ -53,6 +64,12 @@ export interface ConfigStoreShape {
    * `problem` when no single directory can (the current-directory fallback for machines only).
    */
   readonly bootConfig?: { readonly directory: string } | { readonly problem: string }
+  /** The text of a machine file as it is on disk (for commands that edit it). */
+  readonly readMachineText: (name: string) => Effect.Effect<string, ConfigReadError | MachineNameError>
+  /** Replaces a machine file atomically (temporary file in the same directory, renamed over it). */
+  readonly writeMachineText: (name: string, text: string) => Effect.Effect<void, ConfigWriteError | MachineNameError>
+  /** Deletes a machine file; `true` if it existed. */
+  readonly removeMachine: (name: string) => Effect.Effect<boolean, ConfigWriteError | MachineNameError>
 }
 
 export class ConfigStore extends Context.Tag("machina/ConfigStore")<ConfigStore, ConfigStoreShape>() {}

@@ -7,8 +7,10 @@ import * as fc from "fast-check"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { ARBITRARY_HOST, machineArb } from "../support/MachineArbitrary.js"
-import { acceptanceCheck } from "../support/QemuAcceptance.js"
+import { execFileSync } from "node:child_process"
+import { newestQ35 } from "../../src/domain/qemu/HardwareRevision.js"
+import { ARBITRARY_HOST, machineArb, PINNED_MACHINE_TYPE, VOLUME_POOLS } from "../support/MachineArbitrary.js"
+import { acceptanceCheck, type AcceptanceResult } from "../support/QemuAcceptance.js"
 import { EXAMPLE_10_2_HOST, EXAMPLE_10_2_MACHINE, MINIMAL_HOST, MINIMAL_MACHINE } from "../support/QemuExamples.js"
 import { FIXTURES, readFixture } from "../support/QemuFixtures.js"
 
@@ -116,6 +118,96 @@ describe("real QEMU accepts the generated options", () => {
     const samples = fc.sample(machineArb({ maxVolumes: 12, maxConnections: 4, maxDevices: 2 }), { numRuns: 6, seed: 20241206 })
     for (const m of samples) await check(ARBITRARY_HOST, m.json, m.name)
   }, 6 * TIMEOUT)
+})
+
+/** The installed QEMU's newest versioned q35 type (what `machina pin-hardware` records). */
+const installedQ35 = (): string => {
+  const found = newestQ35(execFileSync("qemu-system-x86_64", ["-machine", "help"], { encoding: "utf8", timeout: 30_000 }))
+  if (found === undefined) throw new Error("the installed QEMU lists no pc-q35-X.Y machine type")
+  return found
+}
+
+/** Root-bus functions by qdev id as QEMU placed them (query-pci). */
+const rootBus = (r: AcceptanceResult): ReadonlyMap<string, string> =>
+  new Map(r.pci.filter((p) => p.parent === undefined && p.qdevId !== "").map((p) => [p.qdevId, `${p.slot}.${p.fn}`]))
+
+/** Every function QEMU placed for `before` is at the same address, under the same id, for `after`. */
+const assertNothingMoved = (before: AcceptanceResult, after: AcceptanceResult): void => {
+  const now = rootBus(after)
+  for (const [id, address] of rootBus(before)) assert.strictEqual(now.get(id), address, `${id} stays at ${address} in real QEMU`)
+}
+
+describe("real QEMU: hardware revision 2026.12 (stable addresses)", () => {
+  const pin = (machine: Record<string, unknown>, type: string) => {
+    const attrs = (machine["attrs"] ?? {}) as Record<string, unknown>
+    return { ...machine, attrs: { ...attrs, hardware: { revision: "2026.12", "machine-type": type } } }
+  }
+
+  it("the seed pinned to 2026.12 with the installed QEMU's newest q35 type; appending a disk, a NIC and a device moves nothing", async () => {
+    const type = installedQ35()
+    const c = readFixture(path.join(FIXTURES, "seed-example"), "test-vm")
+    const machine = pin(JSON.parse(c.machineJson), type)
+    const before = await acceptanceCheck(c.hostJson, JSON.stringify(machine), "test-vm.conf.json")
+    assert.include(before.argv.join(" "), `type=${type},`)
+    const host = JSON.parse(c.hostJson)
+    host.storage["blk"] = { path: "/srv/block", pattern: "${volume}.raw", type: "raw-block" }
+    host.tag["vdi-cad"].volumes.push({ name: "data", storage: "blk" }, { name: "more", storage: "guest-data" })
+    host.tag["vdi-cad"].connections.push({ name: "1", network: "local" })
+    host.tag["vdi-cad"].devices.push({ name: "vgpu2", class: "cad-standard" })
+    const after = await acceptanceCheck(JSON.stringify(host), JSON.stringify(machine), "test-vm.conf.json")
+    assertNothingMoved(before, after)
+    assert.isAbove(rootBus(after).size, rootBus(before).size)
+  }, 2 * TIMEOUT)
+
+  it("every storage type, TPM, SPICE with four heads: placed as generated, and after appends nothing moved", async () => {
+    const base = {
+      id: ID,
+      attrs: {
+        memory: { ram: 128 },
+        spice: { enabled: true, port: 5900, displays: 4 },
+        agent: { qemu: { enabled: true, port: 4000 } },
+        qmp: { enabled: true },
+        tpm: { enabled: true }
+      },
+      volumes: [
+        { name: "cd", storage: "ahci" },
+        { name: "blk", storage: "block", bootable: true },
+        { name: "stick", storage: "usb" }
+      ],
+      connections: [{ name: "0", network: "lan" }],
+      devices: [{ name: "g", class: "cad" }]
+    }
+    const machine = pin(base, PINNED_MACHINE_TYPE)
+    const before = await check(STORAGE_HOST, machine, "stable")
+    const appended = {
+      ...machine,
+      volumes: [...base.volumes, { name: "os", storage: "raw" }, { name: "blk2", storage: "block" }, { name: "cd2", storage: "ahci" }, { name: "inst", storage: "iscsi" }],
+      connections: [...base.connections, { name: "1", network: "lan" }],
+      devices: [...base.devices, { name: "h", class: "cad" }]
+    }
+    const after = await check(STORAGE_HOST, appended, "stable")
+    assertNothingMoved(before, after)
+  }, 2 * TIMEOUT)
+
+  it("random stable machines with random appends (fixed seed)", async () => {
+    const samples = fc.sample(
+      fc.tuple(
+        machineArb({ maxVolumes: 8, maxConnections: 3, maxDevices: 2, revisions: ["2026.12"] }),
+        fc.constantFrom(...VOLUME_POOLS),
+        fc.constantFrom("lan", "wan")
+      ),
+      { numRuns: 4, seed: 20261201 }
+    )
+    for (const [m, pool, network] of samples) {
+      const json = m.json as { volumes: Array<unknown>; connections: Array<unknown>; devices: Array<unknown> }
+      const before = await check(ARBITRARY_HOST, json, m.name)
+      const extended = structuredClone(json)
+      extended.volumes.push({ name: "appended", storage: pool })
+      extended.connections.push({ name: "appended", network })
+      extended.devices.push({ name: "appended", class: "cad" })
+      assertNothingMoved(before, await check(ARBITRARY_HOST, extended, m.name))
+    }
+  }, 8 * TIMEOUT)
 })
 
 /**

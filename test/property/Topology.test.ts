@@ -183,6 +183,84 @@ describe("PCIe topology properties", () => {
   }, { fastCheck: { numRuns: 100 } })
 })
 
+/** Slots on pcie.0 whose function 0 is empty while another function is used (guests do not scan them). */
+const slotsWithoutFunctionZero = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const used = new Map<string, Set<string>>()
+  for (const d of parseDevices(argv)) {
+    if (d.params.get("bus") !== "pcie.0") continue
+    const [slot, fn] = d.params.get("addr")!.split(".")
+    used.set(slot!, (used.get(slot!) ?? new Set()).add(fn!))
+  }
+  return [...used].filter(([, fns]) => !fns.has("0")).map(([slot]) => slot)
+}
+
+describe("stable addresses (hardware revision 2026.12)", () => {
+  const stable = (o: { maxVolumes?: number; maxConnections?: number; maxDevices?: number } = {}) => machineArb({ ...o, revisions: ["2026.12"] })
+
+  it.prop("random machines: the structural invariants hold and every used slot has a function 0", [stable()], ([m]) => {
+    const argv = generateArgv(m)
+    checkTopology(argv)
+    assert.deepStrictEqual(slotsWithoutFunctionZero(argv), [])
+    assert.include(argv.join(" "), "-machine type=pc-q35-7.2")
+  }, { fastCheck: { numRuns: 300 } })
+
+  it.prop("bigger machines stay consistent", [stable({ maxVolumes: 60, maxConnections: 40, maxDevices: 12 })], ([m]) => {
+    const argv = generateArgv(m)
+    checkTopology(argv)
+    assert.deepStrictEqual(slotsWithoutFunctionZero(argv), [])
+  }, { fastCheck: { numRuns: 60 } })
+
+  it.prop("strong append: appending one or more volumes, connections and devices never moves any existing device", [
+    stable({ maxVolumes: 10 }),
+    fc.array(
+      fc.oneof(
+        fc.record({ kind: fc.constant("volume" as const), pool: fc.constantFrom(...VOLUME_POOLS) }),
+        fc.record({ kind: fc.constant("connection" as const), network: fc.constantFrom("lan", "wan") }),
+        fc.record({ kind: fc.constant("device" as const), cls: fc.constantFrom("cad", "light") })
+      ),
+      { minLength: 1, maxLength: 4 }
+    )
+  ], ([m, appends]) => {
+    const json = m.json as { volumes: Array<unknown>; connections: Array<unknown>; devices: Array<unknown> }
+    const extended = structuredClone(json)
+    appends.forEach((a, i) => {
+      if (a.kind === "volume") extended.volumes.push({ name: `appended${i}`, storage: a.pool, bootable: true })
+      if (a.kind === "connection") extended.connections.push({ name: `appended${i}`, network: a.network })
+      if (a.kind === "device") extended.devices.push({ name: `appended${i}`, class: a.cls })
+    })
+    const after = generateFromJson(ARBITRARY_HOST, extended, m.name)
+    if (Either.isLeft(after)) {
+      assert.match(after.left.message, /\$\.volumes\[\d+\]: the (SCSI Controller|SATA controller|USB Controller) is full/)
+      return
+    }
+    const before = generateArgv(m)
+    const afterArgv = toArgv(after.right)
+    checkAppend(before, afterArgv, 2)
+    // Root ports keep their ids and chassis too (the guest's PCIe slot numbers).
+    const ports = (argv: ReadonlyArray<string>) => parseDevices(argv).filter((d) => d.driver === "ioh3420").map((d) => d.line)
+    for (const port of ports(before)) assert.include(ports(afterArgv), port)
+  }, { fastCheck: { numRuns: 400 } })
+
+  it("a full range is its own typed error", () => {
+    const base = { id: "00000000-0000-0000-0000-000000000001", attrs: { memory: { ram: 64 }, hardware: { revision: "2026.12", "machine-type": "pc-q35-7.2" } } }
+    const connections = Array.from({ length: 81 }, (_, i) => ({ name: `c${i}`, network: "lan" }))
+    const r = generateFromJson(ARBITRARY_HOST, { ...base, connections }, "vm")
+    assert.isTrue(Either.isLeft(r))
+    if (Either.isLeft(r)) {
+      assert.match(r.left.message, /\$\.connections\[80\]: the PCI Express root complex has no room left for connections \(at most 80 on slots 12 to 21 in the stable layout\)/)
+    }
+  })
+
+  it("needs a versioned machine type", () => {
+    const r = generateFromJson(ARBITRARY_HOST, { attrs: { memory: { ram: 64 }, hardware: { revision: "2026.12" } } }, "vm")
+    assert.isTrue(Either.isLeft(r))
+    if (Either.isLeft(r)) assert.match(r.left.message, /\$\.attrs\.hardware\.machine-type: hardware revision 2026\.12 pins the QEMU machine type/)
+    const q = generateFromJson(ARBITRARY_HOST, { attrs: { memory: { ram: 64 }, hardware: { revision: "2026.12", "machine-type": "q35" } } }, "vm")
+    assert.isTrue(Either.isLeft(q))
+    if (Either.isLeft(q)) assert.match(q.left.message, /needs a versioned q35 machine type such as "pc-q35-7\.2", not "q35"/)
+  })
+})
+
 describe("the property checkers themselves", () => {
   const argvOf = (lines: ReadonlyArray<string>) => lines.flatMap((l) => ["-device", l])
 
@@ -206,6 +284,20 @@ describe("the property checkers themselves", () => {
     assert.strictEqual(topLevelEntries(after), topLevelEntries(before) + 1)
     assert.throws(() => checkAppend(before, after, 1))
     checkAppend(before, after, 0)
+  })
+
+  it("see the strong property fail under 2024.12, and the TPM and a SATA CD leave slot 2 without its function 0 there (not under 2026.12)", () => {
+    const base = { id: "00000000-0000-0000-0000-000000000001", attrs: { memory: { ram: 64 } }, volumes: [], connections: [{ name: "0", network: "lan" }] }
+    const before = generateArgv({ name: "vm", json: base })
+    const after = generateArgv({ name: "vm", json: { ...base, volumes: [{ name: "b", storage: "block" }] } })
+    assert.throws(() => checkAppend(before, after, 2))
+    // pvpanic, TPM (index 1), six raw-block disks, a SATA CD at index 8 = slot 2 function 0, the NIC at 2.1
+    const volumes = [...Array.from({ length: 6 }, (_, i) => ({ name: `b${i}`, storage: "block" })), { name: "cd", storage: "ahci" }]
+    const attrs = { memory: { ram: 64 }, tpm: { enabled: true } }
+    const sequential = generateArgv({ name: "vm", json: { ...base, attrs, volumes } })
+    assert.deepStrictEqual(slotsWithoutFunctionZero(sequential), ["2"])
+    const stable = generateArgv({ name: "vm", json: { ...base, attrs: { ...attrs, hardware: { revision: "2026.12", "machine-type": "pc-q35-7.2" } }, volumes } })
+    assert.deepStrictEqual(slotsWithoutFunctionZero(stable), [])
   })
 
   it("see a SCSI volume join the existing controller without a new entry, so nothing moves", () => {

@@ -73,14 +73,19 @@ export interface ArbitraryOptions {
   readonly maxDevices?: number
   /** Keep volumes within controller limits (default true). */
   readonly fit?: boolean
+  /** Hardware revisions to draw from (default "", 2023.04, 2024.12); 2026.12 gets a pinned machine type. */
+  readonly revisions?: ReadonlyArray<string>
 }
+
+/** The machine type pinned for revisions that need one (the installed QEMU's in the e2e tests). */
+export const PINNED_MACHINE_TYPE = "pc-q35-7.2"
 
 /** A valid machine file (JSON value) with its name. */
 export const machineArb = (options: ArbitraryOptions = {}): fc.Arbitrary<MachineSpec> =>
   fc.record({
     name: fc.constantFrom("vm", "alpha", "db-01"),
     id: fc.option(fc.uuid({ version: 4 }), { nil: undefined }),
-    revision: fc.constantFrom("", "2023.04", "2024.12"),
+    revision: fc.constantFrom(...(options.revisions ?? ["", "2023.04", "2024.12"])),
     processor: fc.constantFrom("", "amd", "intel", "plain"),
     sockets: fc.integer({ min: 0, max: 2 }),
     cores: fc.integer({ min: 0, max: 8 }),
@@ -100,7 +105,7 @@ export const machineArb = (options: ArbitraryOptions = {}): fc.Arbitrary<Machine
   }).map((r): MachineSpec => {
     const volumes = options.fit === false ? r.volumes : fitVolumes(r.volumes, r.spice)
     const attrs: Record<string, unknown> = {
-      hardware: { revision: r.revision },
+      hardware: r.revision === "2026.12" ? { revision: r.revision, "machine-type": PINNED_MACHINE_TYPE } : { revision: r.revision },
       cpu: { processor: r.processor, sockets: r.sockets, cores: r.cores, threads: r.threads },
       memory: { ram: r.ram },
       enlightenments: { enabled: r.enlightenments },

@@ -115,6 +115,8 @@ export class GuestSettings {
   uuid = ""
   name = ""
   accelerator: Accelerator = "kvm"
+  /** `-machine type=`: `q35` unless a machine type is pinned. */
+  machineType = "q35"
   vmport = true
   pflash0 = ""
   pflash1 = ""
@@ -145,9 +147,9 @@ export class GuestSettings {
     return out
   }
 
-  /** `type=q35[,vmport=off][,pflash0=<node>[,pflash1=<node>]]`. */
+  /** `type=<q35 or the pinned type>[,vmport=off][,pflash0=<node>[,pflash1=<node>]]`. */
   private machineParameters(): ReadonlyArray<Parameter> {
-    const params = [param("type", "q35")]
+    const params = [param("type", this.machineType)]
     if (!this.vmport) params.push(param("vmport", "off"))
     if (this.pflash0 !== "") {
       params.push(param("pflash0", this.pflash0))

@@ -30,13 +30,17 @@ import { describeStorageVars, effectivePort, firstWinsVars, type PatternError, p
 import { isZeroUuid } from "../Uuid.js"
 import { clampDisplays, QXL_MEMORY_BYTES, QXL_MEMORY_PROPERTIES, qxlDevice } from "./Display.js"
 import { cpuIdentity, cpuParameters, selectProcessor } from "./GuestSettings.js"
-import { type HardwareRevision, latestRevision, resolveRevision } from "./HardwareRevision.js"
+import { defaultRevision, type HardwareRevision, resolveRevision, VERSIONED_Q35 } from "./HardwareRevision.js"
+
+/** What a QEMU machine type name may hold (it is also cleaned like any parameter value). */
+const MACHINE_TYPE = /^[A-Za-z0-9._-]+$/
 import { spiceChardev, tcpServerChardev, unixSocketChardev } from "./HostResources.js"
 import { virtioNetDevice, tapNetdev } from "./Network.js"
 import type { QemuOption } from "./Options.js"
 import { pvpanicDevice } from "./Panic.js"
 import { attachVolume, isStorageType, STORAGE_TYPES, type VolumeAttachError, volumeNodeName } from "./Storage.js"
 import { TPM_CHARDEV_ID, tpmBackend, tpmDevice } from "./Tpm.js"
+import { STABLE_LAYOUT } from "./Topology.js"
 import { offeredClasses, parentsOffering, vfioDevice } from "./Vfio.js"
 import { VmBuilder } from "./Vm.js"
 
@@ -168,14 +172,32 @@ const volumeMessage = (volume: Volume, error: VolumeAttachError): string =>
 /** Step 1: the clock and, from revision 2024.12, the pvpanic device at index 0. */
 const defaults = (ctx: Context): void => {
   if (ctx.revision.pvpanic) {
-    const added = ctx.vm.topology.addOnRootBus((slot) => pvpanicDevice(ctx.vm.ids.allocate("panic"), slot))
+    const added = ctx.vm.topology.addOnRootBus((slot) => pvpanicDevice(ctx.vm.ids.allocate("panic"), slot), { fixed: STABLE_LAYOUT.fixed.pvpanic })
     if (Either.isLeft(added)) report(ctx, { file: ctx.machine.file, path: "$" }, added.left.message)
   }
 }
 
-/** Step 2: `-uuid` (unless zero), `-name`, and the host's accelerator. */
+/**
+ * Step 2: `-uuid` (unless zero), `-name`, the host's accelerator, and the pinned machine type
+ * (required in the form `pc-q35-X.Y` by revisions that pin it).
+ */
 const identity = (ctx: Context): void => {
   const { guest } = ctx.vm
+  const machineType = ctx.definition.attrs.hardware.machineType
+  if (machineType !== "") {
+    if (!MACHINE_TYPE.test(machineType)) {
+      report(ctx, attrOrigin(ctx, "hardware.machine-type"), `machine type ${JSON.stringify(machineType)} is not a QEMU machine type name (letters, digits, '.', '_', '-')`)
+    } else if (ctx.revision.pinsMachineType && !VERSIONED_Q35.test(machineType)) {
+      report(ctx, attrOrigin(ctx, "hardware.machine-type"), `hardware revision ${ctx.revision.name} needs a versioned q35 machine type such as "pc-q35-7.2", not ${JSON.stringify(machineType)}`)
+    } else guest.machineType = machineType
+  } else if (ctx.revision.pinsMachineType) {
+    report(
+      ctx,
+      attrOrigin(ctx, "hardware.machine-type"),
+      `hardware revision ${ctx.revision.name} pins the QEMU machine type: set hardware.machine-type to a versioned q35 type such as "pc-q35-7.2" ` +
+        `(machina pin-hardware ${ctx.machine.name} records the newest one of the installed QEMU)`
+    )
+  }
   guest.uuid = isZeroUuid(ctx.machine.idBytes) ? "" : ctx.machine.id
   guest.name = ctx.machine.name
   guest.accelerator = ctx.host.config.accelerator
@@ -346,7 +368,7 @@ const spice = (ctx: Context): void => {
   }
   const displays = clampDisplays(settings.displays)
   for (let head = 0; head < displays; head++) {
-    const added = vm.topology.addOnRootBus((slot) => qxlDevice(vm.ids.allocate("qxl"), head === 0, slot))
+    const added = vm.topology.addOnRootBus((slot) => qxlDevice(vm.ids.allocate("qxl"), head === 0, slot), { fixed: STABLE_LAYOUT.fixed.display + head })
     if (Either.isLeft(added)) report(ctx, attrOrigin(ctx, "spice.displays"), added.left.message)
   }
   vm.resources.addChardev(spiceChardev("vdagent", "vdagent"))
@@ -445,7 +467,7 @@ const connections = (ctx: Context): void => {
         existing: ctx.definition.privileges.user !== ""
       })
     )
-    reportFailure(ctx, origin, ctx.vm.topology.addRootPort((bus) => virtioNetDevice(bus, connection.mac, id)))
+    reportFailure(ctx, origin, ctx.vm.topology.addRootPort((bus) => virtioNetDevice(bus, connection.mac, id), { region: "connections" }))
   })
 }
 
@@ -465,7 +487,7 @@ const devices = (ctx: Context): void => {
       return
     }
     const id = ctx.vm.ids.allocate("vfio")
-    reportFailure(ctx, origin, ctx.vm.topology.addRootPort((bus) => vfioDevice(id, bus, device.id)))
+    reportFailure(ctx, origin, ctx.vm.topology.addRootPort((bus) => vfioDevice(id, bus, device.id), { region: "devices" }))
   })
 }
 
@@ -526,14 +548,15 @@ export const generate = (
   const issues: Array<ConfigIssue> = []
   const pinned = resolveRevision(composed.definition.attrs.hardware.revision)
   if (Either.isLeft(pinned)) issues.push(issueAt(attrOriginOf(composed, "hardware.revision"), pinned.left.message))
+  // With an unknown revision (reported above) the rest is still checked, against the default.
+  const revision = Either.getOrElse(pinned, defaultRevision)
   const ctx: Context = {
     host,
     machine: composed.machine,
     definition: composed.definition,
     composed,
-    vm: new VmBuilder(),
-    // With an unknown revision (reported above) the rest is still checked, against the latest.
-    revision: Either.getOrElse(pinned, latestRevision),
+    vm: new VmBuilder(revision.layout),
+    revision,
     issues,
     runDir: options.runDir ?? RUN_DIR,
     patternVars: patternVars(composed.machine, composed.definition),

@@ -96,7 +96,7 @@ export const attachVolume = (vm: VmBuilder, a: VolumeAttachment): Either.Either<
         const bootIndex = a.volume.bootable ? vm.nextBootIndex() : 0
         return asVoid(
           vm.topology.addRootPort((bus) =>
-            virtioBlockDevice({ id, bus, iothread, drive: node, serial: a.volume.serial, bootIndex })
+            virtioBlockDevice({ id, bus, iothread, drive: node, serial: a.volume.serial, bootIndex }), { region: "volumes" }
           )
         )
       }

@@ -10,6 +10,26 @@
  *   Root port ids keep the decimal slot (`pcie.10.0`): they are names, not addresses.
  * - The root complex is full after slot 30 (240 addressed entries), not 256: slot 31 holds q35's
  *   built-in ICH9 functions and slot 32 does not exist. A full root complex is an error value.
+ *
+ * ## Layouts
+ *
+ * `sequential` (revisions 2023.04 and 2024.12, the original's): every entry takes the next index,
+ * so an entry added early in the pipeline (a volume) shifts every later one (connections, devices),
+ * and the TPM and SATA CD drives take an index without a PCI function (which can leave a slot whose
+ * function 0 is empty, where guests do not look for its other functions).
+ *
+ * `stable` (revision 2026.12 on): addresses depend only on what a device is and how many of its
+ * kind come before it, never on other kinds (`STABLE_LAYOUT`):
+ * - slot 1 has fixed functions: 0 pvpanic, 1 virtio-serial, 2 xHCI, 3 virtio-scsi, 4-7 the QXL
+ *   heads 0-3 (a controller created later, e.g. by the first SCSI volume, takes its own function and
+ *   moves nothing);
+ * - slots 2-11: root ports of disks that have one (raw-block), in volume order (80);
+ * - slots 12-21: root ports of NICs, in connection order (80);
+ * - slots 22-30: root ports of mediated devices, in device order (72);
+ * - the TPM and SATA CD drives take no index at all.
+ * Each range fills function 0 first, so every used slot has a function 0. Appending a volume,
+ * connection or device therefore never moves an existing device; a full range is an error value
+ * naming it. Root port ids and chassis numbers follow the address as in the sequential layout.
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
@@ -116,14 +136,39 @@ export const rootBusPlacement = (s: PcieSlot): ReadonlyArray<Parameter> =>
 /** The id of the root port at a slot: `pcie.<slot>.<function>` (decimal). */
 export const rootPortId = (s: PcieSlot): string => `pcie.${s.slot}.${s.fn}`
 
-/** No PCI address is left on the root bus. */
+/** No PCI address is left on the root bus (or, in the stable layout, in the range of a kind of device). */
 export class RootComplexFullError extends Schema.TaggedError<RootComplexFullError>()("RootComplexFullError", {
-  limit: Schema.Number
+  limit: Schema.Number,
+  region: Schema.optional(Schema.String)
 }) {
   override get message(): string {
+    if (this.region !== undefined) {
+      const r = STABLE_LAYOUT.regions[this.region as StableRegion]
+      return `the PCI Express root complex has no room left for ${this.region} (at most ${this.limit} on slots ${r?.first ?? "?"} to ${r?.last ?? "?"} in the stable layout)`
+    }
     return `the PCI Express root complex is full and cannot accommodate more devices (at most ${this.limit} root ports and devices on slots 1 to ${LAST_SLOT})`
   }
 }
+
+/** The kinds of devices with their own slot range in the stable layout. */
+export type StableRegion = "volumes" | "connections" | "devices"
+
+/** Where the stable layout puts a device: a fixed function of slot 1, or the next place in a range. */
+export type Placement = { readonly fixed: number } | { readonly region: StableRegion }
+
+/** The stable layout's map (see the module comment). */
+export const STABLE_LAYOUT = {
+  fixed: { pvpanic: 0, serial: 1, usb: 2, scsi: 3, display: 4 },
+  displays: 4,
+  regions: {
+    volumes: { first: 2, last: 11 },
+    connections: { first: 12, last: 21 },
+    devices: { first: 22, last: 30 }
+  }
+} as const
+
+export type Layout = "sequential" | "stable"
+
 
 /** A root port just added: its id names the bus of its downstream device. */
 export interface RootPort {
@@ -149,33 +194,56 @@ class RootPortDevice implements GuestDevice {
 /** The ordered list of top-level entries. Mutable while a VM is being built. */
 export class Topology {
   private readonly entries: Array<GuestDevice> = []
+  /** Stable layout: entries placed so far per range, and the fixed functions taken. */
+  private readonly regionCounts = new Map<StableRegion, number>()
+  private readonly fixedTaken = new Set<number>()
 
-  /** How many indexes are taken. */
+  constructor(readonly layout: Layout = "sequential") {}
+
+  /** How many top-level entries there are. */
   get size(): number {
     return this.entries.length
   }
 
-  private next(): Either.Either<PcieSlot, RootComplexFullError> {
-    const s = slotOf(this.entries.length)
-    return s.slot > LAST_SLOT ? Either.left(new RootComplexFullError({ limit: MAX_ADDRESSED_ENTRIES })) : Either.right(s)
+  private next(where: Placement | undefined): Either.Either<PcieSlot, RootComplexFullError> {
+    if (this.layout === "sequential") {
+      const s = slotOf(this.entries.length)
+      return s.slot > LAST_SLOT ? Either.left(new RootComplexFullError({ limit: MAX_ADDRESSED_ENTRIES })) : Either.right(s)
+    }
+    if (where === undefined) throw new Error("bug: the stable layout needs a placement for every addressed device")
+    if ("fixed" in where) {
+      if (this.fixedTaken.has(where.fixed)) throw new Error(`bug: slot 1 function ${where.fixed} is taken twice`)
+      this.fixedTaken.add(where.fixed)
+      return Either.right(slotOf(where.fixed))
+    }
+    const range = STABLE_LAYOUT.regions[where.region]
+    const n = this.regionCounts.get(where.region) ?? 0
+    const capacity = (range.last - range.first + 1) * FUNCTIONS
+    if (n >= capacity) return Either.left(new RootComplexFullError({ limit: capacity, region: where.region }))
+    this.regionCounts.set(where.region, n + 1)
+    return Either.right(slotOf((range.first - 1) * FUNCTIONS + n))
   }
 
-  /** A device with its own PCI address on the root bus (pvpanic, QXL). */
-  addOnRootBus(make: (slot: PcieSlot) => GuestDevice): Either.Either<PcieSlot, RootComplexFullError> {
-    const next = this.next()
+  /** A device with its own PCI address on the root bus (pvpanic, QXL); `where` is for the stable layout. */
+  addOnRootBus(make: (slot: PcieSlot) => GuestDevice, where?: Placement): Either.Either<PcieSlot, RootComplexFullError> {
+    const next = this.next(where)
     if (Either.isRight(next)) this.entries.push(make(next.right))
     return next
   }
 
-  /** A device that takes an index but no PCI address (tpm-tis, ide-cd): later addresses shift. */
+  /**
+   * A device without a PCI address (tpm-tis, ide-cd). In the sequential layout it still takes an
+   * index (it is an entry), so later addresses shift; the stable layout counts ranges instead.
+   * Returns the entry's index.
+   */
   addWithoutAddress(device: GuestDevice): number {
     this.entries.push(device)
     return this.entries.length - 1
   }
 
   /** A new root port (`ioh3420`, chassis = index) with one downstream device on its bus. */
-  addRootPort(downstream: (bus: string) => GuestDevice): Either.Either<RootPort, RootComplexFullError> {
-    const next = this.next()
+  addRootPort(downstream: (bus: string) => GuestDevice, where?: Placement): Either.Either<RootPort, RootComplexFullError> {
+    const next = this.next(where)
     if (Either.isLeft(next)) return Either.left(next.left)
     const port: RootPort = { slot: next.right, id: rootPortId(next.right) }
     this.entries.push(new RootPortDevice(port, downstream(port.id)))

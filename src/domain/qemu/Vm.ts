@@ -18,14 +18,14 @@ import { option, type QemuOption } from "./Options.js"
 import { SataPorts } from "./Sata.js"
 import { ScsiController } from "./Scsi.js"
 import { SerialController } from "./Serial.js"
-import { BusMap, type RootComplexFullError, Topology, walkDevices } from "./Topology.js"
+import { BusMap, type Layout, type RootComplexFullError, STABLE_LAYOUT, Topology, walkDevices } from "./Topology.js"
 import { UsbController } from "./Usb.js"
 
 export class VmBuilder {
   readonly guest = new GuestSettings()
   readonly resources = new HostResources()
   readonly globals: Array<Global> = []
-  readonly topology = new Topology()
+  readonly topology: Topology
   readonly ids = new BusMap()
   readonly sata = new SataPorts()
   private serial: SerialController | undefined
@@ -33,13 +33,17 @@ export class VmBuilder {
   private scsi: ScsiController | undefined
   private bootIndexes = 0
 
+  constructor(layout: Layout = "sequential") {
+    this.topology = new Topology(layout)
+  }
+
   /** The virtio-serial controller, created on a new root port on first use. */
   serialController(): Either.Either<SerialController, RootComplexFullError> {
     if (this.serial !== undefined) return Either.right(this.serial)
     const added = this.topology.addRootPort((port) => {
       this.serial = new SerialController(this.ids.allocate("serial"))
       return this.serial.device(port)
-    })
+    }, { fixed: STABLE_LAYOUT.fixed.serial })
     return Either.isLeft(added) ? Either.left(added.left) : Either.right(this.serial!)
   }
 
@@ -49,7 +53,7 @@ export class VmBuilder {
     const added = this.topology.addRootPort((port) => {
       this.usb = new UsbController(this.ids.allocate("usb"))
       return this.usb.device(port)
-    })
+    }, { fixed: STABLE_LAYOUT.fixed.usb })
     return Either.isLeft(added) ? Either.left(added.left) : Either.right(this.usb!)
   }
 
@@ -60,7 +64,7 @@ export class VmBuilder {
     const added = this.topology.addRootPort((port) => {
       this.scsi = new ScsiController(this.ids.allocate("scsi"), iothread)
       return this.scsi.device(port)
-    })
+    }, { fixed: STABLE_LAYOUT.fixed.scsi })
     return Either.isLeft(added) ? Either.left(added.left) : Either.right(this.scsi!)
   }
 

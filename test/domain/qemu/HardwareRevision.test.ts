@@ -1,11 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Either from "effect/Either"
-import { KNOWN_REVISIONS, LATEST_REVISION, resolveRevision } from "../../../src/domain/qemu/HardwareRevision.js"
+import { DEFAULT_REVISION, KNOWN_REVISIONS, LATEST_REVISION, newestQ35, resolveRevision } from "../../../src/domain/qemu/HardwareRevision.js"
 
 describe("hardware revisions", () => {
-  it("known revisions, oldest first; the latest is the default", () => {
-    assert.deepStrictEqual(KNOWN_REVISIONS.map((r) => r.name), ["2023.04", "2024.12"])
-    assert.strictEqual(LATEST_REVISION, "2024.12")
+  it("known revisions, oldest first; 2024.12 stays the default, 2026.12 is opt-in", () => {
+    assert.deepStrictEqual(KNOWN_REVISIONS.map((r) => r.name), ["2023.04", "2024.12", "2026.12"])
+    assert.strictEqual(DEFAULT_REVISION, "2024.12")
+    assert.strictEqual(LATEST_REVISION, "2026.12")
     assert.strictEqual(Either.getOrThrow(resolveRevision("")).name, "2024.12")
     assert.strictEqual(Either.getOrThrow(resolveRevision("2023.04")).name, "2023.04")
   })
@@ -14,7 +15,7 @@ describe("hardware revisions", () => {
     const r = resolveRevision("2022.01")
     assert.isTrue(Either.isLeft(r))
     if (Either.isLeft(r)) {
-      assert.strictEqual(r.left.message, `hardware revision "2022.01" is not known (known revisions: 2023.04, 2024.12)`)
+      assert.strictEqual(r.left.message, `hardware revision "2022.01" is not known (known revisions: 2023.04, 2024.12, 2026.12)`)
     }
   })
 
@@ -33,5 +34,29 @@ describe("hardware revisions", () => {
     assert.strictEqual(r.hypervFlags("AMD").at(-1), "hv-avic=on")
     assert.strictEqual(r.hypervFlags("Intel").at(-1), "hv-evmcs")
     assert.strictEqual(r.hypervFlags("other").at(-1), "hv-tlbflush-direct")
+  })
+
+  it("2026.12: 2024.12's devices and flags, the stable layout and a pinned machine type", () => {
+    const r = Either.getOrThrow(resolveRevision("2026.12"))
+    const old = Either.getOrThrow(resolveRevision("2024.12"))
+    assert.isTrue(r.pvpanic)
+    for (const brand of ["AMD", "Intel", "other"] as const) assert.deepStrictEqual(r.hypervFlags(brand), old.hypervFlags(brand))
+    assert.strictEqual(r.layout, "stable")
+    assert.isTrue(r.pinsMachineType)
+    assert.strictEqual(old.layout, "sequential")
+    assert.isFalse(old.pinsMachineType)
+  })
+
+  it("newestQ35 picks the highest versioned q35 type from -machine help", () => {
+    const help = [
+      "Supported machines are:",
+      "q35                  Standard PC (Q35 + ICH9, 2009) (alias of pc-q35-7.2)",
+      "pc-q35-7.2           Standard PC (Q35 + ICH9, 2009)",
+      "pc-q35-10.0          Standard PC (Q35 + ICH9, 2009)",
+      "pc-q35-9.2           Standard PC (Q35 + ICH9, 2009)",
+      "pc-i440fx-10.1       Standard PC (i440FX + PIIX, 1996)"
+    ].join("\n")
+    assert.strictEqual(newestQ35(help), "pc-q35-10.0")
+    assert.isUndefined(newestQ35("pc-i440fx-7.2  x\n"))
   })
 })

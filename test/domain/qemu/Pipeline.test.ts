@@ -483,7 +483,7 @@ describe("hardware revisions", () => {
   it("an unknown revision is an error at its origin, listing the known ones", () => {
     const host = baseHost({ tag: { old: { attrs: { hardware: { revision: "2020.01" } } } } })
     assert.deepStrictEqual(issues(host, baseMachine({ tags: ["old"] })), [
-      `machina.conf.json: $.tag.old.attrs.hardware.revision: hardware revision "2020.01" is not known (known revisions: 2023.04, 2024.12)`
+      `machina.conf.json: $.tag.old.attrs.hardware.revision: hardware revision "2020.01" is not known (known revisions: 2023.04, 2024.12, 2026.12)`
     ])
   })
 })
