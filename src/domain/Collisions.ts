@@ -54,9 +54,15 @@ export const claims = (c: Composed): ReadonlyArray<Claim> => {
 }
 
 /** One issue per claim that repeats an earlier claim (in machine order), naming the first holder. */
-export const collisions = (machines: ReadonlyArray<Composed>): ReadonlyArray<ConfigIssue> => {
+export const collisions = (machines: ReadonlyArray<Composed>): ReadonlyArray<ConfigIssue> =>
+  collisionsByMachine(machines).map((c) => c.issue)
+
+/** As `collisions`, each with the machine whose claim repeats an earlier one. */
+export const collisionsByMachine = (
+  machines: ReadonlyArray<Composed>
+): ReadonlyArray<{ readonly machine: string; readonly issue: ConfigIssue }> => {
   const first = new Map<string, Claim>()
-  const issues: Array<ConfigIssue> = []
+  const issues: Array<{ machine: string; issue: ConfigIssue }> = []
   for (const c of machines) {
     for (const claim of claims(c)) {
       const key = `${claim.kind}\u0000${claim.value}`
@@ -65,12 +71,13 @@ export const collisions = (machines: ReadonlyArray<Composed>): ReadonlyArray<Con
         first.set(key, claim)
       } else {
         const whose = holder.machine === claim.machine ? "this machine" : `machine ${holder.machine}`
-        issues.push(
-          issueAt(
+        issues.push({
+          machine: claim.machine,
+          issue: issueAt(
             claim.origin,
             `${claim.kind} ${claim.value} of ${claim.what} (machine ${claim.machine}) is also used by ${holder.what} of ${whose}`
           )
-        )
+        })
       }
     }
   }

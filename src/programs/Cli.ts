@@ -20,6 +20,7 @@ import * as Prepare from "./Prepare.js"
 import * as Run from "./Run.js"
 import * as Lifecycle from "./Lifecycle.js"
 import * as List from "./List.js"
+import * as Ui from "./Ui.js"
 import { root } from "./Root.js"
 
 export const VERSION = "0.1.0"
@@ -48,6 +49,7 @@ export const command = root.pipe(
     Generate.args,
     Run.run,
     Check.command,
+    Ui.command,
     genId,
     genMac
   ])
