@@ -16,7 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
-import { open, readFile, rename, stat, unlink } from "node:fs/promises"
+import { open, readdir, readFile, rename, stat, unlink } from "node:fs/promises"
 import { UNIT_DIR } from "../domain/Paths.js"
 import { posixJoin } from "../domain/Pattern.js"
 import { checkUnitFileName } from "../domain/Unit.js"
@@ -88,6 +88,10 @@ export const validateUnitFiles = (units: ReadonlyArray<UnitFile>): Effect.Effect
       seen.add(unit.name)
     }
   })
+
+/** A unit file name `<prefix>...service`, not hidden. */
+export const matchesUnitPrefix = (name: string, prefix: string): boolean =>
+  !name.startsWith(".") && name.startsWith(prefix) && name.endsWith(".service") && name.length > prefix.length + ".service".length
 
 /** The current bytes of a file, or undefined when it does not exist. */
 const readIfExists = async (file: string): Promise<Buffer | undefined> => {
@@ -191,7 +195,15 @@ export const make = (options: Options = {}): Effect.Effect<UnitStoreShape, UnitD
       })
     })
 
-    return { directory, read, writeAll, remove } satisfies UnitStoreShape
+    const list = Effect.fn("UnitStore.list")(function*(prefix: string) {
+      const names = yield* Effect.tryPromise({
+        try: () => readdir(directory),
+        catch: (cause) => new UnitFileError({ file: directory, operation: "list", reason: describeFsError(cause), cause })
+      })
+      return names.filter((n) => matchesUnitPrefix(n, prefix)).sort()
+    })
+
+    return { directory, read, writeAll, remove, list } satisfies UnitStoreShape
   })
 
 export const layer = (options: Options = {}): Layer.Layer<UnitStore, UnitDirectoryMissingError> =>

@@ -16,7 +16,7 @@ import {
   type UnitStoreShape,
   type UnitWriteResult
 } from "../services/UnitStore.js"
-import { validateUnitFiles, validateUnitName } from "./UnitStoreFs.js"
+import { matchesUnitPrefix, validateUnitFiles, validateUnitName } from "./UnitStoreFs.js"
 
 export interface Options {
   /** Shown as the unit directory in paths and messages. Default `/etc/systemd/system`. */
@@ -70,7 +70,9 @@ export const makeStore = (options: Options = {}): MemoryUnitStore => {
     return files.delete(unitName)
   })
 
-  return { directory, read, writeAll, remove, files: () => new Map(files) }
+  const list = (prefix: string) => Effect.sync(() => [...files.keys()].filter((n) => matchesUnitPrefix(n, prefix)).sort())
+
+  return { directory, read, writeAll, remove, list, files: () => new Map(files) }
 }
 
 export const make = (options: Options = {}): Effect.Effect<UnitStoreShape, UnitDirectoryMissingError> =>

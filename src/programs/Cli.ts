@@ -20,6 +20,7 @@ import * as Prepare from "./Prepare.js"
 import * as Run from "./Run.js"
 import * as Lifecycle from "./Lifecycle.js"
 import * as List from "./List.js"
+import * as Plan from "./Plan.js"
 import * as Ui from "./Ui.js"
 import { root } from "./Root.js"
 
@@ -35,6 +36,7 @@ export const command = root.pipe(
     List.command,
     Lifecycle.status,
     Guests.observe,
+    Plan.command,
     Generate.generate,
     Lifecycle.enable,
     Lifecycle.disable,

@@ -54,7 +54,7 @@ export class UnitNameInvalidError extends Schema.TaggedError<UnitNameInvalidErro
 export class UnitFileError extends Schema.TaggedError<UnitFileError>()("UnitFileError", {
   /** Full path of the unit file concerned. */
   file: Schema.String,
-  operation: Schema.Literal("read", "write", "remove"),
+  operation: Schema.Literal("read", "write", "remove", "list"),
   /** What went wrong, e.g. `permission denied`, `no space left on device`. */
   reason: Schema.String,
   cause: Schema.optional(Schema.Defect)
@@ -82,6 +82,11 @@ export interface UnitStoreShape {
   readonly writeAll: (
     units: ReadonlyArray<UnitFile>
   ) => Effect.Effect<ReadonlyArray<UnitWriteResult>, UnitStoreError>
+  /**
+   * The names of the unit files in the directory whose names start with `prefix` and end in
+   * `.service` (e.g. every `machina-*.service`), sorted. Hidden files (temporary files) never match.
+   */
+  readonly list: (prefix: string) => Effect.Effect<ReadonlyArray<string>, UnitFileError>
   /** Removes a unit file; `true` if it existed, `false` if there was nothing to remove. */
   readonly remove: (unitName: string) => Effect.Effect<boolean, UnitStoreError>
 }
