@@ -14,6 +14,7 @@ import { type ConfigIssue, issue } from "../../domain/ConfigIssue.js"
 import { defaultStyle, formatLike, stringifyStyled } from "../../domain/JsonStyle.js"
 import { compose, type Composed } from "../../domain/Merge.js"
 import { checkName } from "../../domain/Names.js"
+import { type GuestChange, guestVisibleChanges, renderDiff, unitDiff } from "../../domain/Plan.js"
 import { provenance } from "../../domain/Provenance.js"
 import { type QemuOption, renderArgs } from "../../domain/qemu/Options.js"
 import { generate as generateQemu } from "../../domain/qemu/Pipeline.js"
@@ -252,19 +253,21 @@ export const editText = (edit: Edit, original: string): Effect.Effect<string, Ui
     ? Effect.succeed(original.trim() === "" ? stringifyStyled(edit.value, defaultStyle) : formatLike(original, edit.value))
     : Effect.fail(new UiBadRequestError({ reason: "expected {\"text\": string} or {\"value\": object}" }))
 
-/** What an edit changes in what machina generates, machine by machine. */
+/**
+ * What an edit changes in what machina generates, machine by machine (Plan.ts): the unit diff
+ * (unified, 3 lines of context) and, separately, what the guest would notice.
+ */
 export interface Change {
   readonly name: string
   readonly unitName: string
   readonly before: string | null
   readonly after: string | null
-  readonly argsBefore: string | null
-  readonly argsAfter: string | null
+  readonly diff: string
+  readonly hardware: ReadonlyArray<GuestChange>
 }
 
 const unitOf = (m: MachineSnapshot | undefined) =>
   m?.options === undefined ? null : renderMachineUnit({ name: m.name, options: m.options })
-const argsOf = (m: MachineSnapshot | undefined) => (m?.options === undefined ? null : renderArgs(m.options))
 
 export interface Evaluation {
   readonly file: string
@@ -273,11 +276,20 @@ export interface Evaluation {
   readonly changes: ReadonlyArray<Change>
 }
 
-const changesBetween = (before: ReadonlyArray<MachineSnapshot>, after: ReadonlyArray<MachineSnapshot>): ReadonlyArray<Change> =>
-  after.flatMap((a) => {
-    const b = before.find((x) => x.name === a.name)
-    const change = { name: a.name, unitName: unitName(a.name), before: unitOf(b), after: unitOf(a), argsBefore: argsOf(b), argsAfter: argsOf(a) }
-    return change.before === change.after ? [] : [change]
+const changesBetween = (old: ReadonlyArray<MachineSnapshot>, now: ReadonlyArray<MachineSnapshot>): ReadonlyArray<Change> =>
+  now.flatMap((a) => {
+    const b = old.find((x) => x.name === a.name)
+    const before = unitOf(b)
+    const after = unitOf(a)
+    if (before === after) return []
+    return [{
+      name: a.name,
+      unitName: unitName(a.name),
+      before,
+      after,
+      diff: after === null ? "" : renderDiff(unitDiff(before ?? undefined, after)),
+      hardware: a.options === undefined ? [] : guestVisibleChanges(b?.options ?? [], a.options)
+    }]
   })
 
 /** Validates a machine file's new text in the context of the host and the other machines. */

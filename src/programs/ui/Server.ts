@@ -84,6 +84,7 @@ const param = (name: string) => Effect.map(HttpRouter.params, (p) => p[name] ?? 
 const router = HttpRouter.empty.pipe(
   HttpRouter.get("/", Effect.succeed(HttpServerResponse.html(pageHtml))),
   HttpRouter.get("/app.js", Effect.sync(() => HttpServerResponse.text(script(), { contentType: "text/javascript; charset=utf-8" }))),
+  HttpRouter.get("/favicon.ico", Effect.succeed(HttpServerResponse.empty({ status: 204 }))),
   HttpRouter.get("/app.css", Effect.succeed(HttpServerResponse.text(STYLE, { contentType: "text/css; charset=utf-8" }))),
   HttpRouter.get("/api/overview", Effect.map(Api.overview, (o) => json(o))),
   HttpRouter.get("/api/host", Effect.map(Api.hostDetail, (o) => json(o))),
