@@ -306,7 +306,9 @@ const JsonField = ({ id, label, value, problems, onChange }: { id: string; label
   )
 }
 
-const numberOrUndefined = (s: string): number | undefined => (s.trim() === "" ? undefined : Number(s))
+/** A number field's value: a number when it reads as one, else the text itself (validation says why). */
+const numberOrUndefined = (s: string): number | string | undefined =>
+  s.trim() === "" ? undefined : /^\s*-?\d+(\.\d+)?\s*$/.test(s) ? Number(s) : s
 
 const varsText = (v: unknown) =>
   typeof v === "object" && v !== null ? Object.entries(v as Json).map(([k, x]) => `${k}=${String(x)}`).join("\n") : ""
@@ -412,6 +414,7 @@ const Preview = ({ evaluation }: { evaluation: Evaluation | undefined }) => {
 const Editor = ({ target, loaded, onReload }: { target: EditKind; loaded: Loaded; onReload: () => void }) => {
   const [text, setText] = useState(loaded.text)
   const [version, setVersion] = useState(loaded.version)
+  const [baseline, setBaseline] = useState(loaded.text)
   const [name, setName] = useState("")
   const [tab, setTab] = useState<"form" | "raw">(target.kind === "host" ? "raw" : "form")
   const [evaluation, setEvaluation] = useState<Evaluation | undefined>(undefined)
@@ -451,7 +454,7 @@ const Editor = ({ target, loaded, onReload }: { target: EditKind; loaded: Loaded
 
   const obj = useMemo(() => parseObject(text), [text])
   const problems = evaluation?.problems ?? []
-  const dirty = target.kind === "new" || text !== loaded.text
+  const dirty = target.kind === "new" || text !== baseline
   const canSave = !saving && dirty && evaluation !== undefined && evaluation.text === text && problems.length === 0 && requestError === undefined
 
   const save = async () => {
@@ -466,7 +469,7 @@ const Editor = ({ target, loaded, onReload }: { target: EditKind; loaded: Loaded
       const gen = r.data.generated === null ? "" : ` · ${r.data.generated.written.join(", ") || "no unit changed"}${r.data.generated.reloaded ? " · systemd reloaded" : ""}`
       setNotice({ ok: true, text: `Saved ${r.data.file}${gen}` })
       if (target.kind === "new") location.hash = `#/m/${encodeURIComponent(machineName)}`
-      else onReload()
+      else setBaseline(text)
     } else if (r.status === 409) {
       setNotice({ ok: false, conflict: true, text: `Not saved: ${r.data.error}` })
     } else {
@@ -577,6 +580,8 @@ const App = () => {
       document.getElementById("main")?.focus()
     }
     addEventListener("hashchange", on)
+    // The hash may have changed between the first render and this effect.
+    setHash(location.hash)
     return () => removeEventListener("hashchange", on)
   }, [])
   return (
