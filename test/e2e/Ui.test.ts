@@ -219,6 +219,35 @@ describe.skipIf(!existsSync(chromiumPath))("machina ui in Chromium", () => {
     await page.close()
   })
 
+  it("validates the host file against every machine before saving it", async () => {
+    const hostFile = join(conf, "machina.conf.json")
+    const before = readFileSync(hostFile, "utf8")
+    const loaded = JSON.parse((await http("GET", "/api/host", bearer())).body) as { text: string; version: string }
+    expect(loaded.text).toBe(before)
+    const json = { "content-type": "application/json", ...bearer() }
+    // Half-typed JSON: the parse error, with its place, and nothing written.
+    const broken = await http("PUT", "/api/host", json, JSON.stringify({ text: before.slice(0, 200), version: loaded.version }))
+    expect(broken.status).toBe(422)
+    expect(JSON.parse(broken.body).problems[0].file).toBe(hostFile)
+    // Valid JSON, but a tag the machines use disappears: every machine's problem, nothing written.
+    const withoutTag = JSON.parse(before) as { tag: Record<string, unknown> }
+    delete withoutTag.tag["windows"]
+    const gone = await http("PUT", "/api/host", json, JSON.stringify({ value: withoutTag, version: loaded.version }))
+    expect(gone.status).toBe(422)
+    expect((JSON.parse(gone.body).problems as Array<{ message: string }>).map((p) => p.message)).toContain(
+      `tag "windows" is not defined in ${hostFile} (defined tags: firmware-202302, vdi-cad, vdi-employee, windows-10-media)`
+    )
+    expect(readFileSync(hostFile, "utf8")).toBe(before)
+    // A valid change: the preview names the machines it affects (test-vm sets its own RAM since the edit above).
+    const bigger = JSON.parse(before) as { tag: { "vdi-cad": { attrs: { memory: { ram: number } } } } }
+    bigger.tag["vdi-cad"].attrs.memory.ram = 65536
+    const preview = JSON.parse((await http("POST", "/api/host/preview", json, JSON.stringify({ value: bigger }))).body) as { problems: Array<unknown>; changes: Array<{ name: string; diff: string }> }
+    expect(preview.problems).toEqual([])
+    expect(preview.changes.map((c) => c.name)).toEqual(["new-vm"])
+    expect(preview.changes[0]!.diff).toContain("+-m size=65536M \\")
+    expect(readFileSync(hostFile, "utf8")).toBe(before)
+  })
+
   it("stops cleanly on Ctrl-C", async () => {
     child!.kill("SIGINT")
     const code = await Promise.race([exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 10_000))])
