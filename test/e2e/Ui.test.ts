@@ -246,6 +246,14 @@ describe.skipIf(!existsSync(chromiumPath))("machina ui in Chromium", () => {
     expect(preview.changes.map((c) => c.name)).toEqual(["new-vm"])
     expect(preview.changes[0]!.diff).toContain("+-m size=65536M \\")
     expect(readFileSync(hostFile, "utf8")).toBe(before)
+    // Saved with "generate": the changed machine's unit is written (systemd is unreachable here: a warning).
+    mkdirSync(join(dir, "units"))
+    const saved = await http("PUT", "/api/host", json, JSON.stringify({ value: bigger, version: loaded.version, generate: true }))
+    expect(saved.status).toBe(200)
+    expect(JSON.parse(saved.body).generated).toEqual({ written: [`${join(dir, "units")}/machina-new-vm.service: created`], reloaded: false })
+    expect(readFileSync(join(dir, "units/machina-new-vm.service"), "utf8")).toContain("-m size=65536M")
+    expect(JSON.parse(readFileSync(hostFile, "utf8")).tag["vdi-cad"].attrs.memory.ram).toBe(65536)
+    expect(readFileSync(hostFile, "utf8").startsWith("{\n\t\"storage\": {\n\t\t\"guest-firmware-vars\": {")).toBe(true)
   })
 
   it("stops cleanly on Ctrl-C", async () => {
