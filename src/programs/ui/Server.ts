@@ -155,10 +155,12 @@ export const serve = (options: ServeOptions) =>
     const token = options.token ?? randomBytes(32).toString("base64url")
     const listen = options.listen
     const node = createServer()
+    // A unix socket is created owner-only (umask while binding, chmod after), never briefly open to all.
+    const umask = listen._tag === "socket" ? process.umask(0o177) : undefined
     const server: HttpServer.HttpServer = yield* NodeHttpServer.make(
       () => node,
       listen._tag === "socket" ? { path: listen.path } : { host: listen.address, port: listen.port }
-    )
+    ).pipe(Effect.ensuring(Effect.sync(() => umask !== undefined && process.umask(umask))))
     yield* Effect.addFinalizer(() => Effect.sync(() => node.closeAllConnections()))
     if (listen._tag === "socket") yield* Effect.promise(() => chmod(listen.path, 0o600))
     const port = server.address._tag === "TcpAddress" ? server.address.port : 0
