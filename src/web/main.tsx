@@ -325,7 +325,12 @@ const varsValue = (text: string): Json | undefined => {
 }
 
 /** The form over a machine file: common fields; every problem shown next to its field. */
-const MachineForm = ({ obj, hostTags, problems, onChange }: { obj: Json; hostTags: ReadonlyArray<string>; problems: ReadonlyArray<Problem>; onChange: (o: Json) => void }) => {
+const MachineForm = ({ obj, hostTags, problems, provenance, onChange }: { obj: Json; hostTags: ReadonlyArray<string>; problems: ReadonlyArray<Problem>; provenance: ReadonlyArray<Entry>; onChange: (o: Json) => void }) => {
+  /** What a tag gives when the machine leaves the field empty (as loaded), for the placeholder. */
+  const inherited = (path: string) => {
+    const e = provenance.find((x) => x.path === path && x.source.kind === "tag")
+    return e === undefined ? "" : `${String(e.value)} (${sourceLabel(e)})`
+  }
   const tags = Array.isArray(obj["tags"]) ? (obj["tags"] as unknown[]).map(String) : []
   const others = hostTags.filter((t) => !tags.includes(t))
   const setTags = (t: string[]) => onChange(setPath(obj, ["tags"], t.length === 0 ? undefined : t))
@@ -362,12 +367,12 @@ const MachineForm = ({ obj, hostTags, problems, onChange }: { obj: Json; hostTag
       </div>
       <div class="grid" style="grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: .6rem">
         <Field id="f-ram" label="RAM (MiB)" problems={p("$.attrs.memory")}>
-          <input id="f-ram" inputMode="numeric" value={num(["attrs", "memory", "ram"])} aria-invalid={p("$.attrs.memory").length > 0}
+          <input id="f-ram" inputMode="numeric" placeholder={inherited("$.attrs.memory.ram")} value={num(["attrs", "memory", "ram"])} aria-invalid={p("$.attrs.memory").length > 0}
             onInput={(e) => onChange(setPath(obj, ["attrs", "memory", "ram"], numberOrUndefined(e.currentTarget.value) ?? undefined))} />
         </Field>
         {(["sockets", "cores", "threads"] as const).map((k) => (
           <Field key={k} id={`f-cpu-${k}`} label={`CPU ${k}`} problems={p(`$.attrs.cpu.${k}`)}>
-            <input id={`f-cpu-${k}`} inputMode="numeric" value={num(["attrs", "cpu", k])}
+            <input id={`f-cpu-${k}`} inputMode="numeric" placeholder={inherited(`$.attrs.cpu.${k}`)} value={num(["attrs", "cpu", k])}
               onInput={(e) => onChange(setPath(obj, ["attrs", "cpu", k], numberOrUndefined(e.currentTarget.value)))} />
           </Field>
         ))}
@@ -389,7 +394,7 @@ const MachineForm = ({ obj, hostTags, problems, onChange }: { obj: Json; hostTag
 
 type EditKind = { kind: "machine"; name: string } | { kind: "host" } | { kind: "new" }
 
-interface Loaded { file: string; text: string; version: string | null; hostTags: string[]; id?: string }
+interface Loaded { file: string; text: string; version: string | null; hostTags: string[]; id?: string; provenance: Entry[] }
 
 const Preview = ({ evaluation }: { evaluation: Evaluation | undefined }) => {
   if (evaluation === undefined) return null
@@ -517,7 +522,7 @@ const Editor = ({ target, loaded, onReload }: { target: EditKind; loaded: Loaded
       {tab === "form" && target.kind !== "host" ? (
         obj === undefined
           ? <p class="notice bad">The file is not a JSON object right now: fix it in the Raw JSON tab.</p>
-          : <MachineForm obj={obj} hostTags={loaded.hostTags} problems={problems.filter((p) => p.file === evaluation?.file)} onChange={changeValue} />
+          : <MachineForm obj={obj} hostTags={loaded.hostTags} provenance={loaded.provenance} problems={problems.filter((p) => p.file === evaluation?.file)} onChange={changeValue} />
       ) : (
         <Field id="f-raw" label="File contents" problems={[]}>
           <textarea id="f-raw" spellcheck={false} aria-invalid={problems.length > 0} value={text} onInput={(e) => {
@@ -552,8 +557,8 @@ const EditPage = ({ target }: { target: EditKind }) => {
       <Loading answer={answer}>{() => {
         const d = answer!.data
         const loaded: Loaded = target.kind === "new"
-          ? { file: "", text: "", version: null, hostTags: d.hostTags, id: d.id }
-          : { file: d.file, text: d.text, version: d.version, hostTags: d.hostTags ?? [] }
+          ? { file: "", text: "", version: null, hostTags: d.hostTags, id: d.id, provenance: [] }
+          : { file: d.file, text: d.text, version: d.version, hostTags: d.hostTags ?? [], provenance: d.provenance ?? [] }
         if (target.kind === "new") loaded.text = JSON.stringify({ id: d.id, description: "", tags: [] })
         return <Editor key={`${d.version}-${generation}`} target={target} loaded={loaded} onReload={() => { setGeneration((g) => g + 1); reload() }} />
       }}</Loading>

@@ -140,6 +140,8 @@ describe.skipIf(!existsSync(chromiumPath))("machina ui in Chromium", () => {
     const before = readFileSync(machineFile("test-vm"), "utf8")
     const page = await openPage()
     await page.goto(`${url.origin}/#/m/test-vm/edit`)
+    await page.waitForSelector("#f-ram")
+    expect(await page.getAttribute("#f-ram", "placeholder")).toBe("32768 (tag vdi-cad)")
     await page.fill("#f-ram", "4096")
     const change = await page.waitForSelector("[data-change=test-vm]")
     const diff = await change.textContent()
