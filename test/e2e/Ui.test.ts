@@ -128,6 +128,10 @@ describe.skipIf(!existsSync(chromiumPath))("machina ui in Chromium", () => {
     expect(await page.textContent("tr[data-path='$.connections[0].mac']")).toContain("derived")
     expect(await page.textContent("main")).toContain("-m size=32768M")
     await page.screenshot({ path: join(shots, "machine.png") })
+    // The buttons drive systemd through the same service as `machina start`; here it is unreachable.
+    await page.click("button:has-text('Start')")
+    const notice = await page.waitForSelector("p.notice[role=status]")
+    expect(await notice.textContent()).toMatch(/^start failed: cannot reach systemd/)
     const dark = await openPage("dark")
     await dark.goto(`${url.origin}/#/m/test-vm`)
     await dark.waitForSelector("tr[data-path='$.attrs.memory.ram']")

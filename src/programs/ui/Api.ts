@@ -9,7 +9,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { collisionsByMachine } from "../../domain/Collisions.js"
-import { decodeHost, decodeMachine, type Host, type Machine, MACHINE_SUFFIX } from "../../domain/ConfigFiles.js"
+import { decodeHost, decodeMachine, type Host, type Machine } from "../../domain/ConfigFiles.js"
 import { type ConfigIssue, issue } from "../../domain/ConfigIssue.js"
 import { defaultStyle, formatLike, stringifyStyled } from "../../domain/JsonStyle.js"
 import { compose, type Composed } from "../../domain/Merge.js"
@@ -401,5 +401,3 @@ export const machineAction = (name: string, action: string) =>
     }
     return yield* new UiNotFoundError({ what: `action ${action}` })
   })
-
-export const isMachineFileName = (file: string) => file.endsWith(MACHINE_SUFFIX)
