@@ -31,9 +31,28 @@ const outfile = resolve(root, flag("--outfile") ?? "dist/machina.cjs")
 const trainArgs = flag("--train")?.split(",") ?? ["--config-dir", join(root, "examples/seed"), "args", "test-vm"]
 const plain = process.argv.includes("--plain")
 
+// The front end of `machina ui` (src/web, Preact): bundled for the browser first, then embedded in
+// the CLI bundle as the string MACHINA_UI_SCRIPT, so the one file serves it offline.
+const web = await build({
+  absWorkingDir: root,
+  entryPoints: ["src/web/main.tsx"],
+  bundle: true,
+  platform: "browser",
+  target: "es2020",
+  format: "iife",
+  jsx: "automatic",
+  jsxImportSource: "preact",
+  minify: true,
+  legalComments: "none",
+  charset: "ascii",
+  write: false,
+  logLevel: "warning"
+})
+
 const result = await build({
   absWorkingDir: root,
   entryPoints: [entry],
+  define: { MACHINA_UI_SCRIPT: JSON.stringify(web.outputFiles[0].text) },
   bundle: true,
   platform: "node",
   target: "node20",

@@ -123,3 +123,10 @@ export const collisionsInvolving = (
   findCollisions(machines, host)
     .filter(({ claim, holder }) => names.has(claim.machine) || names.has(holder.machine))
     .map(collisionIssue)
+
+/** As `collisions`, each with the machine whose claim repeats an earlier one. */
+export const collisionsByMachine = (
+  machines: ReadonlyArray<Composed>,
+  host?: Host
+): ReadonlyArray<{ readonly machine: string; readonly issue: ConfigIssue }> =>
+  findCollisions(machines, host).map((c) => ({ machine: c.claim.machine, issue: collisionIssue(c) }))

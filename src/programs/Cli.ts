@@ -23,6 +23,7 @@ import * as Lifecycle from "./Lifecycle.js"
 import * as List from "./List.js"
 import * as PinHardware from "./PinHardware.js"
 import * as Plan from "./Plan.js"
+import * as Ui from "./Ui.js"
 import { root } from "./Root.js"
 import * as WarningsConsole from "../layers/WarningsConsole.js"
 import { Warnings } from "../services/Warnings.js"
@@ -56,6 +57,7 @@ export const command = root.pipe(
     Generate.args,
     Run.run,
     Check.command,
+    Ui.command,
     genId,
     genMac
   ])
