@@ -33,10 +33,13 @@ const describe = (e: unknown): string => {
 }
 
 const read = (file: string) =>
-  Effect.tryPromise({
-    try: () => readFile(file, "utf8"),
-    catch: (e) => new ConfigReadError({ file, reason: describe(e) })
-  })
+  Effect.zipRight(
+    Effect.logDebug(`reading ${file}`),
+    Effect.tryPromise({
+      try: () => readFile(file, "utf8"),
+      catch: (e) => new ConfigReadError({ file, reason: describe(e) })
+    })
+  )
 
 export const validateMachineName = (name: string): Effect.Effect<string, MachineNameError> => {
   const problem = checkName("machine", name)
@@ -65,10 +68,10 @@ export const make = (options: Options = {}): Effect.Effect<ConfigStoreShape> =>
           Effect.flatMap(() => read(machineFile(name))),
           Effect.flatMap((text) => decodeMachine(text, machineFile(name), name))
         ),
-      listMachines: Effect.tryPromise({
+      listMachines: Effect.zipRight(Effect.logDebug(`listing machines in ${machineDir}`), Effect.tryPromise({
         try: () => readdir(machineDir),
         catch: (e) => new ConfigReadError({ file: machineDir, reason: describe(e) })
-      }).pipe(
+      })).pipe(
         Effect.map((entries) =>
           entries
             .map(machineNameOfFile)

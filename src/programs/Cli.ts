@@ -1,18 +1,26 @@
 /**
  * The command tree and the edge where typed failures become stderr lines and an exit status.
  */
+import * as CliConfig from "@effect/cli/CliConfig"
+import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
+import * as CommandDescriptor from "@effect/cli/CommandDescriptor"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import { basename } from "node:path"
 import * as Cat from "./Cat.js"
 import * as Check from "./Check.js"
 import { genId, genMac } from "./GenId.js"
+import * as Front from "./Front.js"
 import * as Generate from "./Generate.js"
+import * as Help from "./Help.js"
 import * as Guests from "./Guests.js"
 import * as Install from "./Install.js"
 import * as Network from "./Network.js"
@@ -80,19 +88,90 @@ export const report = (error: unknown, program = "machina"): Effect.Effect<numbe
 export const personality = (program: string): "connect" | "disconnect" | undefined =>
   program.endsWith("-ifup") ? "connect" : program.endsWith("-ifdown") ? "disconnect" : undefined
 
+const LOG_LEVELS: Readonly<Record<string, LogLevel.LogLevel>> = {
+  all: LogLevel.All,
+  trace: LogLevel.Trace,
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warning: LogLevel.Warning,
+  error: LogLevel.Error,
+  fatal: LogLevel.Fatal,
+  none: LogLevel.None
+}
+
+/** Log lines on stderr, `machina: debug: <message>`, never on stdout (that is the command's output). */
+const stderrLogger = Logger.withConsoleError(Logger.make(({ logLevel, message }) =>
+  `machina: ${logLevel.label.toLowerCase()}: ${(Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : JSON.stringify(m))).join(" ")}`
+))
+const logging = Logger.replace(Logger.defaultLogger, stderrLogger)
+
+/** A usage error: one line on stderr (plus where to read more), exit status 2. */
+const usageError = (message: string, path: ReadonlyArray<string>) =>
+  Effect.as(
+    Console.error(
+      `machina: error: ${message}` +
+        (message.includes("did you mean") ? "" : `\nRun 'machina help${path.length > 0 ? ` ${path.join(" ")}` : ""}' for usage.`)
+    ),
+    EXIT_USAGE
+  )
+
+// eslint-disable-next-line no-control-regex
+const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "").trim()
+
+/** @effect/cli's parse error as one plain sentence naming the command. */
+const describeValidation = (e: ValidationError.ValidationError, path: ReadonlyArray<string>): string => {
+  const doc = (e as { readonly error?: HelpDoc.HelpDoc }).error
+  const text: string = doc !== undefined ? plain(HelpDoc.toAnsiText(doc)) : e._tag
+  const where = `machina ${path.join(" ")}`
+  const missing = /^Missing argument <?([^>]*)>?/.exec(text)
+  if (missing !== null) {
+    const spec = Help.find(path)
+    const needs = spec?.args.filter((a) => !a.optional).map((a) => a.name + (a.repeated ? "..." : "")).join(" ")
+    return `"${where}" needs ${needs !== undefined && needs !== "" ? needs : missing[1]}`
+  }
+  return text.split("\n").filter((l) => l.trim() !== "").join(" ")
+}
+
 /** Runs the CLI on `argv` (node-style: [node, script, ...args]) and returns the exit status. */
-export const main = (argv: ReadonlyArray<string>) => {
+export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, CliApp.CliApp.Environment> => {
   const program = basename(argv[1] ?? "machina")
   const as = personality(program)
-  const args = as === undefined ? argv : [argv[0] ?? "node", argv[1] ?? "machina", as, ...argv.slice(2)]
-  return cli(args).pipe(
+  if (as !== undefined) return execute([argv[0] ?? "node", argv[1] ?? "machina", as, ...argv.slice(2)], program)
+  const front = Front.parse(argv.slice(2))
+  switch (front._tag) {
+    case "Help":
+      return Effect.as(Console.log(Help.render(front.path).trimEnd()), 0)
+    case "Version":
+      return Effect.as(Console.log(VERSION), 0)
+    case "Usage":
+      return usageError(front.message, front.path)
+  }
+  if (front.globals.wizard && process.stdin.isTTY !== true) {
+    return usageError("--wizard needs a terminal, and standard input is not one", [])
+  }
+  const level = LOG_LEVELS[front.globals.logLevel ?? "info"] ?? LogLevel.Info
+  const args = ["machina", ...front.args]
+  return CommandDescriptor.parse(command.descriptor, args, CliConfig.defaultConfig).pipe(
+    Effect.matchEffect({
+      onFailure: (e) => usageError(describeValidation(e, front.path), front.path),
+      onSuccess: (directive) =>
+        directive._tag === "UserDefined" && directive.leftover.length > 0
+          ? usageError(`unexpected argument "${directive.leftover[0]}" for "machina ${front.path.join(" ")}"`, front.path)
+          : execute([argv[0] ?? "node", argv[1] ?? "machina", ...front.args], "machina")
+    }),
+    Logger.withMinimumLogLevel(level),
+    Effect.provide(logging)
+  )
+}
+
+const execute = (args: ReadonlyArray<string>, program: string) =>
+  cli(args).pipe(
     Effect.exit,
     Effect.flatMap((exit) => {
       if (Exit.isSuccess(exit)) return Effect.succeed(0)
       const failure = Cause.failureOption(exit.cause)
-      if (Option.isSome(failure)) return report(failure.value, as === undefined ? "machina" : program)
+      if (Option.isSome(failure)) return report(failure.value, program)
       if (Cause.isInterruptedOnly(exit.cause)) return Effect.succeed(130)
       return Effect.as(Console.error(`machina: internal error: ${Cause.pretty(exit.cause)}`), EXIT_INTERNAL)
     })
   )
-}
