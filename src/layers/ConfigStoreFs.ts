@@ -58,27 +58,60 @@ export const make = (options: Options = {}): Effect.Effect<ConfigStoreShape> =>
       : (yield* isDirectory(defaultMachineDir)) ? defaultMachineDir : MACHINE_DIR
     const hostFile = posixJoin(confDir, HOST_FILE)
     const machineFile = (name: string) => `${machineDir}/${name}${MACHINE_SUFFIX}`
+    /** A missing configuration directory: where machina looked and how to point it elsewhere. */
+    const whereToLook = (error: ConfigReadError) =>
+      Effect.flatMap(isDirectory(confDir), (exists): Effect.Effect<never, ConfigReadError> =>
+        Effect.fail(
+          error.reason !== "file not found" || (exists && error.file === hostFile)
+            ? error
+            : new ConfigReadError({
+              file: error.file,
+              reason: explicit
+                ? `file not found (configuration directory ${confDir}${exists ? "" : " does not exist"}; check --config-dir or MACHINA_CONFIG_DIR)`
+                : `file not found (no configuration in ${CONF_DIR} nor the current directory; create it with machina install, or use --config-dir DIR)`
+            })
+        ))
+    const listMachines = Effect.zipRight(Effect.logDebug(`listing machines in ${machineDir}`), Effect.tryPromise({
+      try: () => readdir(machineDir),
+      catch: (e) => new ConfigReadError({ file: machineDir, reason: describe(e) })
+    })).pipe(
+      Effect.catchAll(whereToLook),
+      Effect.map((entries) =>
+        entries
+          .map(machineNameOfFile)
+          .filter((n): n is string => n !== undefined)
+          .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))))
+      )
+    )
+    /** An unknown machine: name the machines there are. */
+    const knownMachines = (error: ConfigReadError) =>
+      error.reason !== "file not found"
+        ? Effect.fail(error)
+        : Effect.flatMap(Effect.either(listMachines), (names) =>
+          Effect.fail(
+            Either.isLeft(names)
+              ? names.left
+              : new ConfigReadError({
+                file: error.file,
+                reason: names.right.length === 0
+                  ? `file not found (there are no machines in ${machineDir})`
+                  : `file not found (known machines: ${names.right.join(", ")})`
+              })
+          ))
     return {
       location: confDir,
       hostFile,
       machineFile,
-      loadHost: read(hostFile).pipe(Effect.flatMap((text) => Either.match(decodeHost(text, hostFile), { onLeft: Effect.fail, onRight: Effect.succeed }))),
+      loadHost: read(hostFile).pipe(
+        Effect.catchAll(whereToLook),
+        Effect.flatMap((text) => Either.match(decodeHost(text, hostFile), { onLeft: Effect.fail, onRight: Effect.succeed }))
+      ),
       loadMachine: (name) =>
         validateMachineName(name).pipe(
-          Effect.flatMap(() => read(machineFile(name))),
+          Effect.flatMap(() => Effect.catchAll(read(machineFile(name)), knownMachines)),
           Effect.flatMap((text) => decodeMachine(text, machineFile(name), name))
         ),
-      listMachines: Effect.zipRight(Effect.logDebug(`listing machines in ${machineDir}`), Effect.tryPromise({
-        try: () => readdir(machineDir),
-        catch: (e) => new ConfigReadError({ file: machineDir, reason: describe(e) })
-      })).pipe(
-        Effect.map((entries) =>
-          entries
-            .map(machineNameOfFile)
-            .filter((n): n is string => n !== undefined)
-            .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))))
-        )
-      )
+      listMachines
     } satisfies ConfigStoreShape
   })
 

@@ -11,7 +11,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { formatGoDuration, roundDuration } from "../domain/Duration.js"
-import type { JobOperation, UnitStatus } from "../services/Systemd.js"
+import type { JobOperation, SystemdError, UnitStatus } from "../services/Systemd.js"
 import { AlreadyReported } from "./Failures.js"
 import { sinceMicros, stateText } from "./List.js"
 import { durationValue, format } from "./Root.js"
@@ -34,6 +34,15 @@ const timeout = Options.text("timeout").pipe(
   Options.mapEffect(durationValue)
 )
 
+/** A job failure with what to do next: generate a missing unit; a timed-out job goes on. */
+export const explain = (e: SystemdError, machine: string, operation: JobOperation): string => {
+  if (e._tag === "SystemdUnitNotFoundError") return `${e.message}; create the unit with: machina generate ${machine}`
+  if (e._tag === "SystemdTimeoutError") {
+    return `${e.message}; the ${operation} job goes on in systemd (see: machina status ${machine})`
+  }
+  return e.message
+}
+
 const jobCommand = (operation: JobOperation, verb: string, done: string, description: string) =>
   Command.make(operation, { timeout, machines }, ({ machines, timeout }) =>
     Effect.gen(function*() {
@@ -47,7 +56,7 @@ const jobCommand = (operation: JobOperation, verb: string, done: string, descrip
             Effect.tap((r) =>
               Either.isRight(r) && r.right === "done"
                 ? Console.log(`${name}: ${done}`)
-                : Console.error(`${name}: failed to ${verb}: ${Either.isLeft(r) ? r.left.message : `job ${r.right}`}`)
+                : Console.error(`${name}: failed to ${verb}: ${Either.isLeft(r) ? explain(r.left, name, operation) : `job ${r.right}`}`)
             )
           ),
         { concurrency: "unbounded" }
