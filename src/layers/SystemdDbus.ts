@@ -456,8 +456,21 @@ export const make = (options: Options = {}): Effect.Effect<SystemdShape, never, 
       })
     })
 
+    const kill = Effect.fn("Systemd.kill")(function* (name: string, signal: number) {
+      yield* call({
+        operation: "kill",
+        unit: name,
+        path: MANAGER_PATH,
+        interface: MANAGER,
+        member: "KillUnit",
+        signature: "ssi",
+        body: [name, "all", signal]
+      })
+    })
+
     return {
       units,
+      kill,
       start: job("start", "StartUnit"),
       stop: job("stop", "StopUnit"),
       restart: job("restart", "RestartUnit"),

@@ -28,6 +28,8 @@ import * as Prepare from "./Prepare.js"
 import * as Run from "./Run.js"
 import * as Lifecycle from "./Lifecycle.js"
 import * as List from "./List.js"
+import * as Logs from "./Logs.js"
+import * as New from "./New.js"
 import { root } from "./Root.js"
 
 export const VERSION = "0.1.0"
@@ -47,7 +49,10 @@ export const command = root.pipe(
     Lifecycle.disable,
     Lifecycle.start,
     Lifecycle.stop,
+    Lifecycle.restart,
+    Lifecycle.kill,
     Guests.shutdown,
+    Guests.reset,
     Prepare.prepare,
     Prepare.teardown,
     Network.connect,
@@ -56,6 +61,8 @@ export const command = root.pipe(
     Generate.args,
     Run.run,
     Check.command,
+    New.command,
+    Logs.logs,
     genId,
     genMac
   ])
@@ -72,6 +79,7 @@ export const report = (error: unknown, program = "machina"): Effect.Effect<numbe
   if (ValidationError.isValidationError(error)) return Effect.succeed(EXIT_USAGE) // @effect/cli printed it
   const e = error as { readonly _tag?: string; readonly message?: string; readonly exitCode?: number; readonly issues?: ReadonlyArray<{ toString(): string }> }
   if (e._tag === "AlreadyReported") return Effect.succeed(e.exitCode ?? EXIT_FAILURE)
+  if (e._tag === "UsageError") return Effect.as(Console.error(`${program}: error: ${e.message}`), EXIT_USAGE)
   if (e._tag === "ConfigInvalidError" && e.issues !== undefined) {
     return Effect.as(Effect.forEach(e.issues, (i) => Console.error(i.toString()), { discard: true }), EXIT_FAILURE)
   }

@@ -14,10 +14,11 @@ import * as Option from "effect/Option"
 import type { Host } from "../domain/ConfigFiles.js"
 import { type ConfigIssue, invalid, issue } from "../domain/ConfigIssue.js"
 import { compose, type Composed } from "../domain/Merge.js"
-import { type QemuOption, renderArgs } from "../domain/qemu/Options.js"
+import { QEMU_EXECUTABLE, type QemuOption, renderArgs, toArgv } from "../domain/qemu/Options.js"
 import { generate as generateQemu, type GenerateOptions } from "../domain/qemu/Pipeline.js"
 import { renderMachineUnit, unitName } from "../domain/Unit.js"
 import { validateMachineName } from "../layers/ConfigStoreFs.js"
+import { all, machinesArg, resolve } from "./Targets.js"
 import { lazy, reloadUnits, serviceOr, store, systemd } from "./Workspace.js"
 
 export interface Built {
@@ -63,10 +64,21 @@ const printBlocks = (blocks: ReadonlyArray<{ name: string; text: string }>) =>
 
 const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
 
-export const args = Command.make("args", { machines }, ({ machines }) =>
+/** A word as a POSIX shell reads it back unchanged: bare when safe, else in single quotes. */
+export const shellQuote = (word: string): string =>
+  /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
+
+const shell = Options.boolean("shell").pipe(
+  Options.withDescription("Print one line to paste into a shell: the QEMU binary, then every argument, quoted.")
+)
+
+export const args = Command.make("args", { shell, machines }, ({ machines, shell }) =>
   Effect.gen(function*() {
     const { built } = yield* buildAll(machines)
-    yield* printBlocks(built.map((b) => ({ name: b.composed.machine.name, text: renderArgs(b.options) })))
+    yield* printBlocks(built.map((b) => ({
+      name: b.composed.machine.name,
+      text: shell ? [QEMU_EXECUTABLE, ...toArgv(b.options)].map(shellQuote).join(" ") : renderArgs(b.options)
+    })))
   })).pipe(Command.withDescription("Displays the QEMU arguments for virtual machines."))
 
 const preview = Options.boolean("preview").pipe(Options.withDescription("Print the units instead of writing them."))
@@ -84,9 +96,9 @@ const unitStore = (dir: Option.Option<string>) =>
   Effect.flatMap(unitStoreModules, ([{ UnitStore }, UnitStoreFs]) =>
     serviceOr(UnitStore, UnitStoreFs.make({ directory: Option.getOrUndefined(dir) })))
 
-export const generate = Command.make("generate", { preview, noReload, unitDir, machines }, ({ machines, noReload, preview, unitDir }) =>
+export const generate = Command.make("generate", { preview, noReload, unitDir, all, machines: machinesArg }, ({ all, machines, noReload, preview, unitDir }) =>
   Effect.gen(function*() {
-    const { built } = yield* buildAll(machines)
+    const { built } = yield* buildAll(yield* resolve("generate", machines, all))
     const units = built.map((b) => ({
       name: unitName(b.composed.machine.name),
       content: renderMachineUnit({ name: b.composed.machine.name, options: b.options })

@@ -17,6 +17,7 @@ import type * as QmpOps from "./QmpOps.js"
 import { durationValue, format } from "./Root.js"
 import { unitName } from "../domain/Unit.js"
 import { AlreadyReported } from "./Failures.js"
+import { all, machinesArg, resolve } from "./Targets.js"
 import { composeAll, lazy, runDir, serviceOr, systemd } from "./Workspace.js"
 
 /**
@@ -69,9 +70,9 @@ const grace = Options.text("grace").pipe(
   Options.mapEffect(durationValue)
 )
 
-export const shutdown = Command.make("shutdown", { system, wait, timeout, repeat, grace, machines }, (o) =>
+export const shutdown = Command.make("shutdown", { system, wait, timeout, repeat, grace, all, machines: machinesArg }, (o) =>
   Effect.gen(function*() {
-    const { machines } = yield* composeAll(o.machines)
+    const { machines } = yield* composeAll(yield* resolve("shutdown", o.machines, o.all))
     const hasTimeout = Option.isSome(o.timeout) && Duration.greaterThan(o.timeout.value, Duration.zero)
     yield* withQmp((ops) => ops.shutdown(targetsOf(machines, o.system), {
       wait: o.wait || hasTimeout,
@@ -86,6 +87,12 @@ export const shutdown = Command.make("shutdown", { system, wait, timeout, repeat
           : Effect.fail(e))
     )
   })).pipe(Command.withDescription("Sends a shutdown command to one or more virtual machines."))
+
+export const reset = Command.make("reset", { machines }, (o) =>
+  Effect.gen(function*() {
+    const { machines } = yield* composeAll(o.machines)
+    yield* withQmp((ops) => ops.reset(targetsOf(machines, false)))
+  })).pipe(Command.withDescription("Resets virtual machines at once, as the reset button does (QMP system_reset)."))
 
 export const observe = Command.make("observe", { format, machines }, (o) =>
   Effect.gen(function*() {

@@ -92,6 +92,11 @@ const machines = (what: string): ArgSpec => ({
   repeated: true
 })
 
+const allOption: OptionSpec = { names: ["--all"], description: "Every machine of the host instead of named ones." }
+
+/** MACHINE... that `--all` can replace. */
+const machinesOrAll = (what: string): ArgSpec => ({ ...machines(what), description: `${what} (or --all).`, optional: true })
+
 const jobTimeout: OptionSpec = {
   names: ["--timeout"],
   value: "DURATION",
@@ -146,8 +151,8 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
   {
     name: "status",
     summary: "Displays the systemd unit status for virtual machines.",
-    args: [machines("Machines whose unit status to show")],
-    options: [format],
+    args: [machinesOrAll("Machines whose unit status to show")],
+    options: [allOption, format],
     exit: [[3, "a unit is not active"]],
     examples: ["machina status test-vm"]
   },
@@ -163,8 +168,9 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     name: "generate",
     summary: "Generates systemd unit configuration files from /etc/machina/machine.conf.d/*.conf.json.",
     details: ["Writes machina-MACHINE.service for each machine (created, changed or unchanged) and reloads systemd."],
-    args: [machines("Machines to generate units for")],
+    args: [machinesOrAll("Machines to generate units for")],
     options: [
+      allOption,
       { names: ["--preview"], description: "Print the units instead of writing them." },
       { names: ["--no-reload"], description: "Do not ask systemd to reload its units after writing." },
       {
@@ -179,32 +185,83 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
   {
     name: "enable",
     summary: "Enables the systemd units for virtual machines.",
-    args: [machines("Machines to start at boot")],
-    options: [],
+    args: [machinesOrAll("Machines to start at boot")],
+    options: [allOption],
     examples: ["machina enable test-vm"]
   },
   {
     name: "disable",
     summary: "Disables the systemd units for virtual machines.",
-    args: [machines("Machines not to start at boot")],
-    options: [],
+    args: [machinesOrAll("Machines not to start at boot")],
+    options: [allOption],
     examples: ["machina disable test-vm"]
   },
   {
     name: "start",
     summary: "Starts the systemd units for virtual machines.",
     details: ["Waits for each start job; a machine without a unit needs `machina generate MACHINE` first."],
-    args: [machines("Machines to start")],
-    options: [jobTimeout],
+    args: [machinesOrAll("Machines to start")],
+    options: [allOption, jobTimeout],
     examples: ["machina start test-vm"]
   },
   {
     name: "stop",
     summary: "Stops the systemd units for virtual machines.",
-    details: ["Runs the unit's graceful ExecStop (ACPI power-off, then quit) and waits for each stop job."],
-    args: [machines("Machines to stop")],
-    options: [jobTimeout],
+    details: [
+      "Runs the unit's graceful ExecStop (ACPI power-off, then quit) and waits for each stop job. " +
+      "With --all on a terminal, asks before stopping."
+    ],
+    args: [machinesOrAll("Machines to stop")],
+    options: [allOption, jobTimeout],
     examples: ["machina stop test-vm", "machina stop --timeout 5m test-vm"]
+  },
+  {
+    name: "restart",
+    summary: "Restarts the systemd units for virtual machines.",
+    details: ["Stops (gracefully) and starts each unit, waiting for the jobs. With --all on a terminal, asks first."],
+    args: [machinesOrAll("Machines to restart")],
+    options: [allOption, jobTimeout],
+    examples: ["machina restart test-vm"]
+  },
+  {
+    name: "kill",
+    summary: "Kills the QEMU processes of virtual machines (SIGKILL through systemd).",
+    details: ["For a guest that hangs: systemd sends SIGKILL to the unit's processes; the unit ends failed. With --all on a terminal, asks first."],
+    args: [machinesOrAll("Machines to kill")],
+    options: [allOption],
+    examples: ["machina kill test-vm"]
+  },
+  {
+    name: "reset",
+    summary: "Resets virtual machines at once, as the reset button does (QMP system_reset).",
+    args: [machines("Machines to reset")],
+    options: [],
+    examples: ["machina reset test-vm"]
+  },
+  {
+    name: "logs",
+    summary: "Shows the journal of a virtual machine's unit (journalctl).",
+    args: [{ name: "MACHINE", description: "The machine whose journal to show." }],
+    options: [
+      { names: ["--follow", "-f"], description: "Keep printing new entries until Ctrl-C." },
+      { names: ["--lines", "-n"], value: "N", description: "Show only the last N entries.", default: "all" }
+    ],
+    examples: ["machina logs test-vm", "machina logs -f -n 50 test-vm"]
+  },
+  {
+    name: "new",
+    summary: "Creates a machine file with a fresh UUID, checked against the host's tags.",
+    details: [
+      "Writes machine.conf.d/NAME.conf.json only when the machine builds (the checks of machina check); " +
+      "never overwrites an existing machine."
+    ],
+    args: [{ name: "NAME", description: "The new machine's name: a letter, then letters, digits, '_', '-' or '.'." }],
+    options: [
+      { names: ["--tag"], value: "TAG", description: "A tag of the host file to apply; repeat for several, in order." },
+      { names: ["--var"], value: "KEY=VALUE", description: "A variable for the tags' patterns; repeatable." },
+      { names: ["--description"], value: "TEXT", description: "A description of the machine." }
+    ],
+    examples: ["machina new web01 --tag linux --tag small --var disk=web01"]
   },
   {
     name: "shutdown",
@@ -213,8 +270,9 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
       "Sends an ACPI power-off over QMP. With --timeout, sends quit when the guest has not stopped by then, " +
       "and exits with status 4 when it had to."
     ],
-    args: [machines("Machines to shut down")],
+    args: [machinesOrAll("Machines to shut down")],
     options: [
+      allOption,
       { names: ["--system"], description: "Use the QMP socket reserved for systemd (the unit's ExecStop)." },
       { names: ["--wait"], description: "Wait until the machines have stopped." },
       {
@@ -286,8 +344,8 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     name: "args",
     summary: "Displays the QEMU arguments for virtual machines.",
     args: [machines("Machines whose QEMU command line to show")],
-    options: [],
-    examples: ["machina args test-vm"]
+    options: [{ names: ["--shell"], description: "One line to paste into a shell: the QEMU binary, then every argument, quoted." }],
+    examples: ["machina args test-vm", "machina args --shell test-vm"]
   },
   {
     name: "run",

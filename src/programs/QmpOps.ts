@@ -356,3 +356,43 @@ export const query = (
     }
     if (failures.length > 0) return yield* new QueryFailedError({ failures })
   })
+
+// ---------------------------------------------------------------------------
+// reset
+// ---------------------------------------------------------------------------
+
+/** Some machines could not be reset. */
+export class ResetFailedError extends Schema.TaggedError<ResetFailedError>()("ResetFailedError", {
+  failures: Schema.Array(MachineFailure)
+}) {
+  override get message(): string {
+    return `reset failed for ${names(this.failures)}`
+  }
+}
+
+/** `reset`: QMP `system_reset` (a hard reset, as the reset button) on every machine concurrently. */
+export const reset = (
+  targets: ReadonlyArray<QmpTarget>,
+  options: { readonly connect?: QmpConnectOptions } = {}
+): Effect.Effect<void, ResetFailedError, Qmp> =>
+  Effect.flatMap(
+    perMachine(targets, (target) =>
+      Effect.gen(function*() {
+        const { machine } = target
+        if (!hasSockets(target)) return yield* Effect.as(Console.error(`Cannot reset ${machine}: ${NO_SOCKET}`), Option.some(NO_SOCKET))
+        const qmp = yield* Qmp
+        const done = yield* Effect.either(Effect.scoped(Effect.flatMap(qmp.connect(target.sockets, options.connect), (session) =>
+          Effect.either(session.execute("system_reset")))))
+        if (Either.isLeft(done)) {
+          const line = yield* unreachable(target, done.left, `Failed to reset ${machine}`)
+          return yield* Effect.as(Console.error(line), Option.some(line))
+        }
+        if (Either.isLeft(done.right)) {
+          const line = `Failed to reset ${machine}: ${done.right.left.message}`
+          return yield* Effect.as(Console.error(line), Option.some(line))
+        }
+        yield* Console.log(`${machine}: reset`)
+        return Option.none<string>()
+      })),
+    (failures) => (failures.length === 0 ? Effect.void : Effect.fail(new ResetFailedError({ failures })))
+  )
