@@ -18,6 +18,7 @@ import { basename } from "node:path"
 import * as Cat from "./Cat.js"
 import * as Check from "./Check.js"
 import { genId, genMac } from "./GenId.js"
+import * as Edit from "./Edit.js"
 import * as Front from "./Front.js"
 import * as Generate from "./Generate.js"
 import * as Help from "./Help.js"
@@ -62,6 +63,7 @@ export const command = root.pipe(
     Run.run,
     Check.command,
     New.command,
+    Edit.command,
     Logs.logs,
     genId,
     genMac

@@ -264,6 +264,17 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     examples: ["machina new web01 --tag linux --tag small --var disk=web01"]
   },
   {
+    name: "edit",
+    summary: "Edits a machine file with $EDITOR, saving it only when it validates.",
+    details: [
+      "Opens $VISUAL (else $EDITOR, else vi) on a copy of the machine file. The copy replaces the file only when it " +
+      "validates; otherwise the problems are shown and, on a terminal, the editor opens again."
+    ],
+    args: [{ name: "MACHINE", description: "The machine to edit." }],
+    options: [],
+    examples: ["EDITOR=nano machina edit test-vm"]
+  },
+  {
     name: "shutdown",
     summary: "Sends a shutdown command to one or more virtual machines.",
     details: [

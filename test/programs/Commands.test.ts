@@ -8,7 +8,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { spawnSync } from "node:child_process"
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as ConfigStoreFs from "../../src/layers/ConfigStoreFs.js"
@@ -187,5 +187,63 @@ describe("args --shell", () => {
         unknown
       >)
       expect(split.stdout.split("\n").slice(0, -1)).toEqual([QEMU_EXECUTABLE, ...toArgv(built[0]!.options)])
+    }))
+})
+
+describe("edit", () => {
+  /** A real editor program: a shell script that writes the given text into the file it is given. */
+  const editorWriting = (dir: string, text: string) => {
+    const script = join(dir, "editor.sh")
+    writeFileSync(join(dir, "replacement.json"), text)
+    writeFileSync(script, `#!/bin/sh\ncat "${join(dir, "replacement.json")}" > "$1"\n`, { mode: 0o755 })
+    return script
+  }
+  const scratch = () => {
+    const dir = mkdtempSync(join(tmpdir(), "machina-edit-test-"))
+    cpSync("examples/seed", join(dir, "etc"), { recursive: true })
+    return dir
+  }
+  const withEditor = <A, E, R>(editor: string, effect: Effect.Effect<A, E, R>) =>
+    Effect.acquireUseRelease(
+      Effect.sync(() => {
+        const saved = [process.env["VISUAL"], process.env["EDITOR"]] as const
+        delete process.env["VISUAL"]
+        process.env["EDITOR"] = editor
+        return saved
+      }),
+      () => effect,
+      ([visual, editorBefore]) => Effect.sync(() => {
+        if (visual !== undefined) process.env["VISUAL"] = visual
+        if (editorBefore === undefined) delete process.env["EDITOR"]
+        else process.env["EDITOR"] = editorBefore
+      })
+    )
+
+  it.effect("saves a copy that validates, refuses one that does not (no terminal: no second round)", () =>
+    Effect.gen(function*() {
+      const dir = scratch()
+      try {
+        const file = join(dir, "etc/machine.conf.d/test-vm.conf.json")
+        const original = readFileSync(file, "utf8")
+        const edited = original.replace("Test VM (2023-04-27)", "Edited VM")
+        const ok = yield* withEditor(editorWriting(dir, edited), runCli(["--config-dir", join(dir, "etc"), "edit", "test-vm"]))
+        expect(ok).toEqual({ stdout: `${file}: saved\n`, stderr: "", exitCode: 0 })
+        expect(readFileSync(file, "utf8")).toBe(edited)
+
+        const broken = edited.replace(`"tags": [`, `"tags": ["no-such-tag", `)
+        const refused = yield* withEditor(editorWriting(dir, broken), runCli(["--config-dir", join(dir, "etc"), "edit", "test-vm"]))
+        expect(refused.exitCode).toBe(1)
+        expect(refused.stderr).toMatch(/test-vm\.conf\.json: \$\.tags\[0\]: tag "no-such-tag" is not defined/)
+        expect(refused.stderr).toContain(`machina: ${file} left unchanged\n`)
+        expect(readFileSync(file, "utf8")).toBe(edited)
+
+        const same = yield* withEditor("true", runCli(["--config-dir", join(dir, "etc"), "edit", "test-vm"]))
+        expect(same).toEqual({ stdout: `${file}: unchanged\n`, stderr: "", exitCode: 0 })
+        const failing = yield* withEditor("false", runCli(["--config-dir", join(dir, "etc"), "edit", "test-vm"]))
+        expect(failing.exitCode).toBe(1)
+        expect(readFileSync(file, "utf8")).toBe(edited)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
     }))
 })
