@@ -1,11 +1,8 @@
 /**
  * The command tree and the edge where typed failures become stderr lines and an exit status.
  */
-import * as CliConfig from "@effect/cli/CliConfig"
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
-import * as CommandDescriptor from "@effect/cli/CommandDescriptor"
-import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
@@ -125,23 +122,6 @@ const usageError = (message: string, path: ReadonlyArray<string>) =>
     EXIT_USAGE
   )
 
-// eslint-disable-next-line no-control-regex
-const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "").trim()
-
-/** @effect/cli's parse error as one plain sentence naming the command. */
-const describeValidation = (e: ValidationError.ValidationError, path: ReadonlyArray<string>): string => {
-  const doc = (e as { readonly error?: HelpDoc.HelpDoc }).error
-  const text: string = doc !== undefined ? plain(HelpDoc.toAnsiText(doc)) : e._tag
-  const where = `machina ${path.join(" ")}`
-  const missing = /^Missing argument <?([^>]*)>?/.exec(text)
-  if (missing !== null) {
-    const spec = Help.find(path)
-    const needs = spec?.args.filter((a) => !a.optional).map((a) => a.name + (a.repeated ? "..." : "")).join(" ")
-    return `"${where}" needs ${needs !== undefined && needs !== "" ? needs : missing[1]}`
-  }
-  return text.split("\n").filter((l) => l.trim() !== "").join(" ")
-}
-
 /** Runs the CLI on `argv` (node-style: [node, script, ...args]) and returns the exit status. */
 export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, CliApp.CliApp.Environment> => {
   const program = basename(argv[1] ?? "machina")
@@ -159,19 +139,10 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, 
   if (front.globals.wizard && process.stdin.isTTY !== true) {
     return usageError("--wizard needs a terminal, and standard input is not one", [])
   }
-  const level = LOG_LEVELS[front.globals.logLevel ?? "info"] ?? LogLevel.Info
-  const args = ["machina", ...front.args]
-  return CommandDescriptor.parse(command.descriptor, args, CliConfig.defaultConfig).pipe(
-    Effect.matchEffect({
-      onFailure: (e) => usageError(describeValidation(e, front.path), front.path),
-      onSuccess: (directive) =>
-        directive._tag === "UserDefined" && directive.leftover.length > 0
-          ? usageError(`unexpected argument "${directive.leftover[0]}" for "machina ${front.path.join(" ")}"`, front.path)
-          : execute([argv[0] ?? "node", argv[1] ?? "machina", ...front.args], "machina")
-    }),
-    Logger.withMinimumLogLevel(level),
-    Effect.provide(logging)
-  )
+  const run = execute([argv[0] ?? "node", argv[1] ?? "machina", ...front.args], "machina")
+  const level = front.globals.logLevel === undefined ? undefined : LOG_LEVELS[front.globals.logLevel]
+  // Without --log-level nothing logs (the default minimum is above every log machina writes).
+  return level === undefined ? run : run.pipe(Logger.withMinimumLogLevel(level), Effect.provide(logging))
 }
 
 const execute = (args: ReadonlyArray<string>, program: string) =>

@@ -153,6 +153,22 @@ export const parse = (argv: ReadonlyArray<string>): Front => {
   if (spec.subcommands !== undefined) {
     return usage(`"machina ${path.join(" ")}" needs a command: ${commandWords(spec).join(", ")}`, path)
   }
+  // What @effect/cli would reject, said the same way everywhere (and without parsing twice).
+  const where = `machina ${path.join(" ")}`
+  const required = spec.args.filter((a) => !a.optional)
+  if (positional.length < required.length) {
+    return usage(`"${where}" needs ${required.map((a) => a.name + (a.repeated ? "..." : "")).join(" ")}`, path)
+  }
+  if (!spec.args.some((a) => a.repeated) && positional.length > spec.args.length) {
+    return usage(`unexpected argument "${positional[spec.args.length]}" for "${where}"`, path)
+  }
+  for (let i = 0; i < options.length; i++) {
+    const option = findOption(spec.options, options[i]!)
+    if (option?.value === undefined) continue
+    const value = options[++i]!
+    const problem = option.check?.(value)
+    if (problem !== undefined) return usage(`${option.names[0]}: ${problem}`, path)
+  }
   const args: Array<string> = []
   if (globals.configDir !== undefined) args.push("--config-dir", globals.configDir)
   args.push(...path, ...options, ...positional)

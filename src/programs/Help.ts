@@ -8,6 +8,8 @@
  * option and argument the parser knows is described here, and nothing else.
  */
 
+import { parseDuration } from "../domain/Duration.js"
+
 export interface OptionSpec {
   /** Long name first (`--format`), then aliases (`-f`). */
   readonly names: readonly [string, ...Array<string>]
@@ -16,6 +18,8 @@ export interface OptionSpec {
   readonly description: string
   readonly default?: string
   readonly choices?: ReadonlyArray<string>
+  /** Checks a value: a description of the problem, or undefined when it is acceptable. */
+  readonly check?: (value: string) => string | undefined
 }
 
 export interface ArgSpec {
@@ -37,6 +41,15 @@ export interface CommandSpec {
   /** Exit statuses beyond the common ones. */
   readonly exit?: ReadonlyArray<readonly [number, string]>
 }
+
+/** A Go or systemd duration. */
+const durationCheck = (value: string): string | undefined => {
+  const parsed = parseDuration(value)
+  return parsed._tag === "Left" ? parsed.left.message : undefined
+}
+
+const countCheck = (value: string): string | undefined =>
+  /^\d+$/.test(value) ? undefined : `expected a whole number, got ${JSON.stringify(value)}`
 
 export const LOG_LEVELS = ["all", "trace", "debug", "info", "warning", "error", "fatal", "none"] as const
 
@@ -100,6 +113,7 @@ const machinesOrAll = (what: string): ArgSpec => ({ ...machines(what), descripti
 const jobTimeout: OptionSpec = {
   names: ["--timeout"],
   value: "DURATION",
+  check: durationCheck,
   description: "How long to wait for each systemd job (e.g. 90s, 2m); when it expires the job goes on in systemd.",
   default: "2m"
 }
@@ -244,7 +258,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     args: [{ name: "MACHINE", description: "The machine whose journal to show." }],
     options: [
       { names: ["--follow", "-f"], description: "Keep printing new entries until Ctrl-C." },
-      { names: ["--lines", "-n"], value: "N", description: "Show only the last N entries.", default: "all" }
+      { names: ["--lines", "-n"], value: "N", check: countCheck, description: "Show only the last N entries.", default: "all" }
     ],
     examples: ["machina logs test-vm", "machina logs -f -n 50 test-vm"]
   },
@@ -289,18 +303,21 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
       {
         names: ["--timeout"],
         value: "DURATION",
+        check: durationCheck,
         description: "Send quit after this long (implies --wait), e.g. 1m25s; 0 never quits.",
         default: "none"
       },
       {
         names: ["--repeat"],
         value: "DURATION",
+        check: durationCheck,
         description: "Repeat the ACPI power-off request this often while waiting; 0 sends it once.",
         default: "5s"
       },
       {
         names: ["--grace"],
         value: "DURATION",
+        check: durationCheck,
         description: "After quit, how long to wait for QEMU to exit before reporting failure.",
         default: "10s"
       }
