@@ -10,9 +10,11 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
 import * as ConfigStoreMemory from "../../src/layers/ConfigStoreMemory.js"
+import * as NetLinksMemory from "../../src/layers/NetLinksMemory.js"
 import * as QmpMemory from "../../src/layers/QmpMemory.js"
 import * as SystemdMemory from "../../src/layers/SystemdMemory.js"
 import { explain } from "../../src/programs/Lifecycle.js"
+import { withRootHint } from "../../src/programs/Network.js"
 import { SystemdTimeoutError, SystemdUnitNotFoundError } from "../../src/services/Systemd.js"
 import { runCli } from "../support/Cli.js"
 
@@ -134,4 +136,30 @@ describe("cat and list", () => {
       expect(r.stdout).toBe("No machines: /etc/machina/machine.conf.d has no *.conf.json files (see: machina help new)\n")
       expect((yield* runCli(["list", "--format", "json"], empty)).stdout).toBe("[]\n")
     }))
+})
+
+describe("connect", () => {
+  it.effect("a missing bridge: the network's name and its device", () =>
+    Effect.gen(function*() {
+      const layer = Layer.mergeAll(
+        ConfigStoreMemory.layer({
+          location: "/etc/machina",
+          host: { storage: {}, network: { lan: { device: "br9" } } },
+          machines: { web: { attrs: { memory: { ram: 512 } }, connections: [{ name: "0", network: "lan" }] } }
+        }),
+        NetLinksMemory.layer({ links: [{ name: "web.0" }] })
+      )
+      const r = yield* runCli(["connect", "web"], layer)
+      expect(r.exitCode).toBe(1)
+      expect(r.stderr).toMatch(
+        /^web\.0: failed: bridge "br9" of network "lan" does not exist \(create it, or fix network\.lan\.device in \/etc\/machina\/machina\.conf\.json\)\n/
+      )
+    }))
+
+  it("a refusal for lack of privileges says it needs root", () => {
+    expect(withRootHint("ip link set dev web.0 up exited 2: RTNETLINK answers: Operation not permitted")).toBe(
+      "ip link set dev web.0 up exited 2: RTNETLINK answers: Operation not permitted (needs root (CAP_NET_ADMIN): run with sudo)"
+    )
+    expect(withRootHint("link \"x\" not found")).toBe("link \"x\" not found")
+  })
 })
