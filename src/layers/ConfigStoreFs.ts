@@ -42,10 +42,13 @@ const describe = (e: unknown): string => {
 }
 
 const read = (file: string) =>
-  Effect.tryPromise({
-    try: () => readFile(file, "utf8"),
-    catch: (e) => new ConfigReadError({ file, reason: describe(e) })
-  })
+  Effect.zipRight(
+    Effect.logDebug(`reading ${file}`),
+    Effect.tryPromise({
+      try: () => readFile(file, "utf8"),
+      catch: (e) => new ConfigReadError({ file, reason: describe(e) })
+    })
+  )
 
 export const validateMachineName = (name: string): Effect.Effect<string, MachineNameError> => {
   const problem = checkName("machine", name)
@@ -132,10 +135,24 @@ export const make = (options: Options = {}): Effect.Effect<ConfigStoreShape> =>
       ? undefined
       : { directory: absolute }
     const machineFile = (name: string) => `${machineDir}/${name}${MACHINE_SUFFIX}`
-    const listMachines = Effect.tryPromise({
+    /** A missing configuration directory: where machina looked and how to point it elsewhere. */
+    const whereToLook = (error: ConfigReadError) =>
+      Effect.flatMap(isDirectory(confDir), (exists): Effect.Effect<never, ConfigReadError> =>
+        Effect.fail(
+          error.reason !== "file not found" || (exists && error.file === hostFile)
+            ? error
+            : new ConfigReadError({
+              file: error.file,
+              reason: explicit
+                ? `file not found (configuration directory ${confDir}${exists ? "" : " does not exist"}; check --config-dir or MACHINA_CONFIG_DIR)`
+                : `file not found (no configuration in ${CONF_DIR} nor the current directory; create it with machina install, or use --config-dir DIR)`
+            })
+        ))
+    const listMachines = Effect.zipRight(Effect.logDebug(`listing machines in ${machineDir}`), Effect.tryPromise({
       try: () => readdir(machineDir),
       catch: (e) => new ConfigReadError({ file: machineDir, reason: describe(e) })
-    }).pipe(
+    })).pipe(
+      Effect.catchAll(whereToLook),
       Effect.map((entries) =>
         entries
           .map(machineNameOfFile)
@@ -145,13 +162,34 @@ export const make = (options: Options = {}): Effect.Effect<ConfigStoreShape> =>
     )
     const loadFile = (name: string) =>
       read(machineFile(name)).pipe(Effect.flatMap((text) => decodeMachine(text, machineFile(name), name)))
+    /** An unknown machine: name the machines there are. */
+    const knownMachines = (error: ConfigReadError) =>
+      error.reason !== "file not found"
+        ? Effect.fail(error)
+        : Effect.flatMap(Effect.either(listMachines), (names) =>
+          Effect.fail(
+            Either.isLeft(names)
+              ? names.left
+              : new ConfigReadError({
+                file: error.file,
+                reason: names.right.length === 0
+                  ? `file not found (there are no machines in ${machineDir})`
+                  : `file not found (known machines: ${names.right.join(", ")})`
+              })
+          ))
     return {
       location: confDir,
       ...(bootConfig === undefined ? {} : { bootConfig }),
       hostFile,
       machineFile,
-      loadHost: read(hostFile).pipe(Effect.flatMap((text) => Either.match(decodeHost(text, hostFile), { onLeft: Effect.fail, onRight: Effect.succeed }))),
-      loadMachine: loadByFileOrName(loadFile, listMachines),
+      loadHost: read(hostFile).pipe(
+        Effect.catchAll(whereToLook),
+        Effect.flatMap((text) => Either.match(decodeHost(text, hostFile), { onLeft: Effect.fail, onRight: Effect.succeed }))
+      ),
+      loadMachine: (name) =>
+        loadByFileOrName(loadFile, listMachines)(name).pipe(
+          Effect.catchIf((e): e is ConfigReadError => e._tag === "ConfigReadError" && e.file === machineFile(name), knownMachines)
+        ),
       listMachines,
       readMachineText: (name) => Effect.flatMap(validateMachineName(name), () => read(machineFile(name))),
       writeMachineText: (name, text) =>

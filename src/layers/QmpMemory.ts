@@ -303,6 +303,12 @@ export const make: Effect.Effect<{ readonly qmp: QmpShape; readonly simulator: Q
             }
             return
           }
+          case "system_reset": {
+            // QEMU answers, then reports the reset (guest: false when the host asked for it).
+            reply(conn, idText, `"return": {}`)
+            yield* broadcast(machine, "RESET", `{"guest": false, "reason": "host-qmp-system-reset"}`)
+            return
+          }
           case "quit": {
             reply(conn, idText, `"return": {}`)
             yield* broadcast(machine, "SHUTDOWN", `{"guest": false, "reason": "host-qmp-quit"}`)

@@ -388,10 +388,12 @@ export const openUnixSocket: OpenTransport = (path, connectTimeout) =>
     socket.on("error", (err) => finish({ _tag: "Error", detail: `read unix ${path}: ${errorText(err)}`, cause: err }))
     socket.on("end", () => finish({ _tag: "End" }))
     socket.on("close", () => finish({ _tag: "End" }))
+    yield* Effect.logDebug(`QMP connected to ${path}`)
     const transport: QmpTransport = {
-      read: Queue.take(inbox),
+      read: Effect.tap(Queue.take(inbox), (item) =>
+        Effect.logDebug(item._tag === "Data" ? `QMP ${path} <- ${item.text.trimEnd()}` : `QMP ${path}: ${item._tag === "End" ? "closed" : item.detail}`)),
       write: (text) =>
-        Effect.async<void, QmpConnectionClosedError>((resume) => {
+        Effect.zipRight(Effect.logDebug(`QMP ${path} -> ${text.trimEnd()}`), Effect.async<void, QmpConnectionClosedError>((resume) => {
           if (socket.destroyed || !socket.writable) {
             resume(Effect.fail(
               new QmpConnectionClosedError({ reason: "error", detail: `write unix ${path}: socket is closed` })
@@ -411,7 +413,7 @@ export const openUnixSocket: OpenTransport = (path, connectTimeout) =>
                 )
             )
           })
-        }),
+        })),
       close: Effect.sync(() => {
         socket.destroy()
       })

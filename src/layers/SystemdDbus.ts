@@ -209,7 +209,14 @@ export const make = (options: Options = {}): Effect.Effect<SystemdShape, never, 
             })
         })
       )
-      return Effect.raceFirst(call, Deferred.await(connection.lost))
+      const describe = `D-Bus ${spec.interface}.${spec.member}(${(spec.body ?? []).map((b) => JSON.stringify(b)).join(", ")}) on ${spec.path}`
+      return Effect.logDebug(describe).pipe(
+        Effect.zipRight(Effect.raceFirst(call, Deferred.await(connection.lost))),
+        Effect.tapBoth({
+          onFailure: (e) => Effect.logDebug(`${describe} failed: ${e.message}`),
+          onSuccess: (reply) => Effect.logDebug(`${describe} replied ${JSON.stringify(reply.body, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}`)
+        })
+      )
     }
 
     /** Creates the bus client with every listener attached before control returns to the event loop. */
@@ -449,8 +456,21 @@ export const make = (options: Options = {}): Effect.Effect<SystemdShape, never, 
       })
     })
 
+    const kill = Effect.fn("Systemd.kill")(function* (name: string, signal: number) {
+      yield* call({
+        operation: "kill",
+        unit: name,
+        path: MANAGER_PATH,
+        interface: MANAGER,
+        member: "KillUnit",
+        signature: "ssi",
+        body: [name, "all", signal]
+      })
+    })
+
     return {
       units,
+      kill,
       start: job("start", "StartUnit"),
       stop: job("stop", "StopUnit"),
       restart: job("restart", "RestartUnit"),

@@ -58,7 +58,7 @@ export interface Options {
 
 /** One job or call the simulation carried out, for assertions. */
 export interface JournalEntry {
-  readonly operation: JobOperation | "enable" | "disable" | "reload"
+  readonly operation: JobOperation | "enable" | "disable" | "reload" | "kill"
   readonly unit: string
   readonly result: string
 }
@@ -249,6 +249,29 @@ export const make = (
       start: job("start"),
       stop: job("stop"),
       restart: job("restart"),
+      // SIGKILL (or any signal) kills the service's processes: it fails with result "signal".
+      kill: Effect.fn("Systemd.kill")(function* (name: string, signal: number) {
+        yield* bus
+        const unit = yield* unitOrFail(name)
+        if (unit.status.activeState !== "active" || unit.status.mainPid === 0) {
+          return yield* new SystemdCallError({
+            operation: "kill",
+            errorName: "org.freedesktop.systemd1.NoSuchProcess",
+            detail: `No process to kill`
+          })
+        }
+        const now = yield* nowMicros
+        unit.status = {
+          ...unit.status,
+          activeState: "failed",
+          subState: "failed",
+          mainPid: 0,
+          result: "signal",
+          activeExitTimestamp: now,
+          inactiveEnterTimestamp: now
+        }
+        journal.push({ operation: "kill", unit: name, result: String(signal) })
+      }),
       enable: Effect.fn("Systemd.enable")(function* (names: ReadonlyArray<string>) {
         yield* bus
         const states = yield* Effect.forEach(names, unitOrFail)

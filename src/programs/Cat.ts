@@ -4,6 +4,7 @@ import * as Command from "@effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { hostSummary, machineSummary } from "../domain/Summary.js"
+import { noMachinesIn } from "./List.js"
 import { format } from "./Root.js"
 import { composeAll, store } from "./Workspace.js"
 
@@ -19,7 +20,10 @@ export const handler = ({ format, machines }: { format: "text" | "json"; machine
   Effect.gen(function*() {
     const s = yield* store
     const results: Array<{ name: string; text: string; json: unknown }> = []
-    for (const arg of machines) {
+    // No arguments: every machine, as `check` does.
+    const names = machines.length > 0 ? machines : yield* s.listMachines
+    if (names.length === 0) return yield* Console.error(`machina: no machines: ${noMachinesIn(s.machineFile("NAME"))}`)
+    for (const arg of names) {
       if (arg === HOST_ARGUMENT) {
         const host = yield* s.loadHost
         results.push({ name: HOST_ARGUMENT, text: hostSummary(host.config), json: { kind: "host", file: host.file, config: host.config } })

@@ -1,18 +1,24 @@
 /**
  * The command tree and the edge where typed failures become stderr lines and an exit status.
  */
+import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import { basename } from "node:path"
 import * as Cat from "./Cat.js"
 import * as Check from "./Check.js"
 import { genId, genMac } from "./GenId.js"
+import * as Edit from "./Edit.js"
+import * as Front from "./Front.js"
 import * as Generate from "./Generate.js"
+import * as Help from "./Help.js"
 import * as Guests from "./Guests.js"
 import * as Install from "./Install.js"
 import * as Network from "./Network.js"
@@ -24,6 +30,8 @@ import * as List from "./List.js"
 import * as PinHardware from "./PinHardware.js"
 import * as Plan from "./Plan.js"
 import * as Ui from "./Ui.js"
+import * as Logs from "./Logs.js"
+import * as New from "./New.js"
 import { root } from "./Root.js"
 import * as WarningsConsole from "../layers/WarningsConsole.js"
 import { Warnings } from "../services/Warnings.js"
@@ -48,7 +56,10 @@ export const command = root.pipe(
     Lifecycle.disable,
     Lifecycle.start,
     Lifecycle.stop,
+    Lifecycle.restart,
+    Lifecycle.kill,
     Guests.shutdown,
+    Guests.reset,
     Prepare.prepare,
     Prepare.teardown,
     Network.connect,
@@ -58,6 +69,9 @@ export const command = root.pipe(
     Run.run,
     Check.command,
     Ui.command,
+    New.command,
+    Edit.command,
+    Logs.logs,
     genId,
     genMac
   ])
@@ -74,6 +88,7 @@ export const report = (error: unknown, program = "machina"): Effect.Effect<numbe
   if (ValidationError.isValidationError(error)) return Effect.succeed(EXIT_USAGE) // @effect/cli printed it
   const e = error as { readonly _tag?: string; readonly message?: string; readonly exitCode?: number; readonly issues?: ReadonlyArray<{ toString(): string }> }
   if (e._tag === "AlreadyReported") return Effect.succeed(e.exitCode ?? EXIT_FAILURE)
+  if (e._tag === "UsageError") return Effect.as(Console.error(`${program}: error: ${e.message}`), EXIT_USAGE)
   // A machine argument that is not a valid machine name is a usage error.
   const status = e._tag === "MachineNameError" ? EXIT_USAGE : EXIT_FAILURE
   if (e._tag === "ConfigInvalidError" && e.issues !== undefined) {
@@ -92,21 +107,66 @@ export const report = (error: unknown, program = "machina"): Effect.Effect<numbe
 export const personality = (program: string): "connect" | "disconnect" | undefined =>
   program.endsWith("-ifup") ? "connect" : program.endsWith("-ifdown") ? "disconnect" : undefined
 
+const LOG_LEVELS: Readonly<Record<string, LogLevel.LogLevel>> = {
+  all: LogLevel.All,
+  trace: LogLevel.Trace,
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warning: LogLevel.Warning,
+  error: LogLevel.Error,
+  fatal: LogLevel.Fatal,
+  none: LogLevel.None
+}
+
+/** Log lines on stderr, `machina: debug: <message>`, never on stdout (that is the command's output). */
+const stderrLogger = Logger.withConsoleError(Logger.make(({ logLevel, message }) =>
+  `machina: ${logLevel.label.toLowerCase()}: ${(Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : JSON.stringify(m))).join(" ")}`
+))
+const logging = Logger.replace(Logger.defaultLogger, stderrLogger)
+
+/** A usage error: one line on stderr (plus where to read more), exit status 2. */
+const usageError = (message: string, path: ReadonlyArray<string>) =>
+  Effect.as(
+    Console.error(
+      `machina: error: ${message}` +
+        (message.includes("did you mean") ? "" : `\nRun 'machina help${path.length > 0 ? ` ${path.join(" ")}` : ""}' for usage.`)
+    ),
+    EXIT_USAGE
+  )
+
 /** Runs the CLI on `argv` (node-style: [node, script, ...args]) and returns the exit status. */
-export const main = (argv: ReadonlyArray<string>) => {
+export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, CliApp.CliApp.Environment> => {
   const program = basename(argv[1] ?? "machina")
   const as = personality(program)
-  const args = as === undefined ? argv : [argv[0] ?? "node", argv[1] ?? "machina", as, ...argv.slice(2)]
-  return cli(args).pipe(
+  if (as !== undefined) return execute([argv[0] ?? "node", argv[1] ?? "machina", as, ...argv.slice(2)], program)
+  const front = Front.parse(argv.slice(2))
+  switch (front._tag) {
+    case "Help":
+      return Effect.as(Console.log(Help.render(front.path).trimEnd()), 0)
+    case "Version":
+      return Effect.as(Console.log(VERSION), 0)
+    case "Usage":
+      return usageError(front.message, front.path)
+  }
+  if (front.globals.wizard && process.stdin.isTTY !== true) {
+    return usageError("--wizard needs a terminal, and standard input is not one", [])
+  }
+  const run = execute([argv[0] ?? "node", argv[1] ?? "machina", ...front.args], "machina")
+  const level = front.globals.logLevel === undefined ? undefined : LOG_LEVELS[front.globals.logLevel]
+  // Without --log-level nothing logs (the default minimum is above every log machina writes).
+  return level === undefined ? run : run.pipe(Logger.withMinimumLogLevel(level), Effect.provide(logging))
+}
+
+const execute = (args: ReadonlyArray<string>, program: string) =>
+  cli(args).pipe(
     // One Warnings per run: each warning is printed once however often its file is loaded.
     Effect.provideServiceEffect(Warnings, WarningsConsole.make),
     Effect.exit,
     Effect.flatMap((exit) => {
       if (Exit.isSuccess(exit)) return Effect.succeed(0)
       const failure = Cause.failureOption(exit.cause)
-      if (Option.isSome(failure)) return report(failure.value, as === undefined ? "machina" : program)
+      if (Option.isSome(failure)) return report(failure.value, program)
       if (Cause.isInterruptedOnly(exit.cause)) return Effect.succeed(130)
       return Effect.as(Console.error(`machina: internal error: ${Cause.pretty(exit.cause)}`), EXIT_INTERNAL)
     })
   )
-}

@@ -9,3 +9,8 @@ export class AlreadyReported extends Schema.TaggedError<AlreadyReported>()("Alre
     return this.summary
   }
 }
+
+/** A command line that cannot be carried out as given (exit status 2, like a parse error). */
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
+  message: Schema.String
+}) {}

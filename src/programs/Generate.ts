@@ -18,7 +18,7 @@ import * as Schema from "effect/Schema"
 import type { Host } from "../domain/ConfigFiles.js"
 import { type ConfigIssue, invalid, issue } from "../domain/ConfigIssue.js"
 import { compose, type Composed } from "../domain/Merge.js"
-import { type QemuOption, renderArgs } from "../domain/qemu/Options.js"
+import { QEMU_EXECUTABLE, type QemuOption, renderArgs, toArgv } from "../domain/qemu/Options.js"
 import { generate as generateQemu, type GenerateOptions } from "../domain/qemu/Pipeline.js"
 import { posixJoin } from "../domain/Pattern.js"
 import { configDropIn, configDropInName, unitName } from "../domain/Unit.js"
@@ -34,6 +34,7 @@ import { machineUnitFiles } from "../domain/MachineUnits.js"
 import { type MachinePlan, planMachine, planSummaryLine } from "../domain/Plan.js"
 import type { SystemdShape } from "../services/Systemd.js"
 import type { UnitStoreShape } from "../services/UnitStore.js"
+import { all, machinesArg, resolve } from "./Targets.js"
 
 export interface Built {
   readonly composed: Composed
@@ -123,10 +124,21 @@ export class BootConfigError extends Schema.TaggedError<BootConfigError>()("Boot
   }
 }
 
-export const args = Command.make("args", { machines }, ({ machines }) =>
+/** A word as a POSIX shell reads it back unchanged: bare when safe, else in single quotes. */
+export const shellQuote = (word: string): string =>
+  /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
+
+const shell = Options.boolean("shell").pipe(
+  Options.withDescription("Print one line to paste into a shell: the QEMU binary, then every argument, quoted.")
+)
+
+export const args = Command.make("args", { shell, machines }, ({ machines, shell }) =>
   Effect.gen(function*() {
     const { built } = yield* buildAll(machines)
-    yield* printBlocks(built.map((b) => ({ name: b.composed.machine.name, text: renderArgs(b.options) })))
+    yield* printBlocks(built.map((b) => ({
+      name: b.composed.machine.name,
+      text: shell ? [QEMU_EXECUTABLE, ...toArgv(b.options)].map(shellQuote).join(" ") : renderArgs(b.options)
+    })))
   })).pipe(Command.withDescription("Displays the QEMU arguments for virtual machines."))
 
 const preview = Options.boolean("preview").pipe(Options.withDescription("Print the units instead of writing them."))
@@ -218,9 +230,12 @@ const yes = Options.boolean("yes").pipe(
   Options.withDescription("Write units even when the guest-visible hardware of a running machine changes.")
 )
 
-export const generate = Command.make("generate", { preview, noReload, unitDir, yes, machines }, ({ machines, noReload, preview, unitDir, yes }) =>
+export const generate = Command.make(
+  "generate",
+  { preview, noReload, unitDir, yes, all, machines: machinesArg },
+  ({ all, machines, noReload, preview, unitDir, yes }) =>
   Effect.gen(function*() {
-    const { binDir, built, host, store: s } = yield* buildAll(machines)
+    const { binDir, built, host, store: s } = yield* buildAll(yield* resolve("generate", machines, all))
     yield* warn(yield* hostWideWarnings(host, built))
     const executable = hookExecutable(binDir)
     const perMachine = built.map((b) => machineUnitFiles(host, b.composed, b.options, executable))

@@ -6,6 +6,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -15,12 +16,32 @@ import type { Qmp } from "../services/Qmp.js"
 import type * as QmpOps from "./QmpOps.js"
 import { qemuExited } from "./Occupancy.js"
 import { durationValue, format } from "./Root.js"
-import { composeAll, lazy, runDir, serviceOr } from "./Workspace.js"
+import { unitName } from "../domain/Unit.js"
+import { AlreadyReported } from "./Failures.js"
+import { all, machinesArg, resolve } from "./Targets.js"
+import { composeAll, lazy, runDir, serviceOr, systemd } from "./Workspace.js"
+
+/**
+ * Why a machine whose QMP socket is missing is not running, from its unit's state:
+ * `machina-test-vm.service is inactive`. Undefined when systemd cannot say (not reachable, or the
+ * unit is active and QEMU was not started by it).
+ */
+export const unitWhyDown = (machine: string): Effect.Effect<string | undefined> =>
+  Effect.scoped(Effect.flatMap(systemd, (sd) => sd.units([unitName(machine)]))).pipe(
+    Effect.map(([u]) =>
+      u === undefined || u.activeState === "active" || u.activeState === ""
+        ? undefined
+        : u.loadState === "not-found"
+        ? `${u.name} does not exist; run: machina generate ${machine}`
+        : `${u.name} is ${u.activeState}`),
+    Effect.orElseSucceed(() => undefined)
+  )
 
 export const targetsOf = (machines: ReadonlyArray<Composed>, system: boolean): ReadonlyArray<QmpOps.QmpTarget> =>
   machines.map((c) => ({
     machine: c.machine.name,
-    sockets: c.definition.attrs.qmp.enabled ? clientSocketPaths(c.machine.name, system, runDir()) : undefined
+    sockets: c.definition.attrs.qmp.enabled ? clientSocketPaths(c.machine.name, system, runDir()) : undefined,
+    whyDown: unitWhyDown(c.machine.name)
   }))
 
 const qmpModules = lazy(() => Promise.all([import("../services/Qmp.js"), import("../layers/QmpUnixSocket.js"), import("./QmpOps.js")]))
@@ -50,9 +71,9 @@ const grace = Options.text("grace").pipe(
   Options.mapEffect(durationValue)
 )
 
-export const shutdown = Command.make("shutdown", { system, wait, timeout, repeat, grace, machines }, (o) =>
+export const shutdown = Command.make("shutdown", { system, wait, timeout, repeat, grace, all, machines: machinesArg }, (o) =>
   Effect.gen(function*() {
-    const { machines } = yield* composeAll(o.machines)
+    const { machines } = yield* composeAll(yield* resolve("shutdown", o.machines, o.all))
     const hasTimeout = Option.isSome(o.timeout) && Duration.greaterThan(o.timeout.value, Duration.zero)
     yield* withQmp((ops) => ops.shutdown(targetsOf(machines, o.system), {
       wait: o.wait || hasTimeout,
@@ -60,8 +81,20 @@ export const shutdown = Command.make("shutdown", { system, wait, timeout, repeat
       repeat: o.repeat,
       grace: o.grace,
       ...(o.system ? { exited: qemuExited } : {})
-    }))
+    })).pipe(
+      // Scripts tell graceful from forced by the status; systemd's ExecStop (--system) keeps 0.
+      Effect.catchTag("ShutdownFailedError", (e): Effect.Effect<void, AlreadyReported | QmpOps.ShutdownFailedError> =>
+        e.forcedOnly
+          ? o.system ? Effect.void : Effect.zipRight(Console.error(`machina: ${e.message}`), new AlreadyReported({ exitCode: 4, summary: e.message }))
+          : Effect.fail(e))
+    )
   })).pipe(Command.withDescription("Sends a shutdown command to one or more virtual machines."))
+
+export const reset = Command.make("reset", { machines }, (o) =>
+  Effect.gen(function*() {
+    const { machines } = yield* composeAll(o.machines)
+    yield* withQmp((ops) => ops.reset(targetsOf(machines, false)))
+  })).pipe(Command.withDescription("Resets virtual machines at once, as the reset button does (QMP system_reset)."))
 
 export const observe = Command.make("observe", { format, machines }, (o) =>
   Effect.gen(function*() {

@@ -3,7 +3,6 @@
  * Jobs are waited for (bounded) and their results reported; any failure makes the exit status
  * non-zero.
  */
-import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
@@ -11,14 +10,14 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { formatGoDuration, roundDuration } from "../domain/Duration.js"
-import type { JobOperation, UnitStatus } from "../services/Systemd.js"
+import type { JobOperation, SystemdError, UnitStatus } from "../services/Systemd.js"
 import { AlreadyReported } from "./Failures.js"
 import { sinceMicros, stateText } from "./List.js"
 import { durationValue, format } from "./Root.js"
 import { unitName as unitNameOf } from "../domain/Unit.js"
+import { all, confirm, machinesArg, resolve } from "./Targets.js"
 import { reloadUnits, store, swtpmUnitsOf, systemd } from "./Workspace.js"
 
-const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
 
 /**
  * The units of the named machines (file or effective names), after checking every one has a
@@ -39,9 +38,23 @@ const timeout = Options.text("timeout").pipe(
   Options.mapEffect(durationValue)
 )
 
+/** A job failure with what to do next: generate a missing unit; a timed-out job goes on. */
+export const explain = (e: SystemdError, machine: string, operation: JobOperation): string => {
+  if (e._tag === "SystemdUnitNotFoundError") return `${e.message}; create the unit with: machina generate ${machine}`
+  if (e._tag === "SystemdTimeoutError") {
+    return `${e.message}; the ${operation} job goes on in systemd (see: machina status ${machine})`
+  }
+  return e.message
+}
+
 const jobCommand = (operation: JobOperation, verb: string, done: string, description: string) =>
-  Command.make(operation, { timeout, machines }, ({ machines, timeout }) =>
+  Command.make(operation, { timeout, all, machines: machinesArg }, (o) =>
     Effect.gen(function*() {
+      const { timeout } = o
+      const machines = yield* resolve(operation, o.machines, o.all)
+      if (o.all && operation !== "start" && !(yield* confirm(`${verb[0]!.toUpperCase()}${verb.slice(1)} all ${machines.length} machines (${machines.join(", ")})?`))) {
+        return yield* new AlreadyReported({ exitCode: 1, summary: "cancelled" })
+      }
       const units = yield* unitsOf(machines)
       const sd = yield* systemd
       const results = yield* Effect.forEach(
@@ -52,7 +65,7 @@ const jobCommand = (operation: JobOperation, verb: string, done: string, descrip
             Effect.tap((r) =>
               Either.isRight(r) && r.right === "done"
                 ? Console.log(`${name}: ${done}`)
-                : Console.error(`${name}: failed to ${verb}: ${Either.isLeft(r) ? r.left.message : `job ${r.right}`}`)
+                : Console.error(`${name}: failed to ${verb}: ${Either.isLeft(r) ? explain(r.left, name, operation) : `job ${r.right}`}`)
             )
           ),
         { concurrency: "unbounded" }
@@ -64,13 +77,43 @@ const jobCommand = (operation: JobOperation, verb: string, done: string, descrip
 
 export const start = jobCommand("start", "start", "started", "Starts the systemd units for virtual machines.")
 export const stop = jobCommand("stop", "stop", "stopped", "Stops the systemd units for virtual machines.")
+export const restart = jobCommand("restart", "restart", "restarted", "Restarts the systemd units for virtual machines.")
+
+/** `kill`: SIGKILL to the machine's processes through systemd (`KillUnit`), for a hung QEMU. */
+export const kill = Command.make("kill", { all, machines: machinesArg }, (o) =>
+  Effect.gen(function*() {
+    const machines = yield* resolve("kill", o.machines, o.all)
+    if (o.all && !(yield* confirm(`Kill all ${machines.length} machines (${machines.join(", ")})?`))) {
+      return yield* new AlreadyReported({ exitCode: 1, summary: "cancelled" })
+    }
+    const units = yield* unitsOf(machines)
+    const sd = yield* systemd
+    const statuses = yield* sd.units(units)
+    let failed = 0
+    for (const [i, name] of machines.entries()) {
+      const u = statuses[i]!
+      if (u.activeState !== "active" && u.activeState !== "activating" && u.activeState !== "deactivating" && u.activeState !== "reloading") {
+        failed++
+        yield* Console.error(`${name} is not running (${u.name} is ${u.activeState === "" ? "unknown" : u.activeState})`)
+        continue
+      }
+      const r = yield* Effect.either(sd.kill(units[i]!, 9))
+      if (Either.isRight(r)) yield* Console.log(`${name}: killed (SIGKILL)`)
+      else {
+        failed++
+        yield* Console.error(`${name}: failed to kill: ${r.left.message}`)
+      }
+    }
+    if (failed > 0) return yield* new AlreadyReported({ exitCode: 1, summary: `${failed} machine(s) not killed` })
+  }).pipe(Effect.scoped)).pipe(Command.withDescription("Kills the QEMU processes of virtual machines (SIGKILL through systemd)."))
 
 const describeChanges = (changes: ReadonlyArray<{ type: string; file: string; destination: string }>) =>
   Effect.forEach(changes, (c) =>
     Console.log(c.type === "symlink" ? `Created symlink ${c.file} → ${c.destination}.` : c.type === "unlink" ? `Removed ${c.file}.` : `${c.type} ${c.file} ${c.destination}`), { discard: true })
 
-export const enable = Command.make("enable", { machines }, ({ machines }) =>
+export const enable = Command.make("enable", { all, machines: machinesArg }, (o) =>
   Effect.gen(function*() {
+    const machines = yield* resolve("enable", o.machines, o.all)
     const units = yield* unitsOf(machines)
     const sd = yield* systemd
     const result = yield* sd.enable(units)
@@ -79,8 +122,9 @@ export const enable = Command.make("enable", { machines }, ({ machines }) =>
     if (!result.carriesInstallInfo) yield* Console.error("machina: warning: the units have no [Install] section; nothing was enabled")
   }).pipe(Effect.scoped)).pipe(Command.withDescription("Enables the systemd units for virtual machines."))
 
-export const disable = Command.make("disable", { machines }, ({ machines }) =>
+export const disable = Command.make("disable", { all, machines: machinesArg }, (o) =>
   Effect.gen(function*() {
+    const machines = yield* resolve("disable", o.machines, o.all)
     const units = yield* unitsOf(machines)
     const sd = yield* systemd
     const changes = yield* sd.disable(units)
@@ -95,8 +139,10 @@ const formatSince = (u: UnitStatus, nowMicros: number): string => {
   return `since ${new Date(since / 1000).toISOString().replace(/\.\d+Z$/, "Z")} (${formatGoDuration(ago)} ago)`
 }
 
-export const status = Command.make("status", { format, machines }, ({ format, machines }) =>
+export const status = Command.make("status", { format, all, machines: machinesArg }, (o) =>
   Effect.gen(function*() {
+    const { format } = o
+    const machines = yield* resolve("status", o.machines, o.all)
     const qemuUnits = yield* unitsOf(machines)
     const swtpm = yield* swtpmUnitsOf(machines)
     // Each machine's QEMU unit, then its swtpm unit when it has one.

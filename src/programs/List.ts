@@ -85,6 +85,10 @@ export const renderList = (rows: ReadonlyArray<ListRow>, nowMicros: number, colo
   }).join("\n")
 }
 
+/** Where machine files go, said from the path of a placeholder machine's file. */
+export const noMachinesIn = (placeholderFile: string): string =>
+  `${placeholderFile.replace(/\/[^/]*$/, "")} has no *.conf.json files (see: machina help new)`
+
 export const useColours = (): boolean =>
   process.stdout.isTTY === true && process.env["TERM"] !== "dumb" && process.env["NO_COLOR"] === undefined
 
@@ -135,6 +139,7 @@ export const handler = ({ format }: { format: "text" | "json" }) =>
       })), null, 2))
     }
     if (rows.length > 0) yield* Console.log(renderList(rows, Date.now() * 1000, useColours()))
+    else yield* Console.log(`No machines: ${noMachinesIn(s.machineFile("NAME"))}`)
   }).pipe(Effect.scoped)
 
 export const command = Command.make("list", { format }, handler).pipe(

@@ -111,6 +111,12 @@ const report = (verb: string, results: ReadonlyArray<Either.Either<void, string>
   return failed > 0 ? Effect.fail(new AlreadyReported({ exitCode: 1, summary: `${failed} connection(s) failed to ${verb}` })) : Effect.void
 }
 
+/** Changing links needs CAP_NET_ADMIN: say so when the kernel refused for lack of it. */
+export const withRootHint = (message: string): string =>
+  /Operation not permitted|EPERM|permission denied/i.test(message) && !message.includes("CAP_NET_ADMIN")
+    ? `${message} (needs root (CAP_NET_ADMIN): run with sudo)`
+    : message
+
 export const connectAll = (args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const { host, selected } = yield* select(args)
@@ -120,9 +126,14 @@ export const connectAll = (args: ReadonlyArray<string>) =>
         const network = host.config.network[sel.connection.network]
         if (network === undefined) return yield* Effect.fail(`invalid network name ${JSON.stringify(sel.connection.network)}`)
         yield* links.setUp(sel.tap)
-        yield* links.setMaster(sel.tap, network.device)
+        yield* links.setMaster(sel.tap, network.device).pipe(
+          Effect.mapError((e) =>
+            e._tag === "NetLinkNotFoundError" && e.link === network.device
+              ? `bridge ${JSON.stringify(network.device)} of network ${JSON.stringify(sel.connection.network)} does not exist (create it, or fix network.${sel.connection.network}.device in ${host.file})`
+              : e)
+        )
       }).pipe(
-        Effect.mapError((e) => (typeof e === "string" ? e : e.message)),
+        Effect.mapError((e) => withRootHint(typeof e === "string" ? e : e.message)),
         Effect.tapBoth({
           onFailure: (e) => Console.error(`${sel.tap}: failed: ${e}`),
           onSuccess: () => Console.log(`${sel.tap}: enabled`)
@@ -141,7 +152,7 @@ export const disconnectAll = (args: ReadonlyArray<string>) =>
         yield* links.noMaster(sel.tap)
         yield* links.setDown(sel.tap)
       }).pipe(
-        Effect.mapError((e) => e.message),
+        Effect.mapError((e) => withRootHint(e.message)),
         Effect.tapBoth({
           onFailure: (e) => Console.error(`${sel.tap}: failed: ${e}`),
           onSuccess: () => Console.log(`${sel.tap}: disabled`)

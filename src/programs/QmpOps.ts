@@ -22,7 +22,7 @@ import {
   formatEventLine,
   indentJson
 } from "../domain/QmpMessage.js"
-import { formatDuration, Qmp, type QmpConnectOptions, type QmpSessionError } from "../services/Qmp.js"
+import { formatDuration, Qmp, type QmpConnectError, type QmpConnectOptions, type QmpSessionError } from "../services/Qmp.js"
 
 // ---------------------------------------------------------------------------
 // Inputs, outputs, errors
@@ -32,7 +32,26 @@ import { formatDuration, Qmp, type QmpConnectOptions, type QmpSessionError } fro
 export interface QmpTarget {
   readonly machine: string
   readonly sockets: ReadonlyArray<string> | undefined
+  /**
+   * Why the machine is not running, asked only when its QMP socket is missing or refuses
+   * connections (e.g. `machina-test-vm.service is inactive`); undefined when unknown.
+   */
+  readonly whyDown?: Effect.Effect<string | undefined>
 }
+
+/**
+ * The line for a machine that could not be reached: `test-vm is not running (<why>)` when its
+ * socket is missing or dead, else `<fallback>: <error>`.
+ */
+const unreachable = (target: QmpTarget, error: QmpConnectError, fallback: string) =>
+  Effect.gen(function*() {
+    if (error._tag !== "QmpSocketNotFoundError" && error._tag !== "QmpConnectionRefusedError") {
+      return `${fallback}: ${error.message}`
+    }
+    const why = target.whyDown === undefined ? undefined : yield* target.whyDown
+    const detail = why ?? (error._tag === "QmpSocketNotFoundError" ? `no QMP socket at ${error.path}` : `nothing listens on ${error.path}`)
+    return `${target.machine} is not running (${detail})`
+  })
 
 export type OutputFormat = "text" | "json"
 
@@ -48,8 +67,14 @@ const names = (failures: ReadonlyArray<MachineFailure>) => failures.map((f) => f
 export class ShutdownFailedError extends Schema.TaggedError<ShutdownFailedError>()("ShutdownFailedError", {
   failures: Schema.Array(MachineFailure)
 }) {
+  /** Every machine stopped, but some only with `quit`. */
+  get forcedOnly(): boolean {
+    return this.failures.every((f) => f.reason === FORCED)
+  }
   override get message(): string {
-    return `shutdown failed for ${names(this.failures)}`
+    return this.forcedOnly
+      ? `${names(this.failures)} did not power off in time and ${this.failures.length > 1 ? "were" : "was"} stopped with quit`
+      : `shutdown failed for ${names(this.failures)}`
   }
 }
 
@@ -72,6 +97,9 @@ export class QueryFailedError extends Schema.TaggedError<QueryFailedError>()("Qu
 }
 
 const NO_SOCKET = "no QMP socket available"
+
+/** The reason recorded for a machine that stopped, but only after `quit`. */
+export const FORCED = "stopped with quit after the timeout"
 
 const hasSockets = (target: QmpTarget): target is QmpTarget & { readonly sockets: ReadonlyArray<string> } =>
   target.sockets !== undefined && target.sockets.length > 0
@@ -129,15 +157,16 @@ const shutdownOne = (target: QmpTarget, options: ShutdownOptions) =>
   Effect.gen(function*() {
     const { machine } = target
     const say = (text: string) => Console.log(`${machine}: ${text}`)
+    const complain = (text: string) => Console.error(`${machine}: ${text}`)
     const failed = (reason: string) =>
-      Effect.as(say(`Failed to issue shutdown command: ${reason}`), Option.some(reason))
+      Effect.as(complain(`Failed to issue shutdown command: ${reason}`), Option.some(reason))
     if (!hasSockets(target)) {
       const exited = options.exited === undefined ? Option.none<string>() : yield* options.exited(machine, false)
       if (Option.isSome(exited)) {
         yield* say(`QEMU has already exited (${exited.value}). Shutdown complete.`)
         return Option.none<string>()
       }
-      return yield* Effect.as(say(`Failed to issue shutdown command: ${NO_SOCKET}.`), Option.some(NO_SOCKET))
+      return yield* Effect.as(complain(`Failed to issue shutdown command: ${NO_SOCKET}.`), Option.some(NO_SOCKET))
     }
     const timeout = Option.filter(options.timeout, (d) => Duration.greaterThan(d, Duration.zero))
     const waiting = options.wait || Option.isSome(timeout)
@@ -152,7 +181,8 @@ const shutdownOne = (target: QmpTarget, options: ShutdownOptions) =>
           yield* say(`QEMU has already exited (${exited.value}). Shutdown complete.`)
           return Option.none<string>()
         }
-        return yield* failed(connected.left.message)
+        const line = yield* unreachable(target, connected.left, `${machine}: Failed to issue shutdown command`)
+        return yield* Effect.as(Console.error(line), Option.some(line))
       }
       const session = connected.right
       const events = waiting ? yield* session.subscribe : undefined
@@ -195,14 +225,17 @@ const shutdownOne = (target: QmpTarget, options: ShutdownOptions) =>
       const quit = yield* Effect.either(session.execute("quit", undefined, { timeout: options.grace }))
       // QEMU may close the socket before its reply is read: that is success.
       if (Either.isLeft(quit) && !(quit.left._tag === "QmpConnectionClosedError" && quit.left.reason === "eof")) {
-        yield* say(`Failed to send QUIT: ${quit.left.message}`)
+        yield* complain(`Failed to send QUIT: ${quit.left.message}`)
       }
       const spent = (yield* Clock.currentTimeMillis) - quitSent
       const remaining = Duration.millis(Math.max(0, Duration.toMillis(options.grace) - spent))
       const afterQuit = yield* Effect.timeoutOption(streamEnd, remaining)
-      if (Option.isSome(afterQuit)) return yield* ended(afterQuit.value)
+      if (Option.isSome(afterQuit)) {
+        const end = yield* ended(afterQuit.value)
+        return Option.isSome(end) ? end : Option.some(FORCED)
+      }
       const reason = `QEMU did not exit within ${formatDuration(options.grace)} after QUIT`
-      yield* say(`${reason}.`)
+      yield* complain(`${reason}.`)
       return Option.some(reason)
     }))
   })
@@ -235,15 +268,13 @@ const observeOne = (target: QmpTarget, options: ObserveOptions) =>
   Effect.gen(function*() {
     const { machine } = target
     const status = (text: string) => (options.format === "text" ? Console.log(text) : Console.error(text))
-    if (!hasSockets(target)) return yield* Effect.as(status(`Cannot observe ${machine}: ${NO_SOCKET}`), Option.some(NO_SOCKET))
+    if (!hasSockets(target)) return yield* Effect.as(Console.error(`Cannot observe ${machine}: ${NO_SOCKET}`), Option.some(NO_SOCKET))
     const qmp = yield* Qmp
     return yield* Effect.scoped(Effect.gen(function*() {
       const connected = yield* Effect.either(qmp.connect(target.sockets, options.connect))
       if (Either.isLeft(connected)) {
-        return yield* Effect.as(
-          status(`Failed to observe ${machine}: ${connected.left.message}`),
-          Option.some(connected.left.message)
-        )
+        const line = yield* unreachable(target, connected.left, `Failed to observe ${machine}`)
+        return yield* Effect.as(Console.error(line), Option.some(line))
       }
       const session = connected.right
       const events = yield* session.subscribe
@@ -300,10 +331,13 @@ const queryOne = (target: QmpTarget, command: string, options: QueryOptions) =>
       return Either.left({ line: `Cannot query ${machine}: ${NO_SOCKET}`, reason: NO_SOCKET }) as QueryResult
     }
     const qmp = yield* Qmp
-    const raw = yield* Effect.scoped(
-      Effect.flatMap(qmp.connect(target.sockets, options.connect), (session) => session.execute(command))
-    ).pipe(Effect.either)
-    return Either.mapLeft(raw, (e) => ({ line: `Failed to query ${machine}: ${e.message}`, reason: e.message }))
+    const connected = (yield* Effect.either(Effect.scoped(Effect.flatMap(qmp.connect(target.sockets, options.connect), (session) =>
+      Effect.either(session.execute(command))))))
+    if (Either.isLeft(connected)) {
+      const line = yield* unreachable(target, connected.left, `Failed to query ${machine}`)
+      return Either.left({ line, reason: line }) as QueryResult
+    }
+    return Either.mapLeft(connected.right, (e) => ({ line: `Failed to query ${machine}: ${e.message}`, reason: e.message }))
   })
 
 /**
@@ -325,7 +359,7 @@ export const query = (
       const machine = targets[i]!.machine
       if (Either.isLeft(result)) {
         failures.push(new MachineFailure({ machine, reason: result.left.reason }))
-        yield* options.format === "text" ? Console.log(result.left.line) : Console.error(result.left.line)
+        yield* Console.error(result.left.line)
         continue
       }
       const raw = result.right === "" ? "null" : result.right
@@ -335,9 +369,50 @@ export const query = (
         entries.push(`${JSON.stringify(machine)}:${raw}`)
       }
     }
-    if (options.format === "json") {
+    // A document only when something was queried: `{}` would read as "no machines".
+    if (options.format === "json" && (entries.length > 0 || failures.length === 0)) {
       const doc = `{${entries.join(",")}}`
       yield* Console.log(Either.getOrElse(indentJson(doc, "  "), () => doc))
     }
     if (failures.length > 0) return yield* new QueryFailedError({ failures })
   })
+
+// ---------------------------------------------------------------------------
+// reset
+// ---------------------------------------------------------------------------
+
+/** Some machines could not be reset. */
+export class ResetFailedError extends Schema.TaggedError<ResetFailedError>()("ResetFailedError", {
+  failures: Schema.Array(MachineFailure)
+}) {
+  override get message(): string {
+    return `reset failed for ${names(this.failures)}`
+  }
+}
+
+/** `reset`: QMP `system_reset` (a hard reset, as the reset button) on every machine concurrently. */
+export const reset = (
+  targets: ReadonlyArray<QmpTarget>,
+  options: { readonly connect?: QmpConnectOptions } = {}
+): Effect.Effect<void, ResetFailedError, Qmp> =>
+  Effect.flatMap(
+    perMachine(targets, (target) =>
+      Effect.gen(function*() {
+        const { machine } = target
+        if (!hasSockets(target)) return yield* Effect.as(Console.error(`Cannot reset ${machine}: ${NO_SOCKET}`), Option.some(NO_SOCKET))
+        const qmp = yield* Qmp
+        const done = yield* Effect.either(Effect.scoped(Effect.flatMap(qmp.connect(target.sockets, options.connect), (session) =>
+          Effect.either(session.execute("system_reset")))))
+        if (Either.isLeft(done)) {
+          const line = yield* unreachable(target, done.left, `Failed to reset ${machine}`)
+          return yield* Effect.as(Console.error(line), Option.some(line))
+        }
+        if (Either.isLeft(done.right)) {
+          const line = `Failed to reset ${machine}: ${done.right.left.message}`
+          return yield* Effect.as(Console.error(line), Option.some(line))
+        }
+        yield* Console.log(`${machine}: reset`)
+        return Option.none<string>()
+      })),
+    (failures) => (failures.length === 0 ? Effect.void : Effect.fail(new ResetFailedError({ failures })))
+  )

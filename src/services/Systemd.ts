@@ -165,6 +165,11 @@ export interface SystemdShape {
   readonly disable: (names: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<UnitFileChange>, SystemdError>
   /** Reloads all unit files (`daemon-reload`), waiting (bounded) until the reload is complete. */
   readonly reload: (options?: { readonly timeout?: Duration.DurationInput }) => Effect.Effect<void, SystemdError>
+  /**
+   * Sends `signal` (a number, e.g. 9) to every process of the unit (`KillUnit(name, "all", signal)`,
+   * as `systemctl kill`). Fails when the unit has no process.
+   */
+  readonly kill: (name: string, signal: number) => Effect.Effect<void, SystemdError>
 }
 
 export class Systemd extends Context.Tag("machina/Systemd")<Systemd, SystemdShape>() {}

@@ -40,7 +40,7 @@ export class UnitDirectoryMissingError extends Schema.TaggedError<UnitDirectoryM
   { directory: Schema.String }
 ) {
   override get message(): string {
-    return `generation is only supported on systems that store systemd units in ${this.directory}`
+    return `unit directory ${this.directory} does not exist (create it, or choose another with --unit-dir or MACHINA_UNIT_DIR)`
   }
 }
 

@@ -118,14 +118,14 @@ for (const subject of subjects) {
         assert.deepStrictEqual(yield* store.read(A.name), Option.none())
       }))
 
-    it.effect("a missing unit directory fails the layer with the original's wording", () =>
+    it.effect("a missing unit directory fails the layer saying so and how to choose another", () =>
       Effect.gen(function*() {
         const directory = "/nonexistent/machina-test/units"
         const error = yield* Effect.flip(Effect.scoped(Layer.build(subject.missing(directory))))
         assert.instanceOf(error, UnitDirectoryMissingError)
         assert.strictEqual(
           error.message,
-          "generation is only supported on systems that store systemd units in /nonexistent/machina-test/units"
+          "unit directory /nonexistent/machina-test/units does not exist (create it, or choose another with --unit-dir or MACHINA_UNIT_DIR)"
         )
       }))
   })

@@ -132,7 +132,10 @@ describe("shutdown", () => {
       yield* TestClock.adjust("11999 millis")
       assert.isTrue(yield* vm.running)
       yield* TestClock.adjust("1 millis")
-      yield* Fiber.join(fiber)
+      // Stopped, but only by quit: a distinct failure, so scripts can tell it from a power-off.
+      const forced = yield* Effect.flip(Fiber.join(fiber))
+      assert.isTrue(forced.forcedOnly)
+      assert.strictEqual(forced.message, "test-vm did not power off in time and was stopped with quit")
       assert.deepStrictEqual(yield* vm.exitedAt, 12000)
       const sent = (yield* vm.commands).map((x) => `${x.at}:${x.command}`)
       assert.deepStrictEqual(sent, [
@@ -174,7 +177,8 @@ describe("shutdown", () => {
       assert.strictEqual(error._tag, "ShutdownFailedError")
       assert.deepStrictEqual(error.failures.map((f) => f.machine), ["stuck"])
       assert.strictEqual(error.message, "shutdown failed for stuck")
-      assert.strictEqual(c.out.at(-1), "stuck: QEMU did not exit within 10s after QUIT.")
+      assert.isFalse(error.forcedOnly)
+      assert.strictEqual(c.err.at(-1), "stuck: QEMU did not exit within 10s after QUIT.")
       assert.isTrue(yield* vm.running)
     })))
 
@@ -194,11 +198,8 @@ describe("shutdown", () => {
       assert.deepStrictEqual(error.failures.map((f) => f.machine), ["noqmp", "gone"])
       assert.deepStrictEqual(yield* a.exitedAt, 3000)
       assert.deepStrictEqual(yield* b.exitedAt, 1000)
-      assert.include(c.out, "noqmp: Failed to issue shutdown command: no QMP socket available.")
-      assert.include(
-        c.out,
-        "gone: Failed to issue shutdown command: could not connect to QMP socket: dial unix /run/machina/gone/command.0.qmp.socket: connect: no such file or directory"
-      )
+      assert.include(c.err, "noqmp: Failed to issue shutdown command: no QMP socket available.")
+      assert.include(c.err, "gone is not running (no QMP socket at /run/machina/gone/command.0.qmp.socket)")
       // b finished first although it was listed after a.
       assert.isBelow(
         c.out.indexOf("b: QMP socket closed. Shutdown complete."),
@@ -230,7 +231,7 @@ describe("shutdown", () => {
       })
       const error = yield* Effect.flip(QmpOps.shutdown([target("test-vm")], options({})).pipe(Effect.withConsole(c.console)))
       assert.strictEqual(error._tag, "ShutdownFailedError")
-      assert.match(c.out[0]!, /^test-vm: Failed to issue shutdown command: could not establish QMP session: capabilities negotiation failed on .*: GenericError error: Capability 'oob' not available$/)
+      assert.match(c.err[0]!, /^test-vm: Failed to issue shutdown command: could not establish QMP session: capabilities negotiation failed on .*: GenericError error: Capability 'oob' not available$/)
     })))
 })
 
@@ -351,11 +352,13 @@ describe("query", () => {
         ).pipe(Effect.withConsole(c.console))
       )
       assert.deepStrictEqual(error.failures.map((f) => f.machine), ["off", "stale"])
-      assert.strictEqual(c.out[1], "Cannot query off: no QMP socket available")
-      assert.strictEqual(
-        c.out[2],
-        "Failed to query stale: could not connect to QMP socket: dial unix /run/machina/stale/command.0.qmp.socket: connect: connection refused"
-      )
+      // Failures go to stderr; only answers are output.
+      assert.strictEqual(c.out.length, 1)
+      assert.match(c.out[0]!, /^----a----\n/)
+      assert.deepStrictEqual(c.err, [
+        "Cannot query off: no QMP socket available",
+        "stale is not running (nothing listens on /run/machina/stale/command.0.qmp.socket)"
+      ])
     })))
 
   it.effect("bounds a command that is never answered", () =>
@@ -370,6 +373,7 @@ describe("query", () => {
       yield* TestClock.adjust("5 seconds")
       const error = yield* Effect.flip(Fiber.join(fiber))
       assert.strictEqual(error._tag, "QueryFailedError")
-      assert.deepStrictEqual(c.out, ["Failed to query a: no reply to query-pci within 5s"])
+      assert.deepStrictEqual(c.err, ["Failed to query a: no reply to query-pci within 5s"])
+      assert.deepStrictEqual(c.out, [])
     })))
 })
