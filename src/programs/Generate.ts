@@ -226,7 +226,6 @@ const confirmChange = (machines: ReadonlyArray<string>) =>
   })
 
 const yes = Options.boolean("yes").pipe(
-  Options.withAlias("y"),
   Options.withDescription("Write units even when the guest-visible hardware of a running machine changes.")
 )
 

@@ -165,7 +165,7 @@ describe("new", () => {
         expect(r.exitCode).toBe(1)
         expect(r.stderr).toMatch(/web01\.conf\.json: \$\.tags\[0\]: tag "nope" is not defined/)
         expect(existsSync(join(dir, "machine.conf.d/web01.conf.json"))).toBe(false)
-        expect((yield* runCli(["--config-dir", dir, "new", "Bad/name"])).exitCode).toBe(1)
+        expect((yield* runCli(["--config-dir", dir, "new", "Bad/name"])).exitCode).toBe(2)
         expect((yield* runCli(["--config-dir", dir, "new", "web01", "--var", "novalue"])).exitCode).toBe(2)
       } finally {
         rmSync(dir, { recursive: true, force: true })

@@ -141,13 +141,13 @@ describe("unprivileged machines on a simulated host", () => {
         expect(checked.stdout).toContain("box: QEMU runs as user vmuser and group ")
         expect(checked.stdout).toMatch(/^box: .*: every file is reachable$/m)
         expect(checked.stdout).toMatch(/^stranger: .*: 1 file\(s\) not reachable$/m)
-        expect(checked.stderr).toContain(`machina: warning: stranger: user "no-such-user" does not exist on this host`)
+        expect(checked.stderr).toContain(`stranger.conf.json: $.privileges.user: warning: user "no-such-user" does not exist on this host`)
         expect(checked.stderr).toContain(
-          `machina: warning: stranger: volume secret: ${join(root, "closed", "secret.iso")}: directory ${join(root, "closed")} is not searchable by the machine's user or group`
+          `stranger.conf.json: $.privileges: warning: volume secret: ${join(root, "closed", "secret.iso")}: directory ${join(root, "closed")} is not searchable by the machine's user or group`
         )
-        const json = JSON.parse((yield* runCli(["check", "--format", "json"])).stdout) as { ok: boolean; warnings: Array<string> }
+        const json = JSON.parse((yield* runCli(["check", "--format", "json"])).stdout) as { ok: boolean; issues: Array<{ severity: string; path: string }> }
         expect(json.ok).toBe(true)
-        expect(json.warnings).toHaveLength(2)
+        expect(json.issues.filter((i) => i.severity === "warning" && i.path.startsWith("$.privileges"))).toHaveLength(2)
       })))
 
   it.effect("prepare refuses to grant access through a directory the machine's user could write to", () =>
