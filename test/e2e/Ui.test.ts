@@ -171,9 +171,9 @@ describe.skipIf(!existsSync(chromiumPath))("machina ui in Chromium", () => {
     expect(readFileSync(machineFile("test-vm"), "utf8")).toBe(before)
     // ... and the server refuses it too, whatever the page does.
     const version = (JSON.parse((await http("GET", "/api/machines/test-vm", bearer())).body) as { version: string }).version
-    const invalid = await http("PUT", "/api/machines/test-vm", { ...bearer(), "content-type": "application/json" }, JSON.stringify({ text: before.replace("\"tags\"", "\"ram\": \"x\", \"tags\""), version }))
+    const invalid = await http("PUT", "/api/machines/test-vm", { ...bearer(), "content-type": "application/json" }, JSON.stringify({ text: before.replace("\"tags\"", "\"description\": 5, \"tags\""), version }))
     expect(invalid.status).toBe(422)
-    expect(JSON.parse(invalid.body).problems[0].path).toBe("$.ram")
+    expect(JSON.parse(invalid.body).problems[0].path).toBe("$.description")
     expect(readFileSync(machineFile("test-vm"), "utf8")).toBe(before)
 
     await page.fill("#f-ram", "4096")

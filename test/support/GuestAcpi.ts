@@ -11,6 +11,7 @@
  * The tiny guest opens its event device a few milliseconds after the bit is set; `machina
  * shutdown` repeats the powerdown every 5 s anyway, so that gap only ever costs one repeat.
  */
+import { existsSync } from "node:fs"
 import { QmpTestClient } from "./QmpTestClient.js"
 import { pollUntil } from "./Poll.js"
 
@@ -32,6 +33,8 @@ export const readPm1Enable = async (client: QmpTestClient): Promise<number> => {
  */
 export const waitForPowerButton = async (socketPath: string, timeoutMs: number): Promise<number> => {
   const started = Date.now()
+  // A unit's start job ends when QEMU is forked, before it has created its sockets.
+  await pollUntil(`QEMU to create ${socketPath}`, async () => (existsSync(socketPath) ? true : undefined), { timeoutMs, intervalMs: 100 })
   const client = await QmpTestClient.connect(socketPath, Math.min(timeoutMs, 10_000))
   try {
     await pollUntil(
