@@ -7,14 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as fs from "node:fs"
-import * as path from "node:path"
 import { waitForPowerButton } from "../support/GuestAcpi.js"
 import { pollUntil } from "../support/Poll.js"
 import { startSandbox } from "../support/Sandbox.js"
 import type { ExecResult, Sandbox } from "../support/Sandbox.js"
+import { BUNDLE, copyBundleInto } from "../support/Bundle.js"
 import { ensureTinyGuest } from "../support/TinyGuest.js"
 
-const BUNDLE = path.resolve("dist/machina.cjs")
 const BOOT_DIR = "/var/lib/machina/boot"
 const DISK_DIR = "/var/lib/machina/disks"
 const UNIT_DIR = "/etc/systemd/system"
@@ -66,7 +65,8 @@ describe("remove under a real systemd", () => {
     const guest = await ensureTinyGuest()
     sandbox = await startSandbox()
     const s = sandbox
-    const installed = await s.exec(["node", BUNDLE, "install"], { timeoutMs: 30_000 })
+    // Copied in first: the checkout may live under /tmp, which the sandbox replaces with its own.
+    const installed = await s.exec(["node", await copyBundleInto(s), "install"], { timeoutMs: 30_000 })
     expect(installed.code, show(installed)).toBe(0)
     await s.execOk(["ip", "link", "add", "kvmbr0", "type", "bridge"])
     await s.execOk(["ip", "link", "set", "kvmbr0", "up"])

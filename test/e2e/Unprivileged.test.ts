@@ -9,17 +9,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as fs from "node:fs"
-import * as path from "node:path"
 import { waitForPowerButton } from "../support/GuestAcpi.js"
 import { pollUntil } from "../support/Poll.js"
 import { startSandbox } from "../support/Sandbox.js"
 import type { ExecResult, Sandbox } from "../support/Sandbox.js"
+import { BUNDLE, copyBundleInto } from "../support/Bundle.js"
 import { ensureTinyGuest } from "../support/TinyGuest.js"
 import { QmpTestClient } from "../support/QmpTestClient.js"
 import { pinUnits } from "../support/UnitPins.js"
 import type { UnitPins } from "../support/UnitPins.js"
 
-const BUNDLE = path.resolve("dist/machina.cjs")
 const MACHINE = "confined"
 const UNIT = `machina-${MACHINE}.service`
 const USER = "machina-vm"
@@ -105,7 +104,8 @@ describe("an unprivileged machine under a real systemd", () => {
     const guest = await ensureTinyGuest()
     sandbox = await startSandbox()
     const s = sandbox
-    const installed = await s.exec(["node", BUNDLE, "install"], { timeoutMs: 30_000 })
+    // Copied in first: the checkout may live under /tmp, which the sandbox replaces with its own.
+    const installed = await s.exec(["node", await copyBundleInto(s), "install"], { timeoutMs: 30_000 })
     expect(installed.code, show(installed)).toBe(0)
     // The user exists only in the sandbox's overlay.
     await s.execOk(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER])
