@@ -12,18 +12,16 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { copyBundleInto } from "../support/Bundle.js"
 import { waitForPowerButton } from "../support/GuestAcpi.js"
 import { pollUntil } from "../support/Poll.js"
 import { startSandbox } from "../support/Sandbox.js"
-import type { ExecResult, Sandbox } from "../support/Sandbox.js"
-import { ensureTinyGuest, TINY_GUEST_APPEND } from "../support/TinyGuest.js"
+import type { Sandbox } from "../support/Sandbox.js"
+import { TINY_GUEST_APPEND } from "../support/TinyGuest.js"
+import { installMachina, linkState, provisionTinyHost, showExec, tinyMachineConfig, unitProps } from "../support/TinyHost.js"
 import { pinUnits } from "../support/UnitPins.js"
 import type { UnitPins } from "../support/UnitPins.js"
 
 const MACHINES = ["alpha", "beta"] as const
-const BOOT_DIR = "/var/lib/machina/boot"
-const DISK_DIR = "/var/lib/machina/disks"
 const UNIT_DIR = "/etc/systemd/system"
 const unitOf = (machine: string) => `machina-${machine}.service`
 
@@ -64,35 +62,12 @@ const hostFiles = () => Object.fromEntries(HOST_PATHS.map((p) => [p, snapshot(p)
 // ---------------------------------------------------------------------------------------------
 // Configuration written inside the sandbox
 
-const HOST_CONFIG = {
-  accelerator: "tcg",
-  storage: {
-    boot: { path: BOOT_DIR, pattern: "${volume}", type: "firmware", readonly: true },
-    disks: { path: DISK_DIR, pattern: "${machine-name}-${volume}.raw", type: "raw" }
-  },
-  network: { lan: { device: "kvmbr0" } }
-}
-
 const IDS: Record<(typeof MACHINES)[number], string> = {
   alpha: "3f0c8e52-6a1b-4d8e-9c55-0a1b2c3d4e01",
   beta: "3f0c8e52-6a1b-4d8e-9c55-0a1b2c3d4e02"
 }
 
-const machineConfig = (name: (typeof MACHINES)[number]) => ({
-  id: IDS[name],
-  description: `lifecycle ${name}`,
-  attrs: {
-    memory: { ram: 256 },
-    qmp: { enabled: true },
-    boot: {
-      kernel: { name: "vmlinuz", storage: "boot" },
-      initrd: { name: "initrd.gz", storage: "boot" },
-      append: TINY_GUEST_APPEND
-    }
-  },
-  connections: [{ name: "0", network: "lan" }],
-  volumes: [{ name: "os", storage: "disks", bootable: true }]
-})
+const machineConfig = (name: (typeof MACHINES)[number]) => tinyMachineConfig(IDS[name], `lifecycle ${name}`)
 
 // ---------------------------------------------------------------------------------------------
 
@@ -109,29 +84,17 @@ describe("machine lifecycle under a real systemd", () => {
     return sandbox
   }
 
-  const show = (r: ExecResult) => `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`
-
   /** Runs the installed `machina` inside the sandbox; asserts the exit status. */
   const machina = async (args: ReadonlyArray<string>, options: { code?: number; timeoutMs?: number } = {}) => {
     const started = Date.now()
     const result = await box().exec(["machina", ...args], { timeoutMs: options.timeoutMs ?? 30_000 })
     timings.push(`machina ${args.join(" ")}: ${Date.now() - started} ms`)
-    expect(result.code, `machina ${args.join(" ")}\n${show(result)}`).toBe(options.code ?? 0)
+    expect(result.code, `machina ${args.join(" ")}\n${showExec(result)}`).toBe(options.code ?? 0)
     return result
   }
 
-  const props = async (unit: string, names: ReadonlyArray<string>): Promise<Record<string, string>> => {
-    const out = await box().execOk(["systemctl", "show", "-p", names.join(","), unit])
-    return Object.fromEntries(
-      out.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])
-    )
-  }
-
-  const link = async (name: string): Promise<{ flags: Array<string>; master?: string } | undefined> => {
-    const r = await box().exec(["ip", "-j", "link", "show", name])
-    if (r.code !== 0) return undefined
-    return (JSON.parse(r.stdout) as Array<{ flags: Array<string>; master?: string }>)[0]
-  }
+  const props = (unit: string, names: ReadonlyArray<string>) => unitProps(box(), unit, names)
+  const link = (name: string) => linkState(box(), name)
 
   const journalOf = (machine: string) => box().journal(unitOf(machine))
 
@@ -209,8 +172,6 @@ describe("machine lifecycle under a real systemd", () => {
     fs.writeFileSync(path.join(markerDir, "marker"), "still here")
     linksBefore = hostLinks()
     filesBefore = hostFiles()
-    const guest = await ensureTinyGuest()
-
     const booted = Date.now()
     sandbox = await startSandbox()
     timings.push(`sandbox boot: ${Date.now() - booted} ms`)
@@ -218,23 +179,15 @@ describe("machine lifecycle under a real systemd", () => {
 
     // The real bundle, installed the way an admin would (into the sandbox's overlay). It is copied
     // in first: the checkout may live under /tmp, which the sandbox replaces with its own.
-    const bundle = await copyBundleInto(s)
-    const installed = await s.exec(["node", bundle, "install"], { timeoutMs: 30_000 })
-    expect(installed.code, show(installed)).toBe(0)
+    const installed = await installMachina(s)
     for (const p of ["/usr/bin/machina", "/usr/bin/machina-ifup", "/usr/bin/machina-ifdown", "/etc/machina/machine.conf.d"]) {
       expect(installed.stdout).toContain(`${p}: created`)
     }
 
-    await s.execOk(["ip", "link", "add", "kvmbr0", "type", "bridge"])
-    await s.execOk(["ip", "link", "set", "kvmbr0", "up"])
-    await s.writeFile(`${BOOT_DIR}/vmlinuz`, fs.readFileSync(guest.kernel))
-    await s.writeFile(`${BOOT_DIR}/initrd.gz`, fs.readFileSync(guest.initrd))
-    await s.execOk(["mkdir", "-p", DISK_DIR])
-    for (const m of MACHINES) await s.execOk(["qemu-img", "create", "-q", "-f", "raw", `${DISK_DIR}/${m}-os.raw`, "16M"])
-    await s.writeFile("/etc/machina/machina.conf.json", JSON.stringify(HOST_CONFIG, null, 2) + "\n")
-    for (const m of MACHINES) {
-      await s.writeFile(`/etc/machina/machine.conf.d/${m}.conf.json`, JSON.stringify(machineConfig(m), null, 2) + "\n")
-    }
+    await provisionTinyHost(s, {
+      machines: Object.fromEntries(MACHINES.map((m) => [m, machineConfig(m)])),
+      disks: MACHINES.map((m) => `${m}-os.raw`)
+    })
   }, 120_000)
 
   afterAll(async () => {

@@ -6,16 +6,12 @@
  * and the disk image are byte-identical. A second run finds nothing to do.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as fs from "node:fs"
 import { waitForPowerButton } from "../support/GuestAcpi.js"
 import { pollUntil } from "../support/Poll.js"
 import { startSandbox } from "../support/Sandbox.js"
-import type { ExecResult, Sandbox } from "../support/Sandbox.js"
-import { BUNDLE, copyBundleInto } from "../support/Bundle.js"
-import { ensureTinyGuest } from "../support/TinyGuest.js"
+import type { Sandbox } from "../support/Sandbox.js"
+import { DISK_DIR, installMachina, provisionTinyHost, showExec, tinyMachineConfig } from "../support/TinyHost.js"
 
-const BOOT_DIR = "/var/lib/machina/boot"
-const DISK_DIR = "/var/lib/machina/disks"
 const UNIT_DIR = "/etc/systemd/system"
 const MACHINE = "gamma"
 const UNIT = `machina-${MACHINE}.service`
@@ -23,26 +19,7 @@ const COMPANION = `machina-swtpm-${MACHINE}.service`
 const MACHINE_FILE = `/etc/machina/machine.conf.d/${MACHINE}.conf.json`
 const DISK = `${DISK_DIR}/${MACHINE}-os.raw`
 
-const HOST_CONFIG = {
-  accelerator: "tcg",
-  storage: {
-    boot: { path: BOOT_DIR, pattern: "${volume}", type: "firmware", readonly: true },
-    disks: { path: DISK_DIR, pattern: "${machine-name}-${volume}.raw", type: "raw" }
-  },
-  network: { lan: { device: "kvmbr0" } }
-}
-
-const MACHINE_CONFIG = {
-  id: "3f0c8e52-6a1b-4d8e-9c55-0a1b2c3d4e07",
-  description: "remove me",
-  attrs: {
-    memory: { ram: 256 },
-    qmp: { enabled: true },
-    boot: { kernel: { name: "vmlinuz", storage: "boot" }, initrd: { name: "initrd.gz", storage: "boot" }, append: "console=ttyS0 quiet" }
-  },
-  connections: [{ name: "0", network: "lan" }],
-  volumes: [{ name: "os", storage: "disks", bootable: true }]
-}
+const MACHINE_CONFIG = tinyMachineConfig("3f0c8e52-6a1b-4d8e-9c55-0a1b2c3d4e07", "remove me")
 
 describe("remove under a real systemd", () => {
   let sandbox: Sandbox | undefined
@@ -50,10 +27,9 @@ describe("remove under a real systemd", () => {
     if (sandbox === undefined) throw new Error("the sandbox did not boot")
     return sandbox
   }
-  const show = (r: ExecResult) => `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`
   const machina = async (args: ReadonlyArray<string>, code = 0) => {
     const r = await box().exec(["machina", ...args], { timeoutMs: 150_000 })
-    expect(r.code, `machina ${args.join(" ")}\n${show(r)}`).toBe(code)
+    expect(r.code, `machina ${args.join(" ")}\n${showExec(r)}`).toBe(code)
     return r
   }
   const prop = async (unit: string, name: string) => (await box().execOk(["systemctl", "show", "-p", name, "--value", unit])).trim()
@@ -61,21 +37,9 @@ describe("remove under a real systemd", () => {
   const exists = async (file: string) => (await box().exec(["test", "-e", file])).code === 0
 
   beforeAll(async () => {
-    if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build first`)
-    const guest = await ensureTinyGuest()
     sandbox = await startSandbox()
-    const s = sandbox
-    // Copied in first: the checkout may live under /tmp, which the sandbox replaces with its own.
-    const installed = await s.exec(["node", await copyBundleInto(s), "install"], { timeoutMs: 30_000 })
-    expect(installed.code, show(installed)).toBe(0)
-    await s.execOk(["ip", "link", "add", "kvmbr0", "type", "bridge"])
-    await s.execOk(["ip", "link", "set", "kvmbr0", "up"])
-    await s.writeFile(`${BOOT_DIR}/vmlinuz`, fs.readFileSync(guest.kernel))
-    await s.writeFile(`${BOOT_DIR}/initrd.gz`, fs.readFileSync(guest.initrd))
-    await s.execOk(["mkdir", "-p", DISK_DIR])
-    await s.execOk(["qemu-img", "create", "-q", "-f", "raw", DISK, "16M"])
-    await s.writeFile("/etc/machina/machina.conf.json", JSON.stringify(HOST_CONFIG, null, 2) + "\n")
-    await s.writeFile(MACHINE_FILE, JSON.stringify(MACHINE_CONFIG, null, 2) + "\n")
+    await installMachina(sandbox)
+    await provisionTinyHost(sandbox, { machines: { [MACHINE]: MACHINE_CONFIG }, disks: [`${MACHINE}-os.raw`] })
   }, 180_000)
 
   afterAll(async () => {

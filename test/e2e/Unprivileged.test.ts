@@ -8,13 +8,11 @@
  * and gave the disk its group and mode back. Guests run under TCG.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as fs from "node:fs"
 import { waitForPowerButton } from "../support/GuestAcpi.js"
 import { pollUntil } from "../support/Poll.js"
 import { startSandbox } from "../support/Sandbox.js"
-import type { ExecResult, Sandbox } from "../support/Sandbox.js"
-import { BUNDLE, copyBundleInto } from "../support/Bundle.js"
-import { ensureTinyGuest } from "../support/TinyGuest.js"
+import type { Sandbox } from "../support/Sandbox.js"
+import { DISK_DIR, installMachina, linkState, provisionTinyHost, showExec, TINY_BOOT, tinyHostConfig, tinyMachineConfig, unitProps } from "../support/TinyHost.js"
 import { QmpTestClient } from "../support/QmpTestClient.js"
 import { pinUnits } from "../support/UnitPins.js"
 import type { UnitPins } from "../support/UnitPins.js"
@@ -22,38 +20,16 @@ import type { UnitPins } from "../support/UnitPins.js"
 const MACHINE = "confined"
 const UNIT = `machina-${MACHINE}.service`
 const USER = "machina-vm"
-const BOOT_DIR = "/var/lib/machina/boot"
-const DISK_DIR = "/var/lib/machina/disks"
 const DISK = `${DISK_DIR}/${MACHINE}-os.raw`
 const MAX_EXPOSURE = 2.5
 
 const HOST_CONFIG = {
-  accelerator: "tcg",
-  storage: {
-    boot: { path: BOOT_DIR, pattern: "${volume}", type: "firmware", readonly: true },
-    disks: { path: DISK_DIR, pattern: "${machine-name}-${volume}.raw", type: "raw" }
-  },
-  network: { lan: { device: "kvmbr0" } },
+  ...tinyHostConfig(),
   // Rolled out by tag, as a host would.
   tag: { unprivileged: { privileges: { user: USER } } }
 }
 
-const MACHINE_CONFIG = {
-  id: "3f0c8e52-6a1b-4d8e-9c55-0a1b2c3d4e11",
-  description: "unprivileged",
-  tags: ["unprivileged"],
-  attrs: {
-    memory: { ram: 256 },
-    qmp: { enabled: true },
-    boot: {
-      kernel: { name: "vmlinuz", storage: "boot" },
-      initrd: { name: "initrd.gz", storage: "boot" },
-      append: "console=ttyS0 quiet"
-    }
-  },
-  connections: [{ name: "0", network: "lan" }],
-  volumes: [{ name: "os", storage: "disks", bootable: true }]
-}
+const MACHINE_CONFIG = { ...tinyMachineConfig("3f0c8e52-6a1b-4d8e-9c55-0a1b2c3d4e11", "unprivileged"), tags: ["unprivileged"] }
 
 /** An unprivileged machine with a software TPM: its swtpm unit (state kept by systemd) starts first. */
 const TPM_MACHINE = "sealed"
@@ -64,7 +40,7 @@ const TPM_CONFIG = {
     memory: { ram: 128 },
     qmp: { enabled: true },
     tpm: { enabled: true },
-    boot: MACHINE_CONFIG.attrs.boot
+    boot: TINY_BOOT
   }
 }
 
@@ -83,43 +59,27 @@ describe("an unprivileged machine under a real systemd", () => {
     if (sandbox === undefined) throw new Error("the sandbox did not boot")
     return sandbox
   }
-  const show = (r: ExecResult) => `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`
   const machina = async (args: ReadonlyArray<string>, options: { code?: number; timeoutMs?: number } = {}) => {
     const result = await box().exec(["machina", ...args], { timeoutMs: options.timeoutMs ?? 30_000 })
-    expect(result.code, `machina ${args.join(" ")}\n${show(result)}\n${await box().journal(UNIT)}`).toBe(options.code ?? 0)
+    expect(result.code, `machina ${args.join(" ")}\n${showExec(result)}\n${await box().journal(UNIT)}`).toBe(options.code ?? 0)
     return result
   }
-  const props = async (names: ReadonlyArray<string>): Promise<Record<string, string>> => {
-    const out = await box().execOk(["systemctl", "show", "-p", names.join(","), UNIT])
-    return Object.fromEntries(out.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]))
-  }
-  const link = async (name: string): Promise<{ flags: Array<string>; master?: string } | undefined> => {
-    const r = await box().exec(["ip", "-j", "link", "show", name])
-    if (r.code !== 0) return undefined
-    return (JSON.parse(r.stdout) as Array<{ flags: Array<string>; master?: string }>)[0]
-  }
+  const props = (names: ReadonlyArray<string>) => unitProps(box(), UNIT, names)
+  const link = (name: string) => linkState(box(), name)
 
   beforeAll(async () => {
-    if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build first`)
-    const guest = await ensureTinyGuest()
     sandbox = await startSandbox()
     const s = sandbox
-    // Copied in first: the checkout may live under /tmp, which the sandbox replaces with its own.
-    const installed = await s.exec(["node", await copyBundleInto(s), "install"], { timeoutMs: 30_000 })
-    expect(installed.code, show(installed)).toBe(0)
+    await installMachina(s)
     // The user exists only in the sandbox's overlay.
     await s.execOk(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER])
     uid = (await s.execOk(["id", "-u", USER])).trim()
-    await s.execOk(["ip", "link", "add", "kvmbr0", "type", "bridge"])
-    await s.execOk(["ip", "link", "set", "kvmbr0", "up"])
-    await s.writeFile(`${BOOT_DIR}/vmlinuz`, fs.readFileSync(guest.kernel))
-    await s.writeFile(`${BOOT_DIR}/initrd.gz`, fs.readFileSync(guest.initrd))
-    await s.execOk(["mkdir", "-p", DISK_DIR])
-    await s.execOk(["qemu-img", "create", "-q", "-f", "raw", DISK, "16M"])
+    await provisionTinyHost(s, {
+      host: HOST_CONFIG,
+      machines: { [MACHINE]: MACHINE_CONFIG, [TPM_MACHINE]: TPM_CONFIG },
+      disks: [`${MACHINE}-os.raw`]
+    })
     await s.execOk(["chmod", "0600", DISK])
-    await s.writeFile("/etc/machina/machina.conf.json", JSON.stringify(HOST_CONFIG, null, 2) + "\n")
-    await s.writeFile(`/etc/machina/machine.conf.d/${MACHINE}.conf.json`, JSON.stringify(MACHINE_CONFIG, null, 2) + "\n")
-    await s.writeFile(`/etc/machina/machine.conf.d/${TPM_MACHINE}.conf.json`, JSON.stringify(TPM_CONFIG, null, 2) + "\n")
   }, 180_000)
 
   afterAll(async () => {
