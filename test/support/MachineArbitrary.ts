@@ -4,6 +4,7 @@
  * hardware revisions; plus a parser for the generated `-device` lines.
  */
 import * as fc from "fast-check"
+import { splitParameters } from "../../src/domain/Plan.js"
 
 export const ARBITRARY_HOST = {
   processor: {
@@ -136,30 +137,8 @@ export const machineArb = (options: ArbitraryOptions = {}): fc.Arbitrary<Machine
 // ---------------------------------------------------------------------------------------------
 // Parsing generated options
 
-/** Splits `a=b,c,d=e,,f` into parameters, honouring QEMU's `,,` escape. */
-export const splitParams = (text: string): ReadonlyArray<readonly [string, string]> => {
-  const out: Array<readonly [string, string]> = []
-  let current = ""
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!
-    if (ch === ",") {
-      if (text[i + 1] === ",") {
-        current += ","
-        i++
-        continue
-      }
-      out.push(splitPair(current))
-      current = ""
-    } else current += ch
-  }
-  if (current !== "") out.push(splitPair(current))
-  return out
-}
-
-const splitPair = (p: string): readonly [string, string] => {
-  const eq = p.indexOf("=")
-  return eq < 0 ? [p, ""] : [p.slice(0, eq), p.slice(eq + 1)]
-}
+/** Splits `a=b,c,d=e,,f` into parameters, honouring QEMU's `,,` escape (the plan's own parser). */
+export const splitParams = splitParameters
 
 export interface ParsedDevice {
   readonly driver: string
