@@ -11,7 +11,7 @@
  *   reaches the guest and its tty echoes it back, Ctrl-] detaches with status 0 and the terminal is
  *   back in canonical mode (`stty -a` run in the same pty afterwards).
  * - The guest kept running throughout: same QEMU PID, and a graceful stop (ACPI power-off that
- *   the guest's init acts on) still succeeds.
+ *   the guest's init acts on) still succeeds; a console attached meanwhile ends with status 0.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
@@ -175,8 +175,13 @@ describe("machina console under a real systemd", () => {
     // The guest ran on: same QEMU, still active, and it still powers off gracefully on ACPI.
     expect(await prop("ActiveState")).toBe("active")
     expect(await prop("MainPID")).toBe(pid)
+    // Attached while the machine stops: QEMU closes the socket, the console says so and exits 0.
+    const last = attach(box(), ["machina", "console", MACHINE], {})
+    await last.waitFor("the connected line", (o) => o.includes(`Connected to ${MACHINE}'s console`), 30_000)
     const stopped = await machina(["stop", MACHINE])
     expect(stopped.stdout).toBe(`${MACHINE}: stopped\n`)
     expect(await prop("Result")).toBe("success")
+    expect(await exitWithin(last, 15_000), last.output()).toBe(0)
+    expect(last.output()).toContain(`${MACHINE}'s console was closed by QEMU (the machine stopped)`)
   }, 400_000)
 })
