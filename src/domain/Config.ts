@@ -107,6 +107,13 @@ export const Spice = Schema.Struct({
 })
 
 /**
+ * The serial console (`machina console`): an ISA serial port (the guest's ttyS0) on a unix socket
+ * in the machine's runtime directory, `<run dir>/<machine>/console.socket`. Opt-in, so machines
+ * without it keep their hardware.
+ */
+export const SerialConsole = Schema.Struct({ enabled: opt(Bool, () => false) })
+
+/**
  * Pinned virtual hardware (see `qemu/HardwareRevision.ts`): the revision ("" = the default, 2024.12)
  * and the QEMU machine type (`machine-type`, "" = `q35`, the alias of the installed QEMU's newest
  * q35 type; revisions from 2026.12 require a versioned `pc-q35-X.Y`, which `machina pin-hardware`
@@ -134,7 +141,8 @@ export const Attributes = Schema.Struct({
   agent: opt(Agent, () => ({ qemu: { enabled: false, port: 0, portPattern: "" } })),
   spice: opt(Spice, () => ({ enabled: false, port: 0, portPattern: "", displays: 0 })),
   hardware: opt(Hardware, () => ({ revision: "", machineType: "" })),
-  boot: opt(Boot, () => ({ kernel: emptyVolume, initrd: emptyVolume, append: "" }))
+  boot: opt(Boot, () => ({ kernel: emptyVolume, initrd: emptyVolume, append: "" })),
+  console: opt(SerialConsole, () => ({ enabled: false }))
 })
 export type Attributes = Schema.Schema.Type<typeof Attributes>
 

@@ -184,7 +184,8 @@ const mergeAttributes = (sources: ReadonlyArray<Source>): { attrs: Attributes; o
       kernel: first("boot.kernel", (a) => a.boot.kernel, isVolumeSet, emptyVolumeOf()),
       initrd: first("boot.initrd", (a) => a.boot.initrd, isVolumeSet, emptyVolumeOf()),
       append: first("boot.append", (a) => a.boot.append, nonEmpty, "")
-    }
+    },
+    console: { enabled: any("console.enabled", (a) => a.console.enabled) }
   }
   return { attrs, origins }
 }

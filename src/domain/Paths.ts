@@ -1,6 +1,6 @@
 /**
  * Fixed host paths and the per-machine runtime paths derived from them (config.md §1,
- * qmp.md §2): QMP sockets and the TPM socket live in `/run/machina/<machine>/`, which systemd
+ * qmp.md §2): QMP sockets, the TPM socket and the serial console's socket live in `/run/machina/<machine>/`, which systemd
  * creates through `RuntimeDirectory=machina/<machine>`.
  */
 import { posixJoin } from "./Pattern.js"
@@ -48,3 +48,6 @@ export const tpmSocketPath = (machine: string, custom: string, runDir: string = 
   custom !== "" ? custom : machine === "" ? "" : posixJoin(runDir, machine, "tpm.socket")
 
 export const runtimeDirOf = (machine: string, runDir: string = RUN_DIR): string => posixJoin(runDir, machine)
+
+/** The serial console's socket (`console.enabled`): `<run dir>/<machine>/console.socket`. */
+export const consoleSocketPath = (machine: string, runDir: string = RUN_DIR): string => posixJoin(runDir, machine, "console.socket")

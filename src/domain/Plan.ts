@@ -386,7 +386,7 @@ export const guestHardware = (options: ReadonlyArray<QemuOption>): GuestHardware
     const bus = params.get("bus")
     let address: string
     if (bus === "pcie.0") address = pciAddress(params.get("addr") ?? "")
-    else if (bus === undefined) address = driver === "tpm-tis" ? "isa tpm" : "none"
+    else if (bus === undefined) address = driver === "tpm-tis" ? "isa tpm" : driver === "isa-serial" ? "isa com1" : "none"
     else if (bus.startsWith("ide.")) address = `sata ${bus}`
     else {
       const parent = busAddress.get(bus) ?? busAddress.get(bus.replace(/\.0$/, "")) ?? `bus ${bus}`

@@ -10,7 +10,7 @@ import * as Either from "effect/Either"
 import type { Attributes, Connection, Definition, Device, HostFile, Volume } from "./Config.js"
 import { isVolumeSet } from "./Config.js"
 import type { Machine } from "./ConfigFiles.js"
-import { qmpSocketPaths, tpmSocketPath } from "./Paths.js"
+import { consoleSocketPath, qmpSocketPaths, tpmSocketPath } from "./Paths.js"
 import { effectivePort, type PortOptions } from "./Pattern.js"
 
 const ZERO_ID = "00000000-0000-0000-0000-000000000000"
@@ -83,6 +83,11 @@ const attributesSummary = (lines: Lines, level: number, machine: string, a: Attr
     lines.add(level, "Spice Display: Enabled")
     portLine(lines, level, "Spice Port", a.spice.port, a.spice.portPattern, vars, options)
     if (a.spice.displays !== 0) lines.add(level, `Spice Display Count: ${a.spice.displays}`)
+  }
+  if (a.console.enabled) {
+    lines.add(level, "Serial Console: Enabled")
+    // A tag shown on its own has no machine, hence no socket path.
+    if (machine !== "") lines.add(level, `Serial Console Socket Path: ${consoleSocketPath(machine)}`)
   }
 }
 

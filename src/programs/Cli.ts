@@ -25,6 +25,7 @@ import * as Network from "./Network.js"
 import * as Prepare from "./Prepare.js"
 import * as Remove from "./Remove.js"
 import * as Run from "./Run.js"
+import * as SerialConsole from "./SerialConsole.js"
 import * as Lifecycle from "./Lifecycle.js"
 import * as List from "./List.js"
 import * as PinHardware from "./PinHardware.js"
@@ -72,6 +73,7 @@ export const command = root.pipe(
     New.command,
     Edit.command,
     Logs.logs,
+    SerialConsole.command,
     genId,
     genMac
   ])

@@ -264,6 +264,21 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     examples: ["machina logs test-vm", "machina logs -f -n 50 test-vm"]
   },
   {
+    name: "console",
+    summary: "Attaches the terminal to a virtual machine's serial console (Ctrl-] detaches).",
+    details: [
+      "Needs attrs.console.enabled (an ISA serial port, the guest's ttyS0, on /run/machina/MACHINE/console.socket). " +
+      "On a terminal every key goes to the guest until Ctrl-] detaches; without one, input is copied until it ends. " +
+      "One client at a time: a second attaches only when the first leaves. " +
+      "Fails (status 1) when the machine has no console or is not running."
+    ],
+    args: [{ name: "MACHINE", description: "The machine whose serial console to attach to." }],
+    options: [
+      { names: ["--connect-timeout"], value: "DURATION", check: durationCheck, description: "How long to wait for the console socket to accept the connection.", default: "5s" }
+    ],
+    examples: ["machina console test-vm", "machina console --connect-timeout 10s test-vm"]
+  },
+  {
     name: "new",
     summary: "Creates a machine file with a fresh UUID, checked against the host's tags.",
     details: [

@@ -104,6 +104,15 @@ describe("guestVisibleChanges", () => {
     assert.isFalse(changes.some((c) => c.subject === "disk test-vm-os"), "the existing disk stays")
   })
 
+  it("enabling the serial console adds one ISA serial port and moves nothing", () => {
+    const machine = JSON.parse(seed.machineJson)
+    machine.attrs = { ...machine.attrs, console: { enabled: true } }
+    const after = optionsOf(generateFromText(seed.hostJson, JSON.stringify(machine), seed.name))
+    const changes = guestVisibleChanges(seedOptions, after)
+    assert.deepStrictEqual(changes.map((c) => c.text), ["isa-serial console.0 added: isa-serial isa com1"])
+    assert.strictEqual(changes[0]!.kind, "device-added")
+  })
+
   it("machine-wide settings: UUID, CPU flags, memory", () => {
     const machine = JSON.parse(seed.machineJson)
     machine.id = "00000000-0000-4000-8000-000000000001"

@@ -114,6 +114,21 @@ describe("real QEMU accepts the generated options", () => {
     assert.isTrue(r.pci.some((p) => p.bus === 0 && p.slot === 0x1e && p.fn === 7))
   }, TIMEOUT)
 
+  it("the serial console (console.enabled): QEMU takes the ISA UART on its socket, and no PCI device moves", async () => {
+    const machine = {
+      id: ID,
+      attrs: { memory: { ram: 128 }, qmp: { enabled: true }, tpm: { enabled: true }, spice: { enabled: true, port: 5900, displays: 2 } },
+      volumes: [{ name: "cd", storage: "ahci" }, { name: "os", storage: "raw", bootable: true }, { name: "blk", storage: "block" }],
+      connections: [{ name: "0", network: "lan" }],
+      devices: [{ name: "g", class: "cad" }]
+    }
+    const before = await check(STORAGE_HOST, machine, "serial")
+    const after = await check(STORAGE_HOST, { ...machine, attrs: { ...machine.attrs, console: { enabled: true } } }, "serial")
+    assert.include(after.argv, "isa-serial,id=console.0,chardev=console")
+    assertNothingMoved(before, after)
+    assert.strictEqual(rootBus(after).size, rootBus(before).size)
+  }, 2 * TIMEOUT)
+
   it("random valid machines (fixed seed)", async () => {
     const samples = fc.sample(machineArb({ maxVolumes: 12, maxConnections: 4, maxDevices: 2 }), { numRuns: 6, seed: 20241206 })
     for (const m of samples) await check(ARBITRARY_HOST, m.json, m.name)

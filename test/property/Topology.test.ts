@@ -58,7 +58,7 @@ const checkTopology = (argv: ReadonlyArray<string>): void => {
         assert.strictEqual(d.params.get("multifunction") === "on", fn === "0", `multifunction iff function 0: ${d.line}`)
       }
     } else {
-      assert.include(["tpm-tis"], d.driver, `only the TPM has no bus: ${d.line}`)
+      assert.include(["tpm-tis", "isa-serial"], d.driver, `only the TPM and the serial console (ISA) have no bus: ${d.line}`)
     }
     const id = d.params.get("id")
     if (d.driver === "ioh3420") {

@@ -100,6 +100,7 @@ export const machineArb = (options: ArbitraryOptions = {}): fc.Arbitrary<Machine
     agent: fc.boolean(),
     spice: fc.boolean(),
     displays: fc.integer({ min: 0, max: 6 }),
+    console: fc.boolean(),
     volumes: volumeArb(options.maxVolumes ?? 16),
     connections: fc.array(fc.constantFrom("lan", "wan"), { maxLength: options.maxConnections ?? 6 }),
     devices: fc.array(fc.constantFrom("cad", "light"), { maxLength: options.maxDevices ?? 3 })
@@ -113,7 +114,8 @@ export const machineArb = (options: ArbitraryOptions = {}): fc.Arbitrary<Machine
       tpm: { enabled: r.tpm },
       qmp: { enabled: r.qmp, sockets: { names: r.qmpNames } },
       agent: { qemu: { enabled: r.agent, port: 4000 } },
-      spice: { enabled: r.spice, "port-pattern": "59${seat}", displays: r.displays }
+      spice: { enabled: r.spice, "port-pattern": "59${seat}", displays: r.displays },
+      console: { enabled: r.console }
     }
     if (r.firmware !== "none") {
       attrs["firmware"] = {

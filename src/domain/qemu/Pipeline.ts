@@ -3,7 +3,8 @@
  *
  * The steps run in the original's order, which decides topology indexes and therefore PCI
  * addresses: defaults (pvpanic) → identity → firmware → attributes (CPU, memory, TPM, QMP, guest
- * agent, SPICE; then direct kernel boot) → volumes → connections → mediated devices.
+ * agent, SPICE; then direct kernel boot) → volumes → connections → mediated devices → the serial
+ * console (machina's own, after everything the original placed).
  *
  * Every problem becomes a ConfigIssue pointing at the file and JSON path the offending value came
  * from, and generation carries on after a problem so that one run reports all of them.
@@ -25,7 +26,7 @@ import { dedupeIssues, type Definition, isVolumeSet, type Storage, type Volume }
 import type { Host, Machine } from "../ConfigFiles.js"
 import { at, type ConfigInvalidError, type ConfigIssue, invalid, issueAt, jsonPath, type Origin } from "../ConfigIssue.js"
 import type { Composed } from "../Merge.js"
-import { qmpSocketPaths, RUN_DIR, tpmSocketPath } from "../Paths.js"
+import { consoleSocketPath, qmpSocketPaths, RUN_DIR, tpmSocketPath } from "../Paths.js"
 import { describeStorageVars, effectivePort, firstWinsVars, type PatternError, posixJoin, volumeFileName } from "../Pattern.js"
 import { isZeroUuid } from "../Uuid.js"
 import { clampDisplays, QXL_MEMORY_BYTES, QXL_MEMORY_PROPERTIES, qxlDevice } from "./Display.js"
@@ -38,6 +39,7 @@ import { spiceChardev, tcpServerChardev, unixSocketChardev } from "./HostResourc
 import { virtioNetDevice, tapNetdev } from "./Network.js"
 import type { QemuOption } from "./Options.js"
 import { pvpanicDevice } from "./Panic.js"
+import { CONSOLE_CHARDEV_ID, consoleDevice } from "./Serial.js"
 import { attachVolume, isStorageType, STORAGE_TYPES, type VolumeAttachError, volumeNodeName } from "./Storage.js"
 import { TPM_CHARDEV_ID, tpmBackend, tpmDevice } from "./Tpm.js"
 import { STABLE_LAYOUT } from "./Topology.js"
@@ -491,6 +493,17 @@ const devices = (ctx: Context): void => {
   })
 }
 
+/**
+ * Step 8 (`console.enabled`): the serial console, a listening socket in the runtime directory and
+ * an ISA serial port on it. Last, and without a PCI address, so it moves no other device (in the
+ * sequential layout an entry added earlier would shift every later address).
+ */
+const serialConsole = (ctx: Context): void => {
+  if (!ctx.definition.attrs.console.enabled) return
+  ctx.vm.resources.addChardev(unixSocketChardev(CONSOLE_CHARDEV_ID, consoleSocketPath(ctx.machine.name, ctx.runDir), true))
+  ctx.vm.topology.addWithoutAddress(consoleDevice)
+}
+
 /** A file a machine's QEMU opens, located through a storage pool. */
 export interface MachineFile {
   /** What it is, e.g. `volume os`, `firmware.vars`, `boot.kernel`. */
@@ -576,5 +589,6 @@ export const generate = (
   volumes(ctx)
   connections(ctx)
   devices(ctx)
+  serialConsole(ctx)
   return issues.length > 0 ? Either.left(invalid(dedupeIssues(issues))) : Either.right(ctx.vm.options())
 }

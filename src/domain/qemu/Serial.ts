@@ -2,11 +2,20 @@
  * The virtio-serial controller and its ports (qemu.md §7.3): created on its own root port the
  * first time the guest agent or SPICE needs a channel. Ports are numbered from 1 (`nr=0` is
  * reserved for the console).
+ *
+ * Also the serial console (`console.enabled`, `machina console`): an ISA serial port, the guest's
+ * first UART (ttyS0, as `-nodefaults` leaves none), on a listening unix socket chardev.
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { param } from "./Options.js"
 import { type GuestDevice, leafDevice } from "./Topology.js"
+
+/** The serial console's chardev id. */
+export const CONSOLE_CHARDEV_ID = "console"
+
+/** `isa-serial,id=console.0,chardev=console`: an ISA device, no PCI address. */
+export const consoleDevice: GuestDevice = leafDevice("isa-serial", [param("id", "console.0"), param("chardev", CONSOLE_CHARDEV_ID)])
 
 /** Ports per controller (`max_ports` 31 with port 0 reserved, as the original counted). */
 export const MAX_SERIAL_PORTS = 30
