@@ -16,33 +16,22 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import { BUNDLE, copyBundleInto } from "../support/Bundle.js"
 import { waitForPowerButton } from "../support/GuestAcpi.js"
 import { pollUntil } from "../support/Poll.js"
 import { startSandbox } from "../support/Sandbox.js"
-import type { ExecResult, Sandbox } from "../support/Sandbox.js"
-import { ensureTinyGuest, GUEST_READY, TINY_GUEST_APPEND } from "../support/TinyGuest.js"
+import type { Sandbox } from "../support/Sandbox.js"
+import { GUEST_READY } from "../support/TinyGuest.js"
+import { installMachina, provisionTinyHost, showExec, TINY_BOOT } from "../support/TinyHost.js"
 
-const BOOT_DIR = "/var/lib/machina/boot"
 const MACHINE = "delta"
 const PLAIN = "epsilon"
 const UNIT = `machina-${MACHINE}.service`
 const SOCKET = `/run/machina/${MACHINE}/console.socket`
 const ESCAPE = "\x1d"
 
-const HOST_CONFIG = {
-  accelerator: "tcg",
-  storage: { boot: { path: BOOT_DIR, pattern: "${volume}", type: "firmware", readonly: true } }
-}
-
 const machineConfig = (id: string, console: boolean) => ({
   id,
-  attrs: {
-    memory: { ram: 256 },
-    qmp: { enabled: true },
-    ...(console ? { console: { enabled: true } } : {}),
-    boot: { kernel: { name: "vmlinuz", storage: "boot" }, initrd: { name: "initrd.gz", storage: "boot" }, append: TINY_GUEST_APPEND }
-  }
+  attrs: { memory: { ram: 256 }, qmp: { enabled: true }, ...(console ? { console: { enabled: true } } : {}), boot: TINY_BOOT }
 })
 
 /** A process inside the sandbox with streaming stdin/stdout (Sandbox.exec only collects at the end). */
@@ -103,27 +92,22 @@ describe("machina console under a real systemd", () => {
     if (sandbox === undefined) throw new Error("the sandbox did not boot")
     return sandbox
   }
-  const show = (r: ExecResult) => `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`
   const machina = async (args: ReadonlyArray<string>, code = 0) => {
     const r = await box().exec(["machina", ...args], { timeoutMs: 150_000 })
-    expect(r.code, `machina ${args.join(" ")}\n${show(r)}`).toBe(code)
+    expect(r.code, `machina ${args.join(" ")}\n${showExec(r)}`).toBe(code)
     return r
   }
   const prop = async (name: string) => (await box().execOk(["systemctl", "show", "-p", name, "--value", UNIT])).trim()
 
   beforeAll(async () => {
-    if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build first`)
-    const guest = await ensureTinyGuest()
     sandbox = await startSandbox()
-    const s = sandbox
-    // Copied in first: the checkout may live under /tmp, which the sandbox replaces with its own.
-    const installed = await s.exec(["node", await copyBundleInto(s), "install"], { timeoutMs: 30_000 })
-    expect(installed.code, show(installed)).toBe(0)
-    await s.writeFile(`${BOOT_DIR}/vmlinuz`, fs.readFileSync(guest.kernel))
-    await s.writeFile(`${BOOT_DIR}/initrd.gz`, fs.readFileSync(guest.initrd))
-    await s.writeFile("/etc/machina/machina.conf.json", JSON.stringify(HOST_CONFIG, null, 2) + "\n")
-    await s.writeFile(`/etc/machina/machine.conf.d/${MACHINE}.conf.json`, JSON.stringify(machineConfig("3f0c8e52-6a1b-4d8e-9c55-0a1b2c3d4e21", true), null, 2) + "\n")
-    await s.writeFile(`/etc/machina/machine.conf.d/${PLAIN}.conf.json`, JSON.stringify(machineConfig("3f0c8e52-6a1b-4d8e-9c55-0a1b2c3d4e22", false), null, 2) + "\n")
+    await installMachina(sandbox)
+    await provisionTinyHost(sandbox, {
+      machines: {
+        [MACHINE]: machineConfig("3f0c8e52-6a1b-4d8e-9c55-0a1b2c3d4e21", true),
+        [PLAIN]: machineConfig("3f0c8e52-6a1b-4d8e-9c55-0a1b2c3d4e22", false)
+      }
+    })
   }, 180_000)
 
   afterAll(async () => {
