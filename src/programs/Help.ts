@@ -155,8 +155,11 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     name: "install",
     summary: "Installs the machina command in the system path.",
     details: [
-      "Copies this executable to PREFIX/bin, creates the machina-ifup and machina-ifdown links, bash completion and " +
-      "the configuration directories. Idempotent."
+      "Copies this executable to PREFIX/bin, creates the machina-ifup and machina-ifdown links, completion for bash, zsh " +
+      "and fish and the configuration directories. Idempotent.",
+      "Completion goes to /usr/share/bash-completion/completions/machina, /usr/share/zsh/vendor-completions/_machina and " +
+      "/usr/share/fish/vendor_completions.d/machina.fish; a shell whose directory under /usr/share is missing is skipped " +
+      "(under --root, a staging tree, the directories are created)."
     ],
     args: [],
     options: [
