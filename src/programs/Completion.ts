@@ -22,6 +22,16 @@ export { COMPLETE_COMMAND }
 export const FILE_DIRECTIVE = ":file"
 export const DIRECTORY_DIRECTIVE = ":directory"
 
+/**
+ * A word as the shell hands it over, before its own expansion: `~/x` and `'/etc/my machina'`
+ * mean what they will mean when the command runs (only the forms a directory is written in).
+ */
+export const shellWord = (word: string, home: string | undefined = process.env["HOME"]): string => {
+  const quoted = /^(['"])(.*)\1$/.exec(word)
+  const unquoted = quoted !== null ? quoted[2]! : word.replace(/\\(.)/g, "$1")
+  return home !== undefined && (unquoted === "~" || unquoted.startsWith("~/")) ? home + unquoted.slice(1) : unquoted
+}
+
 /** What to offer for the word being completed. */
 export interface Request {
   /** The word being completed (for `--opt=VALUE`, the whole word). */
@@ -103,7 +113,7 @@ export const analyse = (words: ReadonlyArray<string>, root: CommandSpec = ROOT):
   const given: Array<string> = []
   for (const token of before) {
     if (pending !== undefined) {
-      if (pending.names[0] === "--config-dir") configDir = token
+      if (pending.names[0] === "--config-dir") configDir = shellWord(token)
       pending = undefined
       continue
     }
@@ -117,7 +127,7 @@ export const analyse = (words: ReadonlyArray<string>, root: CommandSpec = ROOT):
       const option = findOption(spec === root ? [] : spec.options, name) ?? findOption(GLOBAL_OPTIONS, name)
       if (option?.value !== undefined) {
         if (eq > 0 && token.startsWith("--")) {
-          if (option.names[0] === "--config-dir") configDir = token.slice(eq + 1)
+          if (option.names[0] === "--config-dir") configDir = shellWord(token.slice(eq + 1))
         } else pending = option
       }
       continue

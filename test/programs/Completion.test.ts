@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as ConfigStoreMemory from "../../src/layers/ConfigStoreMemory.js"
-import { analyse, argKind, candidates, type NameSource, optionKind, script, SHELLS } from "../../src/programs/Completion.js"
+import { analyse, argKind, candidates, type NameSource, optionKind, script, shellWord, SHELLS } from "../../src/programs/Completion.js"
 import { COMMANDS, type CommandSpec, GLOBAL_OPTIONS, ROOT } from "../../src/programs/Help.js"
 import { runCli } from "../support/Cli.js"
 
@@ -103,6 +103,15 @@ describe("completion candidates", () => {
         rmSync(dir, { recursive: true, force: true })
       }
     }))
+
+  it("reads a --config-dir written with ~, quotes or backslashes as the shell will", () => {
+    expect(shellWord("~/vms", "/home/ann")).toBe("/home/ann/vms")
+    expect(shellWord("'/etc/my vms'")).toBe("/etc/my vms")
+    expect(shellWord("\"/etc/vms\"")).toBe("/etc/vms")
+    expect(shellWord("/etc/my\\ vms")).toBe("/etc/my vms")
+    expect(analyse(["--config-dir", "~/vms", "start", ""]).configDir).toBe(shellWord("~/vms"))
+    expect(analyse(["start", "--config-dir='/a b'", ""]).configDir).toBe("/a b")
+  })
 
   it.effect("network names where an argument or option takes one", () =>
     Effect.gen(function*() {
