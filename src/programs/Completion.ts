@@ -38,6 +38,8 @@ export interface Request {
   readonly current: string
   /** Candidates known without reading anything, already with `prefix`. */
   readonly words: ReadonlyArray<string>
+  /** What a command or option is, shown beside it by zsh and fish. */
+  readonly descriptions: ReadonlyMap<string, string>
   /** Names to read from the configuration (none for `none`). */
   readonly kind: CompletionKind
   /** Put before every candidate: `--opt=` when completing `--opt=VALUE`. */
@@ -90,12 +92,18 @@ export const optionKind = (option: OptionSpec): CompletionKind => {
   }
 }
 
-const optionNames = (spec: CommandSpec, current: string): Array<string> => {
-  const options = [...(spec === ROOT ? [] : spec.options), ...GLOBAL_OPTIONS]
-  const long = options.map((o) => o.names[0])
-  const short = current.startsWith("--") ? [] : options.flatMap((o) => o.names.slice(1))
-  return [...new Set([...long, ...short])]
+/** The first sentence of a description, without its full stop. */
+const brief = (text: string): string => text.split(/(?<=\.)\s+(?=[A-Z])/)[0]!.replace(/\.$/, "")
+
+const optionNames = (spec: CommandSpec, root: CommandSpec, current: string): Array<readonly [string, string]> => {
+  const options = [...(spec === root ? [] : spec.options), ...GLOBAL_OPTIONS]
+  const long = options.map((o) => [o.names[0], brief(o.description)] as const)
+  const short = current.startsWith("--") ? [] : options.flatMap((o) => o.names.slice(1).map((n) => [n, brief(o.description)] as const))
+  return [...new Map([...long, ...short])]
 }
+
+const commandNames = (specs: ReadonlyArray<CommandSpec> | undefined): Array<readonly [string, string]> =>
+  (specs ?? []).map((c) => [c.name, brief(c.summary)] as const)
 
 /**
  * Works out what completes the last word of `words` (the words after `machina`; the last one is
@@ -138,16 +146,17 @@ export const analyse = (words: ReadonlyArray<string>, root: CommandSpec = ROOT):
     }
     if (spec.subcommands !== undefined && given.length === 0) {
       const sub = spec.subcommands.find((c) => c.name === token)
-      if (sub === undefined) return { current, words: [], kind: "none", prefix: "", given, configDir }
+      if (sub === undefined) return { current, words: [], descriptions: new Map(), kind: "none", prefix: "", given, configDir }
       if (spec === root && sub.name === "help") helpPath = []
       else spec = sub
       continue
     }
     given.push(token)
   }
-  const none = (words: ReadonlyArray<string>, kind: CompletionKind = "none", prefix = ""): Request => ({
+  const none = (words: ReadonlyArray<string | readonly [string, string]>, kind: CompletionKind = "none", prefix = ""): Request => ({
     current,
-    words: words.map((w) => prefix + w),
+    words: words.map((w) => prefix + (typeof w === "string" ? w : w[0])),
+    descriptions: new Map(words.flatMap((w) => (typeof w === "string" ? [] : [[prefix + w[0], w[1]] as const]))),
     kind,
     prefix,
     given,
@@ -164,20 +173,20 @@ export const analyse = (words: ReadonlyArray<string>, root: CommandSpec = ROOT):
       const option = findOption(spec === root ? [] : spec.options, name) ?? findOption(GLOBAL_OPTIONS, name)
       return valueOf(option?.value === undefined ? undefined : option, current.slice(0, eq + 1))
     }
-    return none(optionNames(spec, current))
+    return none(optionNames(spec, root, current))
   }
   if (helpPath !== undefined) {
     let at: CommandSpec | undefined = root
     for (const word of helpPath) at = at?.subcommands?.find((c) => c.name === word)
-    return none(at?.subcommands?.map((c) => c.name) ?? [])
+    return none(commandNames(at?.subcommands))
   }
-  if (spec.subcommands !== undefined && given.length === 0) return none(spec.subcommands.map((c) => c.name))
+  if (spec.subcommands !== undefined && given.length === 0) return none(commandNames(spec.subcommands))
   const arg = spec.args[Math.min(given.length, spec.args.length - 1)]
   if (arg === undefined || given.length >= spec.args.length && arg.repeated !== true) return none([])
   const kind = argKind(arg)
   // `help` is the one command whose arguments are command names (handled above); elsewhere a
   // "command" argument completes the top-level commands.
-  return none([...(arg.values ?? []), ...(kind === "command" ? (root.subcommands ?? []).map((c) => c.name) : [])], kind === "command" ? "none" : kind)
+  return none([...(arg.values ?? []), ...(kind === "command" ? commandNames(root.subcommands) : [])], kind === "command" ? "none" : kind)
 }
 
 /** Where the names come from: the configuration directory, read leniently. */
@@ -209,8 +218,9 @@ export const storeSource = (store: ConfigStoreShape): NameSource => {
 }
 
 /**
- * The candidates for `request`, those starting with the word being completed, each once, in
- * order; then a path directive when the shell should complete paths too.
+ * The lines for `request`: the candidates starting with the word being completed, each once, in
+ * order, a command's or option's description after a tab; then a path directive when the shell
+ * should complete paths too.
  */
 export const candidates = (request: Request, source: NameSource): Effect.Effect<ReadonlyArray<string>> =>
   Effect.gen(function*() {
@@ -238,7 +248,10 @@ export const candidates = (request: Request, source: NameSource): Effect.Effect<
       }
     }
     const all = [...request.words, ...names.map((n) => prefix + n)].filter((w) => w.startsWith(current))
-    const out = [...new Set(all)]
+    const out = [...new Set(all)].map((w) => {
+      const description = request.descriptions.get(w)
+      return description === undefined ? w : `${w}\t${description}`
+    })
     if (request.kind === "file") out.push(FILE_DIRECTIVE)
     if (request.kind === "directory") out.push(DIRECTORY_DIRECTIVE)
     return out
@@ -301,9 +314,9 @@ _machina()
                 while IFS= read -r line; do COMPREPLY+=("\${line#"$strip"}"); done < <(compgen -d -- "$value")
                 ;;
             '') ;;
-            *) COMPREPLY+=("\${line#"$strip"}") ;;
+            *) line=\${line%%$'\\t'*}; COMPREPLY+=("\${line#"$strip"}") ;;
         esac
-    done < <("$bin" ${COMPLETE_COMMAND} "\${words[@]:1:cword}" 2>/dev/null)
+    done < <("$bin" ${COMPLETE_COMMAND} "\${words[@]:1:cword}" 2>/dev/null </dev/null)
     return 0
 }
 complete -F _machina machina
@@ -314,24 +327,28 @@ complete -F _machina machina
 # options, their values, and the names of machines, tags and connections in the configuration
 # directory); \`sudo machina ...\` completes through _sudo.
 local bin=\${words[1]} line
-local -a lines found
+local -a lines found shown
 local paths=
 if [[ $bin != */* ]]; then
   bin=\${commands[$bin]:-}
 fi
 [[ -n $bin && -x $bin ]] || bin=${shQuote(fallback)}
 [[ -x $bin ]] || return 1
-lines=("\${(@f)$("$bin" ${COMPLETE_COMMAND} "\${(@)words[2,CURRENT]}" 2>/dev/null)}")
+lines=("\${(@f)$("$bin" ${COMPLETE_COMMAND} "\${(@)words[2,CURRENT]}" 2>/dev/null </dev/null)}")
 for line in "\${lines[@]}"; do
   case $line in
     ${FILE_DIRECTIVE}) paths=file ;;
     ${DIRECTORY_DIRECTIVE}) paths=directory ;;
     '') ;;
-    *) found+=("$line") ;;
+    *$'\\t'*) found+=("\${line%%$'\\t'*}"); shown+=("\${line%%$'\\t'*}  -- \${line#*$'\\t'}") ;;
+    *) found+=("$line"); shown+=("$line") ;;
   esac
 done
 local ret=1
-(( \${#found} )) && compadd -Q -a found && ret=0
+if (( \${#found} )); then
+  # One per line, with its description, when there are descriptions (commands, options).
+  if [[ \${(j::)lines} == *$'\\t'* ]]; then compadd -Q -l -d shown -a found && ret=0; else compadd -Q -a found && ret=0; fi
+fi
 if [[ -n $paths ]]; then
   [[ $PREFIX == --*=* ]] && compset -P '*='
   if [[ $paths == directory ]]; then _files -/ && ret=0; else _files && ret=0; fi
@@ -359,7 +376,7 @@ function __machina_complete
         set prefix (string replace -r -- '=.*' '=' $current)
         set value (string replace -r -- '^[^=]*=' '' $current)
     end
-    for line in ($bin ${COMPLETE_COMMAND} $tokens[2..-1] $current 2>/dev/null)
+    for line in ($bin ${COMPLETE_COMMAND} $tokens[2..-1] $current 2>/dev/null </dev/null)
         switch $line
             case ${FILE_DIRECTIVE}
                 for p in (__fish_complete_path $value)

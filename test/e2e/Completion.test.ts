@@ -22,7 +22,7 @@ let conf: string
 let env: NodeJS.ProcessEnv
 
 const run = (program: string, args: ReadonlyArray<string>, extraEnv: NodeJS.ProcessEnv = {}) => {
-  const r = spawnSync(program, args, { encoding: "utf8", timeout: 60_000, env: { ...env, ...extraEnv } })
+  const r = spawnSync(program, args, { encoding: "utf8", timeout: 120_000, env: { ...env, ...extraEnv } })
   expect(r.error, `${program} ${args.join(" ")}`).toBeUndefined()
   expect(r.status, `${program}: ${r.stderr}`).toBe(0)
   return r.stdout
@@ -56,9 +56,14 @@ const bash = (lines: ReadonlyArray<string>, extraEnv: NodeJS.ProcessEnv = {}): M
   }))
 }
 
-const zsh = (line: string, extraEnv: NodeJS.ProcessEnv = {}): Array<string> =>
-  run("zsh", ["-f", join(REPO, "test/support/zsh-complete.zsh"), join(root, "usr/share/zsh/vendor-completions"), line], extraEnv)
-    .split("\n").filter((l) => l !== "").sort()
+/** zsh: every line in one interactive zsh on a pseudo-terminal (test/support/zsh-complete.zsh). */
+const zsh = (lines: ReadonlyArray<string>): Map<string, Array<string>> => {
+  const out = run("zsh", ["-f", join(REPO, "test/support/zsh-complete.zsh"), join(root, "usr/share/zsh/vendor-completions"), ...lines])
+  return new Map(out.split("\n").filter((l) => l.includes("\t")).map((l) => {
+    const [line, words] = l.split("\t") as [string, string]
+    return [line, words.split(" ").filter((w) => w !== "").sort()]
+  }))
+}
 
 /**
  * fish finds the installed script in its vendor directory under XDG_DATA_DIRS; its own sudo
@@ -96,7 +101,7 @@ describe("completion in bash, zsh and fish", () => {
     // The installed machina on PATH, as after `machina install`; the configuration by environment.
     env = { ...process.env, PATH: `${join(root, "usr/bin")}:${process.env["PATH"]}`, MACHINA_CONFIG_DIR: conf }
     delete env["MACHINA_UNIT_DIR"]
-  }, 120_000)
+  }, 300_000)
   afterAll(() => {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
   })
@@ -122,23 +127,39 @@ describe("completion in bash, zsh and fish", () => {
     expect(got.get("machina help que")).toEqual(["query"])
     expect(got.get(`machina --config-dir ${join(dir, "nowhere")} start `)).toEqual([])
     expect(got.get(`machina generate --unit-dir ${join(dir, "ro")}`)).toEqual([root])
-  }, 120_000)
+  }, 300_000)
 
-  it.skipIf(!has("zsh"))("zsh: machines, connections, option values, also after sudo", () => {
-    expect(zsh("machina start te")).toEqual(["test-two", "test-vm"])
-    expect(zsh("sudo machina start te")).toEqual(["test-two", "test-vm"])
-    expect(zsh("machina disconnect test-vm.")).toEqual(["test-vm.lan", "test-vm.wan"])
-    expect(zsh("machina check --format=")).toEqual(["--format=json", "--format=text"])
-    expect(zsh(`machina --config-dir ${conf} new x --tag `, { MACHINA_CONFIG_DIR: "" })).toEqual(["linux", "small"])
-  }, 120_000)
+  it.skipIf(!has("zsh"))("zsh: machines, connections, options and their values, also after sudo", () => {
+    const lines = [
+      "machina start te",
+      "sudo machina start te",
+      "machina disconnect test-vm.",
+      "machina check --format=",
+      "machina stop --ti",
+      `machina --config-dir ${join(dir, "nowhere")} new x --tag `,
+      `machina --config-dir ${conf} new x --tag `
+    ]
+    const got = zsh(lines)
+    expect([...got.keys()]).toEqual(lines)
+    expect(got.get("machina start te")).toEqual(["test-two", "test-vm"])
+    expect(got.get("sudo machina start te")).toEqual(["test-two", "test-vm"])
+    expect(got.get("machina disconnect test-vm.")).toEqual(["test-vm.lan", "test-vm.wan"])
+    expect(got.get("machina check --format=")).toEqual(["--format=json", "--format=text"])
+    // Commands and options come with descriptions (shown, not inserted).
+    expect(got.get("machina stop --ti")).toEqual(["--timeout"])
+    // The line's --config-dir wins over MACHINA_CONFIG_DIR.
+    expect(got.get(`machina --config-dir ${join(dir, "nowhere")} new x --tag `)).toEqual([])
+    expect(got.get(`machina --config-dir ${conf} new x --tag `)).toEqual(["linux", "small"])
+  }, 300_000)
 
-  it.skipIf(!has("fish"))("fish: machines, connections, option values, also after sudo", () => {
+  it.skipIf(!has("fish"))("fish: machines, connections, commands, option values, also after sudo", () => {
     expect(fish("machina start te")).toEqual(["test-two", "test-vm"])
     expect(fish("sudo machina start te")).toEqual(["test-two", "test-vm"])
     expect(fish("machina connect test-vm.")).toEqual(["test-vm.lan", "test-vm.wan"])
     expect(fish("machina list --format ")).toEqual(["json", "text"])
+    expect(fish("machina gen")).toEqual(["gen-id", "gen-mac", "generate"])
     expect(fish(`machina --config-dir=${conf} cat `, { MACHINA_CONFIG_DIR: "" })).toEqual(["system", "test-two", "test-vm", "web"])
-  }, 120_000)
+  }, 300_000)
 
   it.skipIf(!existsSync(BASH_COMPLETION))("the installed machina is used when machina is not on the user's PATH", () => {
     // A script printed by the installed machina names it as the fallback.
@@ -149,5 +170,5 @@ describe("completion in bash, zsh and fish", () => {
       PATH: `${dirname(process.execPath)}:/usr/bin:/bin`
     })
     expect(out).toBe("machina start w\tweb\n")
-  }, 120_000)
+  }, 300_000)
 })

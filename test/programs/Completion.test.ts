@@ -29,7 +29,7 @@ const complete = (...words: Array<string>) =>
   Effect.map(runCli(["__complete", ...words], simulated), (r) => {
     expect(r.stderr).toBe("")
     expect(r.exitCode).toBe(0)
-    return r.stdout.split("\n").filter((l) => l !== "")
+    return r.stdout.split("\n").filter((l) => l !== "").map((l) => l.split("\t")[0]!)
   })
 
 describe("completion candidates", () => {
@@ -56,6 +56,16 @@ describe("completion candidates", () => {
       expect(yield* complete("help", "query", "")).toEqual(["pci", "cpu"])
       expect(yield* complete("--log-level", "debug", "li")).toEqual(["list"])
       expect(yield* complete("lsit", "")).toEqual([])
+    }))
+
+  it.effect("commands and options carry their description after a tab (zsh and fish show it)", () =>
+    Effect.gen(function*() {
+      const r = yield* runCli(["__complete", "stop", "--t"], simulated)
+      expect(r.stdout).toBe("--timeout\tHow long to wait for each systemd job (e.g. 90s, 2m); when it expires the job goes on in systemd\n")
+      const commands = (yield* runCli(["__complete", "gen"], simulated)).stdout
+      expect(commands).toBe("generate\tGenerates systemd unit configuration files from /etc/machina/machine.conf.d/*.conf.json\n" +
+        "gen-id\tGenerate a random machine identifier\ngen-mac\tGenerate a random MAC hardware address\n")
+      expect((yield* runCli(["__complete", "list", "--format", ""], simulated)).stdout).toBe("text\njson\n")
     }))
 
   it.effect("option names of the command and the global ones; option values", () =>
