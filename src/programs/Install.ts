@@ -1,8 +1,9 @@
 /**
  * `machina install`: puts the running bundle at `<prefix>/bin/machina`, the `machina-ifup` and
  * `machina-ifdown` links QEMU calls for taps, completion for bash, zsh and fish (Completion.ts;
- * function-based, so it also works after `sudo`), and the `/etc/machina` skeleton. Idempotent: unchanged things are left alone, and
- * files are replaced by rename, never truncated in place (the running binary stays intact).
+ * function-based, so it also works after `sudo`), and the `/etc/machina` skeleton. Idempotent:
+ * unchanged things are left alone, and files are replaced by rename, never truncated in place (the
+ * running binary stays intact).
  * `--root DIR` installs into a staging tree (packaging, tests).
  */
 import * as Command from "@effect/cli/Command"
