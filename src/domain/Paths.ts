@@ -10,6 +10,10 @@ export const CONF_DIR = "/etc/machina"
 export const UNIT_DIR = "/etc/systemd/system"
 export const RUN_DIR = "/run/machina"
 export const BASH_COMPLETION_DIR = "/usr/share/bash-completion/completions"
+/** Debian's directory for completions of packaged commands (zsh-common puts it in $fpath). */
+export const ZSH_COMPLETION_DIR = "/usr/share/zsh/vendor-completions"
+/** fish's directory for completions shipped by other packages (in $fish_complete_path). */
+export const FISH_COMPLETION_DIR = "/usr/share/fish/vendor_completions.d"
 
 /** The QMP sockets machina itself uses: one reserved for systemd's ExecStop, two for commands. */
 export const SYSTEM_SOCKETS = ["systemd.0"] as const

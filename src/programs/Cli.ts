@@ -11,7 +11,9 @@ import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
-import { basename } from "node:path"
+import { basename, resolve } from "node:path"
+import { BIN_DIR } from "../domain/Paths.js"
+import { ConfigStore } from "../services/ConfigStore.js"
 import * as Cat from "./Cat.js"
 import * as Check from "./Check.js"
 import { genId, genMac } from "./GenId.js"
@@ -34,17 +36,15 @@ import * as Ui from "./Ui.js"
 import * as Logs from "./Logs.js"
 import * as New from "./New.js"
 import { root } from "./Root.js"
+import { lazy, serviceOr } from "./Workspace.js"
 import * as WarningsConsole from "../layers/WarningsConsole.js"
 import { Warnings } from "../services/Warnings.js"
 
 export const VERSION = "0.1.0"
 
-/** Bash completion for the whole tree (lazy: the tree includes `install`, which writes it). */
-const bashCompletion: Effect.Effect<ReadonlyArray<string>> = Effect.suspend(() => Command.getBashCompletions(command, "machina"))
-
 export const command = root.pipe(
   Command.withSubcommands([
-    Install.makeCommand(bashCompletion),
+    Install.command,
     Cat.command,
     List.command,
     Lifecycle.status,
@@ -149,6 +149,15 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, 
       return Effect.as(Console.log(VERSION), 0)
     case "Usage":
       return usageError(front.message, front.path)
+    case "Complete":
+      return complete(front.words)
+  }
+  const shell = front.globals.completions
+  if (shell === "bash" || shell === "zsh" || shell === "fish") {
+    // Ours (dynamic: machine names, option values); `sh` stays @effect/cli's static script.
+    const self = argv[1] ?? ""
+    const fallback = basename(self) === "machina" || self.endsWith(".cjs") ? resolve(self) : `${BIN_DIR}/machina`
+    return Effect.as(Effect.flatMap(completionModule, (c) => Console.log(c.script(shell, fallback).trimEnd())), 0)
   }
   if (front.globals.wizard && process.stdin.isTTY !== true) {
     return usageError("--wizard needs a terminal, and standard input is not one", [])
@@ -158,6 +167,25 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, 
   // Without --log-level nothing logs (the default minimum is above every log machina writes).
   return level === undefined ? run : run.pipe(Logger.withMinimumLogLevel(level), Effect.provide(logging))
 }
+
+const completionModule = lazy(() => import("./Completion.js"))
+const configStoreFs = lazy(() => import("../layers/ConfigStoreFs.js"))
+
+/**
+ * `machina __complete WORD...`: the candidates for the last word, one per line. Never fails
+ * noisily: whatever goes wrong (a bad configuration, an unreadable directory) only means fewer
+ * candidates, and the status is 0.
+ */
+const complete = (words: ReadonlyArray<string>): Effect.Effect<number> =>
+  Effect.gen(function*() {
+    const c = yield* completionModule
+    const request = c.analyse(words)
+    const confDir = request.configDir ?? process.env["MACHINA_CONFIG_DIR"]
+    const store = yield* serviceOr(ConfigStore, Effect.flatMap(configStoreFs, (fs) => fs.make({ confDir })))
+    const lines = yield* c.candidates(request, c.storeSource(store))
+    if (lines.length > 0) yield* Console.log(lines.join("\n"))
+    return 0
+  }).pipe(Effect.catchAllCause(() => Effect.succeed(0)))
 
 const execute = (args: ReadonlyArray<string>, program: string) =>
   cli(args).pipe(

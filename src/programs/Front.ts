@@ -5,7 +5,7 @@
  * mean "list"?`, unknown options, bad choices). What is left is handed to @effect/cli in the one
  * order it understands: `[--config-dir DIR] COMMAND... OPTIONS... ARGUMENTS...`. Pure.
  */
-import { type CommandSpec, GLOBAL_OPTIONS, type OptionSpec, ROOT, suggest } from "./Help.js"
+import { COMPLETE_COMMAND, type CommandSpec, GLOBAL_OPTIONS, type OptionSpec, ROOT, suggest } from "./Help.js"
 
 export interface Globals {
   readonly configDir?: string
@@ -19,6 +19,8 @@ export interface Globals {
 export type Front =
   | { readonly _tag: "Help"; readonly path: ReadonlyArray<string> }
   | { readonly _tag: "Version" }
+  /** `machina __complete WORD...`: the completion scripts asking for candidates (Completion.ts). */
+  | { readonly _tag: "Complete"; readonly words: ReadonlyArray<string> }
   | { readonly _tag: "Usage"; readonly message: string; readonly path: ReadonlyArray<string> }
   | {
     readonly _tag: "Run"
@@ -51,6 +53,7 @@ const unknownOption = (name: string, path: ReadonlyArray<string>, spec: CommandS
 
 /** Parses the arguments after the program name. */
 export const parse = (argv: ReadonlyArray<string>): Front => {
+  if (argv[0] === COMPLETE_COMMAND) return { _tag: "Complete", words: argv.slice(1) }
   const globals: { -readonly [K in keyof Globals]: Globals[K] } = { wizard: false, help: false, version: false }
   const path: Array<string> = []
   const options: Array<string> = []

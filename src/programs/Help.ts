@@ -9,6 +9,15 @@
  */
 
 import { parseDuration } from "../domain/Duration.js"
+import { KNOWN_REVISIONS } from "../domain/qemu/HardwareRevision.js"
+
+/**
+ * What completes an argument or an option's value (programs/Completion.ts): names read from the
+ * configuration directory (`machine`, `tag`, `network`; `connection` is a machine or
+ * MACHINE.CONNECTION), command names (`command`), paths (`file`, `directory`) or nothing (`none`).
+ * Absent, it follows from the placeholder: MACHINE, TAG, NETWORK, TARGET, COMMAND, DIR, PATH/FILE.
+ */
+export type CompletionKind = "machine" | "tag" | "network" | "connection" | "command" | "file" | "directory" | "none"
 
 export interface OptionSpec {
   /** Long name first (`--format`), then aliases (`-f`). */
@@ -20,6 +29,10 @@ export interface OptionSpec {
   readonly choices?: ReadonlyArray<string>
   /** Checks a value: a description of the problem, or undefined when it is acceptable. */
   readonly check?: (value: string) => string | undefined
+  /** What completes the value (default: `choices`, else from the placeholder). */
+  readonly complete?: CompletionKind
+  /** Values to offer when completing, beyond what `complete` finds (not a restriction). */
+  readonly values?: ReadonlyArray<string>
 }
 
 export interface ArgSpec {
@@ -27,6 +40,10 @@ export interface ArgSpec {
   readonly description: string
   readonly repeated?: boolean
   readonly optional?: boolean
+  /** What completes the argument (default: from the name, MACHINE → machine names). */
+  readonly complete?: CompletionKind
+  /** Words to offer when completing, beyond what `complete` finds (`cat system`). */
+  readonly values?: ReadonlyArray<string>
 }
 
 export interface CommandSpec {
@@ -61,6 +78,12 @@ export const EXIT_STATUSES: ReadonlyArray<readonly [number, string]> = [
   [4, "a guest had to be forced off with quit (shutdown)"],
   [130, "interrupted"]
 ]
+
+/**
+ * The first word of `machina __complete WORD...`, which the completion scripts run for candidates
+ * (Completion.ts). Internal: not a command of the table, so neither help nor the parser lists it.
+ */
+export const COMPLETE_COMMAND = "__complete"
 
 export const HELP_OPTION: OptionSpec = { names: ["--help", "-h"], description: "Show this help and exit." }
 
@@ -132,8 +155,11 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     name: "install",
     summary: "Installs the machina command in the system path.",
     details: [
-      "Copies this executable to PREFIX/bin, creates the machina-ifup and machina-ifdown links, bash completion and " +
-      "the configuration directories. Idempotent."
+      "Copies this executable to PREFIX/bin, creates the machina-ifup and machina-ifdown links, completion for bash, zsh " +
+      "and fish and the configuration directories. Idempotent.",
+      "Completion goes to /usr/share/bash-completion/completions/machina, /usr/share/zsh/vendor-completions/_machina and " +
+      "/usr/share/fish/vendor_completions.d/machina.fish; a shell whose directory under /usr/share is missing is skipped " +
+      "(under --root, a staging tree, the directories are created)."
     ],
     args: [],
     options: [
@@ -149,7 +175,8 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
       name: "MACHINE",
       description: "Machines to show, merged with their tags (default: every machine); \"system\" shows the host configuration.",
       repeated: true,
-      optional: true
+      optional: true,
+      values: ["system"]
     }],
     options: [format],
     examples: ["machina cat test-vm", "machina cat system", "machina cat --format json"]
@@ -417,7 +444,12 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     options: [
       format,
       { names: ["--unit-dir"], value: "DIR", description: "Directory holding the units (environment: MACHINA_UNIT_DIR).", default: "/etc/systemd/system" },
-      { names: ["--hardware-revision"], value: "REVISION", description: "Show what switching the machines to this hardware revision would change." }
+      {
+        names: ["--hardware-revision"],
+        value: "REVISION",
+        description: "Show what switching the machines to this hardware revision would change.",
+        values: KNOWN_REVISIONS.map((r) => r.name)
+      }
     ],
     exit: [[2, "something would change (also: usage error)"]],
     examples: ["machina plan", "machina plan --format json test-vm"]
@@ -439,7 +471,13 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     summary: "Pins machines to a hardware revision (and QEMU machine type) in their machine files.",
     args: [machines("Machines to pin")],
     options: [
-      { names: ["--revision"], value: "REVISION", description: "The hardware revision to pin.", default: "2026.12" },
+      {
+        names: ["--revision"],
+        value: "REVISION",
+        description: "The hardware revision to pin.",
+        default: "2026.12",
+        values: KNOWN_REVISIONS.map((r) => r.name)
+      },
       { names: ["--machine-type"], value: "TYPE", description: "The versioned QEMU machine type (default: the installed QEMU's newest pc-q35-X.Y)." }
     ],
     examples: ["machina pin-hardware test-vm"]

@@ -1,8 +1,9 @@
 /**
  * `machina install`: puts the running bundle at `<prefix>/bin/machina`, the `machina-ifup` and
- * `machina-ifdown` links QEMU calls for taps, bash completion (function-based, so it also works
- * after `sudo`), and the `/etc/machina` skeleton. Idempotent: unchanged things are left alone, and
- * files are replaced by rename, never truncated in place (the running binary stays intact).
+ * `machina-ifdown` links QEMU calls for taps, completion for bash, zsh and fish (Completion.ts;
+ * function-based, so it also works after `sudo`), and the `/etc/machina` skeleton. Idempotent:
+ * unchanged things are left alone, and files are replaced by rename, never truncated in place (the
+ * running binary stays intact).
  * `--root DIR` installs into a staging tree (packaging, tests).
  */
 import * as Command from "@effect/cli/Command"
@@ -13,9 +14,10 @@ import * as Schema from "effect/Schema"
 import { randomBytes } from "node:crypto"
 import { constants } from "node:fs"
 import { chmod, lstat, mkdir, readFile, readlink, realpath, rename, rm, stat, symlink, writeFile } from "node:fs/promises"
-import { basename, dirname, join } from "node:path"
-import { BASH_COMPLETION_DIR, BIN_DIR, CONF_DIR } from "../domain/Paths.js"
+import { basename, dirname, join, resolve } from "node:path"
+import { BASH_COMPLETION_DIR, BIN_DIR, CONF_DIR, FISH_COMPLETION_DIR, ZSH_COMPLETION_DIR } from "../domain/Paths.js"
 import { MACHINE_DIR } from "../domain/ConfigFiles.js"
+import { script, type Shell } from "./Completion.js"
 
 export class InstallError extends Schema.TaggedError<InstallError>()("InstallError", {
   path: Schema.String,
@@ -102,7 +104,14 @@ const runningBundle = Effect.gen(function*() {
 const root = Options.text("root").pipe(Options.withDescription("Install into this staging root instead of /."), Options.withDefault("/"))
 const prefix = Options.text("prefix").pipe(Options.withDescription("Installation prefix (binary in <prefix>/bin)."), Options.withDefault("/usr"))
 
-export const handler = ({ prefix, root }: { prefix: string; root: string }, completion: Effect.Effect<ReadonlyArray<string>>) =>
+/** Where each shell's completion goes (Debian's directories, searched by the shells as shipped). */
+export const COMPLETIONS: ReadonlyArray<{ readonly shell: Shell; readonly dir: string; readonly file: string }> = [
+  { shell: "bash", dir: BASH_COMPLETION_DIR, file: "machina" },
+  { shell: "zsh", dir: ZSH_COMPLETION_DIR, file: "_machina" },
+  { shell: "fish", dir: FISH_COMPLETION_DIR, file: "machina.fish" }
+]
+
+export const handler = ({ prefix, root }: { prefix: string; root: string }) =>
   Effect.gen(function*() {
     const under = (p: string) => join(root, p)
     const report = (what: string, path: string, outcome: Outcome) => Console.log(`${what.padEnd(10)} ${path}: ${outcome}`)
@@ -116,13 +125,18 @@ export const handler = ({ prefix, root }: { prefix: string; root: string }, comp
     for (const link of ["machina-ifup", "machina-ifdown"]) {
       yield* report("link", join(bin, link), yield* ensureSymlink(join(bin, link), "machina"))
     }
-    const completionDir = under(BASH_COMPLETION_DIR)
-    if (yield* exists(dirname(completionDir))) {
-      yield* ensureDirectory(completionDir)
-      const script = (yield* completion).join("\n") + "\n"
-      yield* report("completion", join(completionDir, "machina"), yield* replaceFile(join(completionDir, "machina"), script, 0o644))
-    } else {
-      yield* Console.log(`completion ${completionDir}: skipped (bash-completion is not installed)`)
+    // A staging root is a tree for a package: every shell's directory is created there. On the
+    // host, a shell whose share directory is absent is not installed: its completion is skipped.
+    const staging = resolve(root) !== "/"
+    for (const { dir, file, shell } of COMPLETIONS) {
+      const completionDir = under(dir)
+      if (staging || (yield* exists(dirname(completionDir)))) {
+        yield* ensureDirectory(completionDir)
+        const text = script(shell, join(prefix, "bin", "machina"))
+        yield* report("completion", join(completionDir, file), yield* replaceFile(join(completionDir, file), text, 0o644))
+      } else {
+        yield* Console.log(`completion ${join(completionDir, file)}: skipped (${dirname(completionDir)} does not exist: ${shell === "bash" ? "bash-completion" : shell} is not installed)`)
+      }
     }
     for (const dir of [under(CONF_DIR), under(join(CONF_DIR, MACHINE_DIR))]) {
       yield* report("directory", dir, yield* ensureDirectory(dir))
@@ -137,7 +151,6 @@ export const handler = ({ prefix, root }: { prefix: string; root: string }, comp
     }
   })
 
-export const makeCommand = (completion: Effect.Effect<ReadonlyArray<string>>) =>
-  Command.make("install", { prefix, root }, (options) => handler(options, completion)).pipe(
-      Command.withDescription("Installs the machina command in the system path.")
-    )
+export const command = Command.make("install", { prefix, root }, handler).pipe(
+  Command.withDescription("Installs the machina command in the system path.")
+)

@@ -1,7 +1,10 @@
-/** `machina install` from the built bundle into a staging root: idempotent, atomic, completion after sudo. */
+/**
+ * `machina install` from the built bundle into a staging root: idempotent, atomic, completion for
+ * bash, zsh and fish (driven in the shells by Completion.test.ts).
+ */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { execFileSync, spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { BUNDLE } from "../support/Bundle.js"
@@ -13,15 +16,20 @@ const install = () => spawnSync(process.execPath, [bundle, "install", "--root", 
 
 describe("install", () => {
   beforeAll(() => {
+    // An empty staging root: no usr/share/bash-completion, zsh or fish there (packaging).
     root = mkdtempSync(join(tmpdir(), "machina-install-"))
-    mkdirSync(join(root, "usr/share/bash-completion"), { recursive: true })
   })
   afterAll(() => rmSync(root, { recursive: true, force: true }))
 
   it("installs the bundle, the ifup/ifdown links, completion and /etc/machina, then changes nothing", () => {
     const first = install()
     expect(first.status).toBe(0)
-    expect(first.stdout.split("\n").filter((l) => l.endsWith(": created"))).toHaveLength(6)
+    expect(first.stdout.split("\n").filter((l) => l.endsWith(": created"))).toHaveLength(8)
+    expect(first.stdout).not.toMatch(/skipped|not installed/)
+    for (const script of ["usr/share/bash-completion/completions/machina", "usr/share/zsh/vendor-completions/_machina", "usr/share/fish/vendor_completions.d/machina.fish"]) {
+      expect(readFileSync(join(root, script), "utf8"), script).toContain("__complete")
+      expect(statSync(join(root, script)).mode & 0o777).toBe(0o644)
+    }
     const bin = join(root, "usr/bin/machina")
     expect(readFileSync(bin)).toEqual(readFileSync(bundle))
     expect(statSync(bin).mode & 0o777).toBe(0o755)
@@ -52,7 +60,9 @@ describe("install", () => {
       COMP_WORDS=(sudo machina ge); COMP_CWORD=2; COMP_LINE='sudo machina ge'; COMP_POINT=\${#COMP_LINE}
       _sudo sudo ge machina 2>/dev/null
       echo "\${COMPREPLY[@]}"`
-    const out = execFileSync("bash", ["-c", script], { encoding: "utf8" })
+    // The installed machina on PATH (the scripts run the machina the user typed).
+    const env = { ...process.env, PATH: `${join(root, "usr/bin")}:${process.env["PATH"]}` }
+    const out = execFileSync("bash", ["-c", script], { encoding: "utf8", env })
     expect(out.trim().split(/\s+/)).toEqual(expect.arrayContaining(["gen-id", "gen-mac", "generate"]))
   })
 })
