@@ -37,16 +37,28 @@ export interface QmpTarget {
    * connections (e.g. `machina-test-vm.service is inactive`); undefined when unknown.
    */
   readonly whyDown?: Effect.Effect<string | undefined>
+  /**
+   * The PID of a QEMU of this machine known to run (systemd's `$MAINPID`, the active unit's main
+   * PID, or a process serving its sockets), asked when its QMP socket cannot be reached: the
+   * machine then runs but its socket is missing or dead. Undefined when none is known.
+   */
+  readonly runningPid?: Effect.Effect<number | undefined>
 }
 
 /**
  * The line for a machine that could not be reached: `test-vm is not running (<why>)` when its
- * socket is missing or dead, else `<fallback>: <error>`.
+ * socket is missing or dead and no QEMU of it is known to run; `cannot reach test-vm's QMP socket
+ * at <path> (<problem>; QEMU pid N is running)` when one is; else `<fallback>: <error>`.
  */
 const unreachable = (target: QmpTarget, error: QmpConnectError, fallback: string) =>
   Effect.gen(function*() {
     if (error._tag !== "QmpSocketNotFoundError" && error._tag !== "QmpConnectionRefusedError") {
       return `${fallback}: ${error.message}`
+    }
+    const pid = target.runningPid === undefined ? undefined : yield* target.runningPid
+    if (pid !== undefined) {
+      const problem = error._tag === "QmpSocketNotFoundError" ? "no such socket" : "nothing listens on it"
+      return `cannot reach ${target.machine}'s QMP socket at ${error.path} (${problem}; QEMU pid ${pid} is running)`
     }
     const why = target.whyDown === undefined ? undefined : yield* target.whyDown
     const detail = why ?? (error._tag === "QmpSocketNotFoundError" ? `no QMP socket at ${error.path}` : `nothing listens on ${error.path}`)
