@@ -18,8 +18,8 @@ import { qemuExited, qemuProcessesOf } from "./Occupancy.js"
 import { durationValue, format } from "./Root.js"
 import { unitName } from "../domain/Unit.js"
 import { AlreadyReported } from "./Failures.js"
-import { all, machinesArg, resolve } from "./Targets.js"
-import { composeAll, lazy, runDir, serviceOr, systemd } from "./Workspace.js"
+import { all, confirmAll, machinesArg, resolve, yes } from "./Targets.js"
+import { composeAll, lazy, progress, runDir, serviceOr, systemd } from "./Workspace.js"
 
 /**
  * Why a machine whose QMP socket is missing is not running, from its unit's state:
@@ -90,11 +90,15 @@ const grace = Options.text("grace").pipe(
   Options.mapEffect(durationValue)
 )
 
-export const shutdown = Command.make("shutdown", { system, wait, timeout, repeat, grace, all, machines: machinesArg }, (o) =>
+export const shutdown = Command.make("shutdown", { system, wait, timeout, repeat, grace, all, yes, machines: machinesArg }, (o) =>
   Effect.gen(function*() {
-    const { machines } = yield* composeAll(yield* resolve("shutdown", o.machines, o.all))
+    const names = yield* resolve("shutdown", o.machines, o.all)
+    if (o.all) yield* confirmAll("shutdown", `Shut down all ${names.length} machines (${names.join(", ")})?`, names, o.yes)
+    const { machines } = yield* composeAll(names)
     const hasTimeout = Option.isSome(o.timeout) && Duration.greaterThan(o.timeout.value, Duration.zero)
+    const { during } = yield* progress
     yield* withQmp((ops) => ops.shutdown(targetsOf(machines, o.system), {
+      during,
       wait: o.wait || hasTimeout,
       timeout: hasTimeout ? o.timeout : Option.none(),
       repeat: o.repeat,
