@@ -57,15 +57,17 @@ export const confirmAll = (command: string, question: string, machines: Readonly
     ? Effect.void
     : process.stdin.isTTY !== true || process.stderr.isTTY !== true
     ? Effect.fail(new AllNotConfirmedError({ command, machines, reason: "no terminal" }))
-    : Effect.flatMap(confirm(question), (ok) => (ok ? Effect.void : Effect.fail(new AllNotConfirmedError({ command, machines, reason: "declined" }))))
+    : Effect.flatMap(ask(question), (ok) => (ok ? Effect.void : Effect.fail(new AllNotConfirmedError({ command, machines, reason: "declined" }))))
 
 /**
  * Asks a yes/no question when a person is at a terminal: true when they answer yes, or when there
  * is no terminal.
  */
 export const confirm = (question: string): Effect.Effect<boolean> =>
-  process.stdin.isTTY !== true || process.stderr.isTTY !== true
+  process.stdin.isTTY !== true || process.stdout.isTTY !== true
     ? Effect.succeed(true)
-    : Effect.flatMap(prompt, (p) => Effect.promise(() => p.askYesNo(question)))
+    : ask(question)
+
+const ask = (question: string): Effect.Effect<boolean> => Effect.flatMap(prompt, (p) => Effect.promise(() => p.askYesNo(question)))
 
 const prompt = lazy(() => import("./Prompt.js"))

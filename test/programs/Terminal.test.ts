@@ -73,6 +73,14 @@ describe("--all on a terminal", () => {
     expect(journalOf(journal)).toEqual([])
   }, 60_000)
 
+  it("Ctrl-C at the question is a no", async () => {
+    const { env, journal } = hostFiles("interrupt")
+    const r = await runOnPty([process.execPath, cli, "restart", "--all"], { env, answers: [{ after: "[y/N] ", send: "\x03" }] })
+    expect(r.output).toContain("machina: error: restart --all: not confirmed; nothing was done")
+    expect(r.exitCode).toBe(1)
+    expect(journalOf(journal)).toEqual([])
+  }, 60_000)
+
   it("without a terminal and without --yes, refuses with a clear message", () => {
     const { env, journal } = hostFiles("piped")
     const r = spawnSync(process.execPath, [cli, "stop", "--all"], { env: { ...process.env, ...env }, encoding: "utf8", timeout: 60_000 })
