@@ -206,6 +206,53 @@ export const decodeHost = (text: string, file: string): Either.Either<Host, Conf
   return withIssues(issues, { file, config: { ...host, tag }, warnings })
 }
 
+/** The sections of the host file whose entries are named (`storage.disks`, `tag.linux`, ...). */
+export type HostSection = "storage" | "network" | "processor" | "mdev" | "tag"
+
+export interface SalvagedHost {
+  /** The host without the entries that had problems. */
+  readonly host: Host
+  /** The entries left out, each once, in the order of the problems. */
+  readonly dropped: ReadonlyArray<{ readonly section: HostSection; readonly name: string }>
+}
+
+const ENTRY_PATH = /^\$\.(storage|network|processor|mdev|tag)(?:\.([A-Za-z_][A-Za-z0-9_-]*)|\[("(?:[^"\\]|\\.)*")\])/
+
+/**
+ * For `check`: the host file without the named entries its problems are in (a pool with a
+ * mistyped value, a tag with an invalid volume), so machines that use none of them can still be
+ * checked against the rest. Undefined when a problem lies outside every named entry (the file is
+ * not JSON, a section is not an object, `accelerator` is invalid) or what is left does not decode.
+ */
+export const salvageHost = (text: string, file: string, issues: ReadonlyArray<ConfigIssue>): SalvagedHost | undefined => {
+  const json = parseJsonText(text, file)
+  if (Either.isLeft(json)) return undefined
+  const value = json.right.value
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined
+  const dropped: Array<{ section: HostSection; name: string }> = []
+  for (const i of issues) {
+    const m = i.file === file ? ENTRY_PATH.exec(i.path) : null
+    if (m === null) return undefined
+    const section = m[1] as HostSection
+    const name = m[2] ?? (JSON.parse(m[3]!) as string)
+    if (!dropped.some((d) => d.section === section && d.name === name)) dropped.push({ section, name })
+  }
+  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) }
+  for (const { name, section } of dropped) {
+    // Keys match as the decoder matches them: exactly, else case-insensitively.
+    const key = Object.keys(copy).find((k) => k === section) ?? Object.keys(copy).find((k) => k.toLowerCase() === section)
+    const entries = key === undefined ? undefined : copy[key]
+    if (typeof entries !== "object" || entries === null || Array.isArray(entries) || !Object.prototype.hasOwnProperty.call(entries, name)) {
+      return undefined
+    }
+    const rest: Record<string, unknown> = { ...(entries as Record<string, unknown>) }
+    delete rest[name]
+    copy[key!] = rest
+  }
+  const decoded = decodeHost(JSON.stringify(copy), file)
+  return Either.isRight(decoded) ? { host: decoded.right, dropped } : undefined
+}
+
 /** The machine name a file name stands for, or undefined when it is not a machine file. */
 export const machineNameOfFile = (fileName: string): string | undefined =>
   fileName.endsWith(MACHINE_SUFFIX) && fileName.length > MACHINE_SUFFIX.length

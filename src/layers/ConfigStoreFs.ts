@@ -186,6 +186,7 @@ export const make = (options: Options = {}): Effect.Effect<ConfigStoreShape> =>
         Effect.catchAll(whereToLook),
         Effect.flatMap((text) => Either.match(decodeHost(text, hostFile), { onLeft: Effect.fail, onRight: Effect.succeed }))
       ),
+      readHostText: read(hostFile),
       loadMachine: (name) =>
         loadByFileOrName(loadFile, listMachines)(name).pipe(
           Effect.catchIf((e): e is ConfigReadError => e._tag === "ConfigReadError" && e.file === machineFile(name), knownMachines)

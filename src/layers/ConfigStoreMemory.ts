@@ -41,6 +41,9 @@ export const make = (options: Options): ConfigStoreShape => {
     loadHost: options.host === undefined
       ? Effect.fail(new ConfigReadError({ file: hostFile, reason: "file not found" }))
       : decodeHost(text(options.host), hostFile),
+    readHostText: options.host === undefined
+      ? Effect.fail(new ConfigReadError({ file: hostFile, reason: "file not found" }))
+      : Effect.sync(() => text(options.host)),
     loadMachine: loadByFileOrName(loadFile, listMachines),
     listMachines,
     readMachineText: (name) =>

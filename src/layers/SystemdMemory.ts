@@ -11,18 +11,21 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import {
   Systemd,
   SystemdBusUnavailableError,
   SystemdCallError,
+  SystemdTimeoutError,
   SystemdUnitNotFoundError,
   unloadedUnit
 } from "../services/Systemd.js"
 import type {
   EnableResult,
   JobOperation,
+  JobOptions,
   JobResult,
   SystemdShape,
   UnitFileChange,
@@ -46,6 +49,12 @@ export interface UnitDefinition {
   readonly startResult?: JobResult
   readonly stopResult?: JobResult
   readonly restartResult?: JobResult
+  /**
+   * How long each job on this unit takes (Effect `Clock`, so `TestClock` drives it), e.g. a stop
+   * job waiting for a guest that ignores ACPI. A job longer than the caller's timeout fails with
+   * `SystemdTimeoutError` at the timeout (the unit keeps its state). Default 0.
+   */
+  readonly jobDuration?: Duration.DurationInput
 }
 
 export interface Options {
@@ -219,7 +228,7 @@ export const make = (
     }
 
     const job = (operation: JobOperation) =>
-      Effect.fn(`Systemd.${operation}`)(function* (name: string) {
+      Effect.fn(`Systemd.${operation}`)(function* (name: string, options?: JobOptions) {
         yield* bus
         const unit = yield* unitOrFail(name)
         if (unit.masked) {
@@ -228,6 +237,15 @@ export const make = (
             errorName: "org.freedesktop.systemd1.UnitMasked",
             detail: `Unit ${name} is masked.`
           })
+        }
+        const takes = Duration.decode(unit.definition.jobDuration ?? Duration.zero)
+        if (Duration.greaterThan(takes, Duration.zero)) {
+          const timeout = Duration.decode(options?.timeout ?? Duration.minutes(2))
+          if (Duration.greaterThan(takes, timeout)) {
+            yield* Effect.sleep(timeout)
+            return yield* new SystemdTimeoutError({ operation, unit: name, timeoutMillis: Duration.toMillis(timeout) })
+          }
+          yield* Effect.sleep(takes)
         }
         const result = scripted(unit, operation)
         const now = yield* nowMicros

@@ -15,7 +15,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { collisions } from "../domain/Collisions.js"
-import type { Host } from "../domain/ConfigFiles.js"
+import { type Host, type HostSection, salvageHost } from "../domain/ConfigFiles.js"
 import { type ConfigIssue, type ConfigWarning, issue, warning } from "../domain/ConfigIssue.js"
 import { compose, type Composed } from "../domain/Merge.js"
 import { storagePatternIssues } from "../domain/PatternUse.js"
@@ -27,6 +27,7 @@ import { format } from "./Root.js"
 import { quietStore } from "./Workspace.js"
 import { machineWarnings } from "../domain/MachineWarnings.js"
 import { validateGenerated } from "./Validate.js"
+import { referencesOf, unusedTagWarnings } from "../domain/TagUse.js"
 
 const machines = Args.text({ name: "machines" }).pipe(
   Args.withDescription("Machines to check, by file name or name (default: every machine of the host)."),
@@ -74,13 +75,27 @@ export const checkHost = (machines: ReadonlyArray<string>) =>
     const warnings: Array<ConfigWarning> = []
     const notes: Array<ConfigWarning> = []
     const hostResult = yield* Effect.either(s.loadHost)
-    const host: Host | undefined = Either.getOrUndefined(hostResult)
-    if (Either.isLeft(hostResult)) errors.push(...issuesOf(hostResult.left))
-    else {
-      warnings.push(...hostResult.right.warnings)
-      // Malformed storage patterns, used or not (found again for each machine using them: deduplicated).
-      errors.push(...storagePatternIssues(hostResult.right))
+    let host: Host | undefined = Either.getOrUndefined(hostResult)
+    // Entries of an invalid host file left out so the machines can be checked against the rest.
+    let dropped: ReadonlyArray<{ readonly section: HostSection; readonly name: string }> = []
+    if (Either.isLeft(hostResult)) {
+      errors.push(...issuesOf(hostResult.left))
+      if (hostResult.left._tag === "ConfigInvalidError" && s.readHostText !== undefined) {
+        const text = yield* Effect.either(s.readHostText)
+        const salvaged = Either.isRight(text) ? salvageHost(text.right, s.hostFile, hostResult.left.issues) : undefined
+        if (salvaged !== undefined) {
+          host = salvaged.host
+          dropped = salvaged.dropped
+        }
+      }
     }
+    if (host !== undefined) {
+      warnings.push(...host.warnings)
+      // Malformed storage patterns, used or not (found again for each machine using them: deduplicated).
+      errors.push(...storagePatternIssues(host))
+    }
+    const invalidEntry = (section: HostSection, name: string) => dropped.some((d) => d.section === section && d.name === name)
+    const onItsOwn = (file: string, why: string) => notes.push(warning(file, "$", why))
     yield* Effect.forEach(machines, validateMachineName, { discard: true })
     const names = machines.length > 0 ? machines : yield* s.listMachines
     const composed: Array<Composed> = []
@@ -99,10 +114,28 @@ export const checkHost = (machines: ReadonlyArray<string>) =>
       if (machine.name !== machine.fileName) {
         notes.push(warning(machine.file, "$.name", `machine ${machine.name} is named by its "name" key, not by its file name ${machine.fileName}; its unit is machina-${machine.name}.service and either name selects it`))
       }
-      if (host === undefined) continue
+      if (host === undefined) {
+        onItsOwn(machine.file, `not merged with its tags or checked against the host: the host file ${s.hostFile} cannot be used (see its errors)`)
+        continue
+      }
+      const badTag = machine.tags.find((t) => invalidEntry("tag", t))
+      if (badTag !== undefined) {
+        onItsOwn(machine.file, `not merged with its tags or checked against the host: it uses tag ${JSON.stringify(badTag)}, which is invalid in ${s.hostFile} (see its errors)`)
+        continue
+      }
       const merged = compose(host, machine)
       if (Either.isLeft(merged)) {
         errors.push(...merged.left.issues)
+        continue
+      }
+      const uses = referencesOf(merged.right.definition)
+      const badRef = uses.find((r) => invalidEntry(r.kind, r.name)) ??
+        // Devices may use any mdev entry; a machine without a processor uses the host's default.
+        (dropped.some((d) => d.section === "mdev") ? uses.find((r) => r.kind === "mdev") : undefined)
+      const defaultCpu = merged.right.definition.attrs.cpu.processor === "" && dropped.some((d) => d.section === "processor")
+      if (badRef !== undefined || defaultCpu) {
+        const what = badRef === undefined ? "the host's default processor may be the invalid one" : `it uses ${badRef.kind === "mdev" ? "device class" : badRef.kind === "storage" ? "storage pool" : badRef.kind} ${JSON.stringify(badRef.name)}, which is invalid in ${s.hostFile}`
+        onItsOwn(machine.file, `not checked against the host: ${what} (see its errors)`)
         continue
       }
       errors.push(...validateGenerated(host, merged.right))
@@ -110,6 +143,15 @@ export const checkHost = (machines: ReadonlyArray<string>) =>
       composed.push(merged.right)
     }
     errors.push(...collisions(composed, host))
+    // Tags no machine of the host uses: what they name must exist too (else only a warning).
+    if (host !== undefined) {
+      const used = new Set<string>()
+      for (const name of yield* Effect.orElseSucceed(s.listMachines, () => [] as ReadonlyArray<string>)) {
+        const m = yield* Effect.either(s.loadMachine(name))
+        if (Either.isRight(m)) m.right.tags.forEach((t) => used.add(t))
+      }
+      warnings.push(...unusedTagWarnings(host, used))
+    }
     // Unprivileged machines: the host must know the user, and the files must be reachable.
     const reports: Array<string> = []
     if (host !== undefined) {

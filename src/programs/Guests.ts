@@ -14,12 +14,12 @@ import type { Composed } from "../domain/Merge.js"
 import { clientSocketPaths } from "../domain/Paths.js"
 import type { Qmp } from "../services/Qmp.js"
 import type * as QmpOps from "./QmpOps.js"
-import { qemuExited } from "./Occupancy.js"
+import { qemuExited, qemuProcessesOf } from "./Occupancy.js"
 import { durationValue, format } from "./Root.js"
 import { unitName } from "../domain/Unit.js"
 import { AlreadyReported } from "./Failures.js"
-import { all, machinesArg, resolve } from "./Targets.js"
-import { composeAll, lazy, runDir, serviceOr, systemd } from "./Workspace.js"
+import { all, confirmAll, machinesArg, resolve, yes } from "./Targets.js"
+import { composeAll, lazy, progress, runDir, serviceOr, systemd } from "./Workspace.js"
 
 /**
  * Why a machine whose QMP socket is missing is not running, from its unit's state:
@@ -37,11 +37,30 @@ export const unitWhyDown = (machine: string): Effect.Effect<string | undefined> 
     Effect.orElseSucceed(() => undefined)
   )
 
+/**
+ * A QEMU of the machine that runs, when its QMP socket cannot be reached: systemd's `$MAINPID`
+ * (set for ExecStop only while the main process runs, so only with `--system`), else a process
+ * serving its systemd QMP socket, else the main PID of its active unit. Undefined when none.
+ */
+export const runningPid = (machine: string, system: boolean): Effect.Effect<number | undefined> =>
+  Effect.gen(function*() {
+    const mainPid = Number(process.env["MAINPID"] ?? "")
+    if (system && Number.isInteger(mainPid) && mainPid > 0) return mainPid
+    const serving = yield* Effect.orElseSucceed(qemuProcessesOf(machine), () => [])
+    if (serving[0] !== undefined) return serving[0]
+    const unit = yield* Effect.scoped(Effect.flatMap(systemd, (sd) => sd.units([unitName(machine)]))).pipe(
+      Effect.map(([u]) => u),
+      Effect.orElseSucceed(() => undefined)
+    )
+    return unit !== undefined && unit.activeState === "active" && unit.mainPid > 0 ? unit.mainPid : undefined
+  })
+
 export const targetsOf = (machines: ReadonlyArray<Composed>, system: boolean): ReadonlyArray<QmpOps.QmpTarget> =>
   machines.map((c) => ({
     machine: c.machine.name,
     sockets: c.definition.attrs.qmp.enabled ? clientSocketPaths(c.machine.name, system, runDir()) : undefined,
-    whyDown: unitWhyDown(c.machine.name)
+    whyDown: unitWhyDown(c.machine.name),
+    runningPid: runningPid(c.machine.name, system)
   }))
 
 const qmpModules = lazy(() => Promise.all([import("../services/Qmp.js"), import("../layers/QmpUnixSocket.js"), import("./QmpOps.js")]))
@@ -71,11 +90,15 @@ const grace = Options.text("grace").pipe(
   Options.mapEffect(durationValue)
 )
 
-export const shutdown = Command.make("shutdown", { system, wait, timeout, repeat, grace, all, machines: machinesArg }, (o) =>
+export const shutdown = Command.make("shutdown", { system, wait, timeout, repeat, grace, all, yes, machines: machinesArg }, (o) =>
   Effect.gen(function*() {
-    const { machines } = yield* composeAll(yield* resolve("shutdown", o.machines, o.all))
+    const names = yield* resolve("shutdown", o.machines, o.all)
+    if (o.all) yield* confirmAll("shutdown", `Shut down all ${names.length} machines (${names.join(", ")})?`, names, o.yes)
+    const { machines } = yield* composeAll(names)
     const hasTimeout = Option.isSome(o.timeout) && Duration.greaterThan(o.timeout.value, Duration.zero)
+    const { during } = yield* progress
     yield* withQmp((ops) => ops.shutdown(targetsOf(machines, o.system), {
+      during,
       wait: o.wait || hasTimeout,
       timeout: hasTimeout ? o.timeout : Option.none(),
       repeat: o.repeat,

@@ -130,6 +130,12 @@ const machines = (what: string): ArgSpec => ({
 
 const allOption: OptionSpec = { names: ["--all"], description: "Every machine of the host instead of named ones." }
 
+/** `--yes` of the commands that ask before acting on every machine. */
+const yesAll: OptionSpec = { names: ["--yes", "-y"], description: "With --all, do not ask for confirmation (needed without a terminal)." }
+
+const ASKS = "With --all it asks for confirmation on a terminal, and refuses without one unless --yes. " +
+  "On a terminal, a line on stderr shows what it waits for and how long is left."
+
 /** MACHINE... that `--all` can replace. */
 const machinesOrAll = (what: string): ArgSpec => ({ ...machines(what), description: `${what} (or --all).`, optional: true })
 
@@ -241,36 +247,41 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
   {
     name: "start",
     summary: "Starts the systemd units for virtual machines.",
-    details: ["Waits for each start job; a machine without a unit needs `machina generate MACHINE` first."],
+    details: [
+      "Waits for each start job; a machine without a unit needs `machina generate MACHINE` first. " +
+      "On a terminal, a line on stderr shows what it waits for and how long is left."
+    ],
     args: [machinesOrAll("Machines to start")],
-    options: [allOption, jobTimeout],
+    options: [allOption, { names: ["--yes", "-y"], description: "Accepted as stop and restart accept it; start never asks." }, jobTimeout],
     examples: ["machina start test-vm"]
   },
   {
     name: "stop",
     summary: "Stops the systemd units for virtual machines.",
     details: [
-      "Runs the unit's graceful ExecStop (ACPI power-off, then quit) and waits for each stop job. " +
-      "With --all on a terminal, asks before stopping."
+      "Runs the unit's graceful ExecStop (ACPI power-off, then quit) and waits for each stop job. " + ASKS
     ],
     args: [machinesOrAll("Machines to stop")],
-    options: [allOption, jobTimeout],
+    options: [allOption, yesAll, jobTimeout],
     examples: ["machina stop test-vm", "machina stop --timeout 5m test-vm"]
   },
   {
     name: "restart",
     summary: "Restarts the systemd units for virtual machines.",
-    details: ["Stops (gracefully) and starts each unit, waiting for the jobs. With --all on a terminal, asks first."],
+    details: ["Stops (gracefully) and starts each unit, waiting for the jobs. " + ASKS],
     args: [machinesOrAll("Machines to restart")],
-    options: [allOption, jobTimeout],
+    options: [allOption, yesAll, jobTimeout],
     examples: ["machina restart test-vm"]
   },
   {
     name: "kill",
     summary: "Kills the QEMU processes of virtual machines (SIGKILL through systemd).",
-    details: ["For a guest that hangs: systemd sends SIGKILL to the unit's processes; the unit ends failed. With --all on a terminal, asks first."],
+    details: [
+      "For a guest that hangs: systemd sends SIGKILL to the unit's processes; the unit ends failed. " +
+      "With --all it asks for confirmation on a terminal, and refuses without one unless --yes."
+    ],
     args: [machinesOrAll("Machines to kill")],
-    options: [allOption],
+    options: [allOption, yesAll],
     examples: ["machina kill test-vm"]
   },
   {
@@ -336,11 +347,12 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     summary: "Sends a shutdown command to one or more virtual machines.",
     details: [
       "Sends an ACPI power-off over QMP. With --timeout, sends quit when the guest has not stopped by then, " +
-      "and exits with status 4 when it had to."
+      "and exits with status 4 when it had to. " + ASKS
     ],
     args: [machinesOrAll("Machines to shut down")],
     options: [
       allOption,
+      yesAll,
       { names: ["--system"], description: "Use the QMP socket reserved for systemd (the unit's ExecStop)." },
       { names: ["--wait"], description: "Wait until the machines have stopped." },
       {

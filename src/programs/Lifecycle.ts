@@ -15,8 +15,8 @@ import { AlreadyReported } from "./Failures.js"
 import { sinceMicros, stateText } from "./List.js"
 import { durationValue, format } from "./Root.js"
 import { unitName as unitNameOf } from "../domain/Unit.js"
-import { all, confirm, machinesArg, resolve } from "./Targets.js"
-import { reloadUnits, store, swtpmUnitsOf, systemd } from "./Workspace.js"
+import { all, confirmAll, machinesArg, resolve, yes } from "./Targets.js"
+import { during, reloadUnits, store, swtpmUnitsOf, systemd } from "./Workspace.js"
 
 
 /**
@@ -47,13 +47,21 @@ export const explain = (e: SystemdError, machine: string, operation: JobOperatio
   return e.message
 }
 
+const PROGRESSIVE: Readonly<Record<JobOperation, string>> = { start: "starting", stop: "stopping", restart: "restarting" }
+const WAITING_FOR: Readonly<Record<JobOperation, string>> = {
+  start: "waiting for the start job",
+  // The stop job runs the unit's ExecStop: ACPI power-off, then quit at its deadline.
+  stop: "waiting for the guest to power off",
+  restart: "waiting for the guest to power off and start again"
+}
+
 const jobCommand = (operation: JobOperation, verb: string, done: string, description: string) =>
-  Command.make(operation, { timeout, all, machines: machinesArg }, (o) =>
+  Command.make(operation, { timeout, all, yes, machines: machinesArg }, (o) =>
     Effect.gen(function*() {
       const { timeout } = o
       const machines = yield* resolve(operation, o.machines, o.all)
-      if (o.all && operation !== "start" && !(yield* confirm(`${verb[0]!.toUpperCase()}${verb.slice(1)} all ${machines.length} machines (${machines.join(", ")})?`))) {
-        return yield* new AlreadyReported({ exitCode: 1, summary: "cancelled" })
+      if (o.all && operation !== "start") {
+        yield* confirmAll(operation, `${verb[0]!.toUpperCase()}${verb.slice(1)} all ${machines.length} machines (${machines.join(", ")})?`, machines, o.yes)
       }
       const units = yield* unitsOf(machines)
       const sd = yield* systemd
@@ -66,7 +74,9 @@ const jobCommand = (operation: JobOperation, verb: string, done: string, descrip
               Either.isRight(r) && r.right === "done"
                 ? Console.log(`${name}: ${done}`)
                 : Console.error(`${name}: failed to ${verb}: ${Either.isLeft(r) ? explain(r.left, name, operation) : `job ${r.right}`}`)
-            )
+            ),
+            // On a terminal: what is waited for and how long is left (the result prints above it).
+            (job) => during({ what: `${PROGRESSIVE[operation]} ${name}: ${WAITING_FOR[operation]}`, timeout }, job)
           ),
         { concurrency: "unbounded" }
       )
@@ -80,12 +90,10 @@ export const stop = jobCommand("stop", "stop", "stopped", "Stops the systemd uni
 export const restart = jobCommand("restart", "restart", "restarted", "Restarts the systemd units for virtual machines.")
 
 /** `kill`: SIGKILL to the machine's processes through systemd (`KillUnit`), for a hung QEMU. */
-export const kill = Command.make("kill", { all, machines: machinesArg }, (o) =>
+export const kill = Command.make("kill", { all, yes, machines: machinesArg }, (o) =>
   Effect.gen(function*() {
     const machines = yield* resolve("kill", o.machines, o.all)
-    if (o.all && !(yield* confirm(`Kill all ${machines.length} machines (${machines.join(", ")})?`))) {
-      return yield* new AlreadyReported({ exitCode: 1, summary: "cancelled" })
-    }
+    if (o.all) yield* confirmAll("kill", `Kill all ${machines.length} machines (${machines.join(", ")})?`, machines, o.yes)
     const units = yield* unitsOf(machines)
     const sd = yield* systemd
     const statuses = yield* sd.units(units)

@@ -22,6 +22,7 @@ import {
   formatEventLine,
   indentJson
 } from "../domain/QmpMessage.js"
+import type { ProgressShape } from "../services/Progress.js"
 import { formatDuration, Qmp, type QmpConnectError, type QmpConnectOptions, type QmpSessionError } from "../services/Qmp.js"
 
 // ---------------------------------------------------------------------------
@@ -37,16 +38,28 @@ export interface QmpTarget {
    * connections (e.g. `machina-test-vm.service is inactive`); undefined when unknown.
    */
   readonly whyDown?: Effect.Effect<string | undefined>
+  /**
+   * The PID of a QEMU of this machine known to run (systemd's `$MAINPID`, the active unit's main
+   * PID, or a process serving its sockets), asked when its QMP socket cannot be reached: the
+   * machine then runs but its socket is missing or dead. Undefined when none is known.
+   */
+  readonly runningPid?: Effect.Effect<number | undefined>
 }
 
 /**
  * The line for a machine that could not be reached: `test-vm is not running (<why>)` when its
- * socket is missing or dead, else `<fallback>: <error>`.
+ * socket is missing or dead and no QEMU of it is known to run; `cannot reach test-vm's QMP socket
+ * at <path> (<problem>; QEMU pid N is running)` when one is; else `<fallback>: <error>`.
  */
 const unreachable = (target: QmpTarget, error: QmpConnectError, fallback: string) =>
   Effect.gen(function*() {
     if (error._tag !== "QmpSocketNotFoundError" && error._tag !== "QmpConnectionRefusedError") {
       return `${fallback}: ${error.message}`
+    }
+    const pid = target.runningPid === undefined ? undefined : yield* target.runningPid
+    if (pid !== undefined) {
+      const problem = error._tag === "QmpSocketNotFoundError" ? "no such socket" : "nothing listens on it"
+      return `cannot reach ${target.machine}'s QMP socket at ${error.path} (${problem}; QEMU pid ${pid} is running)`
     }
     const why = target.whyDown === undefined ? undefined : yield* target.whyDown
     const detail = why ?? (error._tag === "QmpSocketNotFoundError" ? `no QMP socket at ${error.path}` : `nothing listens on ${error.path}`)
@@ -141,6 +154,8 @@ export interface ShutdownOptions {
    * off). Without it, or on `None`, it fails.
    */
   readonly exited?: (machine: string, qmp: boolean) => Effect.Effect<Option.Option<string>>
+  /** Shows a wait as progress (a line on a terminal; see services/Progress.ts); default nothing. */
+  readonly during?: ProgressShape["during"]
 }
 
 export const defaultShutdownOptions: ShutdownOptions = {
@@ -191,16 +206,29 @@ const shutdownOne = (target: QmpTarget, options: ShutdownOptions) =>
       yield* say("Issued shutdown command.")
       if (events === undefined) return Option.none<string>()
 
-      const consumer = yield* Effect.fork(
-        Effect.either(Stream.runForEach(events, (event) => Console.log(formatEventLine(machine, event))))
-      )
-      const repeater = Duration.greaterThan(options.repeat, Duration.zero)
-        ? yield* Effect.fork(
-          Effect.forever(Effect.zipRight(Effect.sleep(options.repeat), Effect.ignore(session.execute("system_powerdown"))))
+      // On a terminal: what is waited for, and how long until quit (see services/Progress.ts).
+      const show = options.during ?? ((_wait, effect) => effect)
+      const powerOff = {
+        what: `shutting down ${machine}: waiting for the guest to power off`,
+        ...(Option.isSome(timeout) ? { timeout: timeout.value, atDeadline: "quit" } : {})
+      }
+      // The event printer is forked inside the wait, so its lines go above the progress line.
+      const { beforeDeadline, stopRepeats, streamEnd } = yield* show(powerOff, Effect.gen(function*() {
+        const consumer = yield* Effect.fork(
+          Effect.either(Stream.runForEach(events, (event) => Console.log(formatEventLine(machine, event))))
         )
-        : undefined
-      const stopRepeats = repeater === undefined ? Effect.void : Fiber.interrupt(repeater)
-      const streamEnd: Effect.Effect<StreamEnd> = Fiber.join(consumer)
+        const repeater = Duration.greaterThan(options.repeat, Duration.zero)
+          ? yield* Effect.fork(
+            Effect.forever(Effect.zipRight(Effect.sleep(options.repeat), Effect.ignore(session.execute("system_powerdown"))))
+          )
+          : undefined
+        const stopRepeats = repeater === undefined ? Effect.void : Fiber.interrupt(repeater)
+        const streamEnd: Effect.Effect<StreamEnd> = Fiber.join(consumer)
+        const beforeDeadline = Option.isNone(timeout)
+          ? Option.some(yield* streamEnd)
+          : yield* Effect.timeoutOption(streamEnd, timeout.value)
+        return { beforeDeadline, stopRepeats, streamEnd }
+      }))
 
       const ended = (end: StreamEnd) =>
         Effect.gen(function*() {
@@ -215,8 +243,6 @@ const shutdownOne = (target: QmpTarget, options: ShutdownOptions) =>
           return Option.none<string>()
         })
 
-      if (Option.isNone(timeout)) return yield* ended(yield* streamEnd)
-      const beforeDeadline = yield* Effect.timeoutOption(streamEnd, timeout.value)
       if (Option.isSome(beforeDeadline)) return yield* ended(beforeDeadline.value)
 
       yield* stopRepeats
@@ -229,7 +255,10 @@ const shutdownOne = (target: QmpTarget, options: ShutdownOptions) =>
       }
       const spent = (yield* Clock.currentTimeMillis) - quitSent
       const remaining = Duration.millis(Math.max(0, Duration.toMillis(options.grace) - spent))
-      const afterQuit = yield* Effect.timeoutOption(streamEnd, remaining)
+      const afterQuit = yield* show(
+        { what: `shutting down ${machine}: waiting for QEMU to exit after quit`, timeout: remaining },
+        Effect.timeoutOption(streamEnd, remaining)
+      )
       if (Option.isSome(afterQuit)) {
         const end = yield* ended(afterQuit.value)
         return Option.isSome(end) ? end : Option.some(FORCED)

@@ -25,7 +25,7 @@ import { validateMachineName } from "../layers/ConfigStoreFs.js"
 import { AlreadyReported } from "./Failures.js"
 import { runningUnits, unitDir, unitStore } from "./Generate.js"
 import { durationValue } from "./Root.js"
-import { reloadUnits, runDir, store, systemd } from "./Workspace.js"
+import { during, reloadUnits, runDir, store, systemd } from "./Workspace.js"
 
 /** The unit files that belong to a machine: its QEMU unit and its companions. */
 export const machineUnits = (name: string): ReadonlyArray<string> => [unitName(name), `${UNIT_PREFIX}swtpm-${name}${UNIT_SUFFIX}`]
@@ -82,7 +82,8 @@ export const command = Command.make("remove", { stop, purgeConfig, timeout, unit
       if (running !== undefined) {
         if (stop) {
           for (const u of own.filter((u) => running.has(u))) {
-            const r = yield* Effect.either(sd.stop(u, { timeout }))
+            // On a terminal: what is waited for and how long is left (see services/Progress.ts).
+            const r = yield* during({ what: `removing ${name}: waiting for ${u} to stop`, timeout }, Effect.either(sd.stop(u, { timeout })))
             if (Either.isRight(r) && r.right === "done") yield* Console.log(`${name}: stopped ${u}`)
             else {
               failures++

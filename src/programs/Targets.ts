@@ -5,6 +5,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { UsageError } from "./Failures.js"
 import { lazy, store } from "./Workspace.js"
 
@@ -29,13 +30,44 @@ export const resolve = (command: string, names: ReadonlyArray<string>, everyMach
     return yield* s.listMachines
   })
 
+/** `--yes`: act on every machine without asking (what a script passes with `--all`). */
+export const yes = Options.boolean("yes").pipe(Options.withDescription("With --all, do not ask for confirmation."))
+
+/** Acting on every machine was not confirmed: the person said no, or nobody could be asked. */
+export class AllNotConfirmedError extends Schema.TaggedError<AllNotConfirmedError>()("AllNotConfirmedError", {
+  command: Schema.String,
+  machines: Schema.Array(Schema.String),
+  reason: Schema.Literal("declined", "no terminal")
+}) {
+  override get message(): string {
+    return this.reason === "declined"
+      ? `${this.command} --all: not confirmed; nothing was done`
+      : `${this.command} --all would act on every machine (${this.machines.join(", ")}) and there is no terminal to ask; ` +
+        "nothing was done. Pass --yes to confirm"
+  }
+}
+
 /**
- * Asks before acting on every machine, when a person is at a terminal: true when they answer
- * yes, or when there is no terminal (scripts). Bounded by nothing but the person: they can Ctrl-C.
+ * Asks before acting on every machine: at a terminal (standard input and standard error, where
+ * the question goes) a yes/no question whose default is no; without one it refuses unless
+ * `--yes`. Bounded by nothing but the person: they can Ctrl-C, or end the input (a no).
+ */
+export const confirmAll = (command: string, question: string, machines: ReadonlyArray<string>, yes: boolean): Effect.Effect<void, AllNotConfirmedError> =>
+  yes || machines.length === 0
+    ? Effect.void
+    : process.stdin.isTTY !== true || process.stderr.isTTY !== true
+    ? Effect.fail(new AllNotConfirmedError({ command, machines, reason: "no terminal" }))
+    : Effect.flatMap(ask(question), (ok) => (ok ? Effect.void : Effect.fail(new AllNotConfirmedError({ command, machines, reason: "declined" }))))
+
+/**
+ * Asks a yes/no question when a person is at a terminal: true when they answer yes, or when there
+ * is no terminal.
  */
 export const confirm = (question: string): Effect.Effect<boolean> =>
   process.stdin.isTTY !== true || process.stdout.isTTY !== true
     ? Effect.succeed(true)
-    : Effect.flatMap(prompt, (p) => Effect.promise(() => p.askYesNo(question)))
+    : ask(question)
+
+const ask = (question: string): Effect.Effect<boolean> => Effect.flatMap(prompt, (p) => Effect.promise(() => p.askYesNo(question)))
 
 const prompt = lazy(() => import("./Prompt.js"))

@@ -14,6 +14,7 @@ import { RUN_DIR } from "../domain/Paths.js"
 import { tpmStateOf } from "../domain/SwtpmUnit.js"
 import { swtpmUnitName } from "../domain/Unit.js"
 import type { HostLockError } from "../services/HostLock.js"
+import type { ProgressShape, ProgressWait } from "../services/Progress.js"
 import type { SystemdShape } from "../services/Systemd.js"
 import { type ConfigError, ConfigStore, type ConfigStoreShape } from "../services/ConfigStore.js"
 import { Warnings } from "../services/Warnings.js"
@@ -167,3 +168,18 @@ export const swtpmUnitsOf = (names: ReadonlyArray<string>) =>
           : undefined
       }))
   })
+
+/**
+ * Progress of long waits: one provided by the caller (tests, simulation) wins, else a line on
+ * stderr when it is a terminal (quiet otherwise).
+ */
+export const progress = Effect.flatMap(
+  lazy(() => Promise.all([import("../services/Progress.js"), import("../layers/ProgressTerminal.js")])),
+  ([{ Progress }, ProgressTerminal]) => serviceOr(Progress, Effect.sync(() => (terminalProgress ??= ProgressTerminal.make())))
+)
+/** One line for the whole process: concurrent waits share it. */
+let terminalProgress: ProgressShape | undefined
+
+/** Runs `effect` showing `wait` as progress (see services/Progress.ts). */
+export const during = <A, E, R>(wait: ProgressWait, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(progress, (p) => p.during(wait, effect))

@@ -50,6 +50,8 @@ export interface ConfigStoreShape {
   /** Path of a machine's file as shown in messages. */
   readonly machineFile: (name: string) => string
   readonly loadHost: Effect.Effect<Host, ConfigError>
+  /** The host file's text as stored (`check` salvages what it can of an invalid host file). */
+  readonly readHostText?: Effect.Effect<string, ConfigReadError>
   /**
    * Loads one machine by its file name or its effective name (JSON `name`), both validated before
    * any path is built; the machine's `name` is its effective name.

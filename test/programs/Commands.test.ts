@@ -55,9 +55,23 @@ describe("restart and kill", () => {
 })
 
 describe("--all", () => {
-  it.effect("acts on every machine of the host (no terminal: no question)", () =>
+  it.effect("without a terminal, refuses to act on every machine unless --yes; nothing is done", () =>
     Effect.gen(function*() {
-      const r = yield* runCli(["stop", "--all"])
+      for (const command of ["stop", "restart", "kill", "shutdown"]) {
+        const refused = yield* runCli([command, "--all"])
+        expect(refused.stdout).toBe("")
+        expect(refused.stderr).toBe(
+          `machina: error: ${command} --all would act on every machine (db, web) and there is no terminal to ask; nothing was done. Pass --yes to confirm\n`
+        )
+        expect(refused.exitCode).toBe(1)
+      }
+      expect(yield* (yield* SystemdMemory.SystemdMemoryControl).journal).toEqual([])
+      // start --all does not ask: starting is what a host does at boot anyway.
+    }).pipe(Effect.provide(bothRunning)))
+
+  it.effect("acts on every machine of the host with --yes", () =>
+    Effect.gen(function*() {
+      const r = yield* runCli(["stop", "--all", "--yes"])
       expect(r.exitCode).toBe(0)
       expect(r.stdout.split("\n").sort().join("\n")).toBe("\ndb: stopped\nweb: stopped")
       const status = yield* runCli(["status", "--all"])

@@ -220,17 +220,25 @@ describe("shutdown --system (the unit's ExecStop)", () => {
         // systemd says the main process runs ($MAINPID is set only then).
         const running = yield* withEnv({ MAINPID: "4242" }, runCli(["shutdown", "--system", "vdi"]))
         expect(running.exitCode).toBe(1)
-        expect(running.stderr).toContain(`no QMP socket at ${systemSocket(runDir)}`)
+        // It runs: the message says the socket cannot be reached, not that the machine is down.
+        expect(running.stderr).toBe(`cannot reach vdi's QMP socket at ${systemSocket(runDir)} (no such socket; QEMU pid 4242 is running)\nmachina: error: shutdown failed for vdi\n`)
         expect(running.stdout).toBe("")
 
         // No systemd environment, but a QEMU serving that socket is alive.
         yield* (yield* ProcessesMemory.ProcessesMemoryControl).add({ pid: 99, argv: ["qemu-system-x86_64", `socket,id=qmp.0,server=on,wait=off,path=${systemSocket(runDir)}`] })
         const alive = yield* runCli(["shutdown", "--system", "vdi"])
         expect(alive.exitCode).toBe(1)
-        expect(alive.stderr).toContain(`no QMP socket at ${systemSocket(runDir)}`)
+        expect(alive.stderr).toContain(`cannot reach vdi's QMP socket at ${systemSocket(runDir)} (no such socket; QEMU pid 99 is running)`)
+        expect(alive.stderr).not.toContain("is not running")
+
+        // A stale socket (nothing listens) while systemd says the main process runs.
+        yield* (yield* ProcessesMemory.ProcessesMemoryControl).remove(99)
+        yield* (yield* QmpMemory.QmpSimulator).addStaleSocket(systemSocket(runDir))
+        const stale = yield* withEnv({ MAINPID: "4242" }, runCli(["shutdown", "--system", "vdi"]))
+        expect(stale.exitCode).toBe(1)
+        expect(stale.stderr).toContain(`cannot reach vdi's QMP socket at ${systemSocket(runDir)} (nothing listens on it; QEMU pid 4242 is running)`)
 
         // Without --system nothing changes: a missing socket is a failure.
-        yield* (yield* ProcessesMemory.ProcessesMemoryControl).remove(99)
         const plain = yield* runCli(["shutdown", "vdi"])
         expect(plain.exitCode).toBe(1)
       })))

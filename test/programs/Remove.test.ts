@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as ConfigStoreMemory from "../../src/layers/ConfigStoreMemory.js"
+import * as ProgressMemory from "../../src/layers/ProgressMemory.js"
 import * as SystemdMemory from "../../src/layers/SystemdMemory.js"
 import * as UnitStoreMemory from "../../src/layers/UnitStoreMemory.js"
 import { ConfigStore } from "../../src/services/ConfigStore.js"
@@ -30,7 +31,7 @@ describe("remove", () => {
         const systemd = SystemdMemory.layer({
           units: [{ name: "machina-vm.service", activeState: "active", enabled: true }, { name: "machina-swtpm-vm.service", activeState: "active" }]
         })
-        const layer = Layer.provideMerge(Layer.merge(base, systemd), Layer.empty)
+        const layer = Layer.provideMerge(Layer.mergeAll(base, systemd, ProgressMemory.layer), Layer.empty)
         yield* Effect.gen(function*() {
           expect((yield* runCli(["generate", "vm", "other"])).exitCode).toBe(0)
           const files = store.files()
@@ -49,6 +50,12 @@ describe("remove", () => {
           expect(removed.exitCode).toBe(0)
           expect(removed.stdout).toContain("vm: stopped machina-vm.service\n")
           expect(removed.stdout).toContain("vm: stopped machina-swtpm-vm.service\n")
+          // Each stop job is shown as progress on a terminal (recorded here), bounded by --timeout's default.
+          const waits = yield* (yield* ProgressMemory.ProgressMemoryControl).waits
+          expect(waits.map((w) => [w.wait.what, w.timeoutMillis])).toEqual([
+            ["removing vm: waiting for machina-vm.service to stop", 120_000],
+            ["removing vm: waiting for machina-swtpm-vm.service to stop", 120_000]
+          ])
           expect(removed.stdout).toContain("vm: deleted /etc/systemd/system/machina-vm.service\n")
           expect(removed.stdout).toContain("vm: deleted /etc/systemd/system/machina-swtpm-vm.service\n")
           expect(removed.stdout).toContain(`vm: removed runtime directory ${run}/vm\n`)
