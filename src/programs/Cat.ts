@@ -3,7 +3,7 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import { hostSummary, machineSummary } from "../domain/Summary.js"
+import { hostDocument, hostSummary, machineDocument, machineSummary } from "../domain/Summary.js"
 import { noMachinesIn } from "./List.js"
 import { format } from "./Root.js"
 import { composeAll, store } from "./Workspace.js"
@@ -26,24 +26,11 @@ export const handler = ({ format, machines }: { format: "text" | "json"; machine
     for (const arg of names) {
       if (arg === HOST_ARGUMENT) {
         const host = yield* s.loadHost
-        results.push({ name: HOST_ARGUMENT, text: hostSummary(host.config), json: { kind: "host", file: host.file, config: host.config } })
+        results.push({ name: HOST_ARGUMENT, text: hostSummary(host.config), json: hostDocument(host.file, host.config) })
       } else {
-        const { machines: [composed] } = yield* composeAll([arg])
+        const { host, machines: [composed] } = yield* composeAll([arg])
         const { machine, definition } = composed!
-        results.push({
-          name: machine.name,
-          text: machineSummary(machine, definition),
-          json: {
-            kind: "machine",
-            name: machine.name,
-            fileName: machine.fileName,
-            file: machine.file,
-            description: machine.description,
-            id: machine.id,
-            tags: machine.tags,
-            ...definition
-          }
-        })
+        results.push({ name: machine.name, text: machineSummary(machine, definition), json: machineDocument(machine, definition, host.config) })
       }
     }
     if (format === "json") return yield* Console.log(JSON.stringify(results.map((r) => r.json), null, 2))

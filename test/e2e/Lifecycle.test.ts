@@ -199,7 +199,8 @@ describe("machine lifecycle under a real systemd", () => {
     expect(journal).toContain(`${machine}.0: disabled`)
 
     const status = JSON.parse((await machina(["status", "--format", "json", machine], { code: 3 })).stdout) as Array<Record<string, unknown>>
-    expect(status[0]).toMatchObject({ machine, name: unit, activeState: "inactive", subState: "dead", mainPid: 0, result: "success" })
+    expect(status[0]).toMatchObject({ name: machine, unit, role: "qemu", "active-state": "inactive", "sub-state": "dead", result: "success" })
+    expect(status[0]).not.toHaveProperty("main-pid") // unset: omitted, not 0
     expect(await link(`${machine}.0`)).toBeUndefined()
     expect((await box().exec(["test", "-e", `/run/machina/${machine}`])).code).not.toBe(0)
   }
@@ -308,7 +309,7 @@ describe("machine lifecycle under a real systemd", () => {
     expect(list.stdout).toMatch(/^alpha\s+loaded\s+active\/running\s+\S+\s+\(lifecycle alpha\)$/m)
     expect(list.stdout).toMatch(/^beta\s+loaded\s+active\/running\s+\S+\s+\(lifecycle beta\)$/m)
     const listJson = JSON.parse((await machina(["list", "--format", "json"])).stdout) as Array<Record<string, unknown>>
-    expect(listJson.map((r) => [r["name"], r["activeState"], r["subState"]])).toEqual([
+    expect(listJson.map((r) => [r["name"], r["active-state"], r["sub-state"]])).toEqual([
       ["alpha", "active", "running"],
       ["beta", "active", "running"]
     ])
@@ -453,7 +454,7 @@ describe("machine lifecycle under a real systemd", () => {
     expect(journal).toContain(`${unit}: Scheduled restart job, restart counter is at 1.`)
 
     const status = JSON.parse((await machina(["status", "--format", "json", "beta"])).stdout) as Array<Record<string, unknown>>
-    expect(status[0]).toMatchObject({ activeState: "active", subState: "running", mainPid: Number(after["MainPID"]) })
+    expect(status[0]).toMatchObject({ "active-state": "active", "sub-state": "running", "main-pid": Number(after["MainPID"]) })
     // The new QEMU recreated its tap and ran ifup again.
     const tap = await pollUntil("beta.0 to be back on kvmbr0", async () => {
       const l = await link("beta.0")
