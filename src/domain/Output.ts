@@ -24,6 +24,13 @@ const Count = Schema.Int.pipe(Schema.nonNegative())
 const Positive = Schema.Int.pipe(Schema.positive())
 const Port = Schema.Int.pipe(Schema.between(1, 65535))
 
+/** `schema` with a description for the JSON Schema file. */
+const about = <S extends Schema.Schema.Any>(schema: S, description: string): S =>
+  schema.annotations({ description }) as S
+
+const MachineName = about(Text, "The machine's name (its effective name: the file's name key, else the file name)")
+const UnitName = about(Text, "The systemd unit, e.g. machina-test-vm.service")
+
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/
 
 /** An ISO 8601 date-time in UTC. */
@@ -77,23 +84,28 @@ export const defined = <A extends Record<string, unknown>>(record: A): Defined<A
 // ---------------------------------------------------------------------------------------------
 // list
 
+const LoadState = about(Text, "systemd's LoadState: loaded, not-found, bad-setting, error, masked")
+const ActiveState = about(Text, "systemd's ActiveState: active, reloading, inactive, failed, activating, deactivating")
+const SubState = about(Text, "systemd's SubState, e.g. running, dead, exited, auto-restart")
+const MainPid = about(Positive, "The main process (QEMU, or swtpm); omitted when there is none")
+
 export const ListEntry = Schema.Struct({
-  name: Text,
-  unit: Text,
-  description: Schema.optional(Text),
-  "load-state": Schema.optional(Text),
-  "active-state": Schema.optional(Text),
-  "sub-state": Schema.optional(Text),
-  "main-pid": Schema.optional(Positive),
+  name: MachineName,
+  unit: UnitName,
+  description: Schema.optional(about(Text, "The machine's description")),
+  "load-state": Schema.optional(LoadState),
+  "active-state": Schema.optional(ActiveState),
+  "sub-state": Schema.optional(SubState),
+  "main-pid": Schema.optional(MainPid),
   /** When the state in force began (what the text shows as a duration). */
-  since: Schema.optional(Timestamp),
+  since: Schema.optional(about(Timestamp, "When the state in force began (the text shows how long ago)")),
   /** The machine file could not be loaded: the first line of why. */
-  error: Schema.optional(Text),
+  error: Schema.optional(about(Text, "Why the machine file could not be loaded (its first line)")),
   swtpm: Schema.optional(Schema.Struct({
-    unit: Text,
-    "active-state": Schema.optional(Text),
-    "sub-state": Schema.optional(Text)
-  }))
+    unit: UnitName,
+    "active-state": Schema.optional(ActiveState),
+    "sub-state": Schema.optional(SubState)
+  }).annotations({ description: "The machine's TPM emulator unit, for machines with a TPM" }))
 }).annotations({ identifier: "ListEntry", description: "One machine of the host and the state of its unit" })
 export type ListEntry = Schema.Schema.Type<typeof ListEntry>
 
@@ -106,17 +118,17 @@ export const ListDocument = Schema.Array(ListEntry).annotations({
 // status
 
 export const StatusEntry = Schema.Struct({
-  name: Text,
-  unit: Text,
+  name: MachineName,
+  unit: UnitName,
   /** The machine's QEMU unit, or its companion swtpm unit. */
-  role: Schema.Literal("qemu", "swtpm"),
-  "load-state": Schema.optional(Text),
-  "active-state": Schema.optional(Text),
-  "sub-state": Schema.optional(Text),
-  "main-pid": Schema.optional(Positive),
-  result: Schema.optional(Text),
-  "unit-description": Schema.optional(Text),
-  since: Schema.optional(Timestamp),
+  role: about(Schema.Literal("qemu", "swtpm"), "The machine's QEMU unit, or its companion swtpm unit"),
+  "load-state": Schema.optional(LoadState),
+  "active-state": Schema.optional(ActiveState),
+  "sub-state": Schema.optional(SubState),
+  "main-pid": Schema.optional(MainPid),
+  result: Schema.optional(about(Text, "The unit's last result: success, exit-code, signal, timeout, ...")),
+  "unit-description": Schema.optional(about(Text, "The unit's Description=")),
+  since: Schema.optional(about(Timestamp, "When the state in force began (the text shows it)")),
   "active-enter-timestamp": Schema.optional(Timestamp),
   "active-exit-timestamp": Schema.optional(Timestamp),
   "inactive-enter-timestamp": Schema.optional(Timestamp),
@@ -133,31 +145,31 @@ export const StatusDocument = Schema.Array(StatusEntry).annotations({
 // check
 
 export const CheckIssue = Schema.Struct({
-  severity: Schema.Literal("error", "warning", "info"),
-  file: Schema.optional(Text),
+  severity: about(Schema.Literal("error", "warning", "info"), "error fails check; warning fails check --strict; info is a note"),
+  file: Schema.optional(about(Text, "The configuration file")),
   /** The JSON path in the file (`$.attrs.cpu.cores`). */
-  path: Schema.optional(Text),
+  path: Schema.optional(about(Text, "The JSON path in the file, e.g. $.attrs.cpu.cores")),
   message: Text
 }).annotations({ identifier: "CheckIssue" })
 
 export const CheckUnprivileged = Schema.Struct({
-  name: Text,
-  user: Text,
-  group: Schema.optional(Positive),
+  name: MachineName,
+  user: about(Text, "The user QEMU runs as"),
+  group: Schema.optional(about(Positive, "The group id QEMU runs with")),
   /** Files QEMU would not reach as that user, one line each. */
-  unreachable: Schema.Array(Text)
+  unreachable: about(Schema.Array(Text), "Files QEMU would not reach as that user, one line each")
 }).annotations({ identifier: "CheckUnprivileged" })
 
 export const CheckDocument = Schema.Struct({
-  ok: Schema.Boolean,
-  strict: Schema.Boolean,
-  "host-file": Text,
-  machines: Schema.Array(Text),
-  errors: Count,
-  warnings: Count,
-  issues: Schema.Array(CheckIssue),
+  ok: about(Schema.Boolean, "Whether check passed (its exit status is 0 exactly when ok)"),
+  strict: about(Schema.Boolean, "Whether --strict made warnings fail"),
+  "host-file": about(Text, "The host configuration file"),
+  machines: about(Schema.Array(Text), "The machines checked"),
+  errors: about(Count, "The number of errors"),
+  warnings: about(Count, "The number of warnings"),
+  issues: about(Schema.Array(CheckIssue), "Errors, then warnings, then notes"),
   /** Machines whose QEMU runs as an unprivileged user, and what that user cannot reach. */
-  unprivileged: Schema.optional(Schema.Array(CheckUnprivileged))
+  unprivileged: Schema.optional(about(Schema.Array(CheckUnprivileged), "Machines whose QEMU runs as an unprivileged user"))
 }).annotations({ title: "machina check --format json", description: "Every problem of the host file and the machines checked" })
 export type CheckDocument = Schema.Schema.Type<typeof CheckDocument>
 
@@ -165,24 +177,30 @@ export type CheckDocument = Schema.Schema.Type<typeof CheckDocument>
 // plan
 
 export const PlanEntry = Schema.Struct({
-  name: Text,
-  unit: Text,
+  name: MachineName,
+  unit: UnitName,
   /** The unit file's path. */
-  path: Text,
-  status: Schema.Literal("created", "changed", "unchanged", "orphaned"),
-  diff: Schema.Array(Schema.Struct({ op: Schema.Literal(" ", "-", "+"), text: Schema.String })),
-  "guest-changes": Schema.Array(Schema.Struct({
-    kind: Text,
-    subject: Text,
-    before: Schema.optional(Text),
-    after: Schema.optional(Text),
-    text: Text
-  }))
+  path: about(Text, "The unit file"),
+  status: about(Schema.Literal("created", "changed", "unchanged", "orphaned"), "orphaned: a unit whose machine file is gone"),
+  diff: about(
+    Schema.Array(Schema.Struct({ op: Schema.Literal(" ", "-", "+"), text: Schema.String })),
+    "The unit file's line diff: kept, removed and added lines"
+  ),
+  "guest-changes": about(
+    Schema.Array(Schema.Struct({
+      kind: about(Text, "device-added, device-removed, device-moved, device-changed, or the machine-wide setting that changed"),
+      subject: about(Text, "A device (nic test-vm.0) or a machine-wide setting (SMBIOS UUID)"),
+      before: Schema.optional(about(Text, "Omitted when there was none")),
+      after: Schema.optional(about(Text, "Omitted when there is none")),
+      text: about(Text, "The line the text output prints")
+    })),
+    "What the guest would see change"
+  )
 }).annotations({ identifier: "PlanEntry" })
 export type PlanEntry = Schema.Schema.Type<typeof PlanEntry>
 
 export const PlanDocument = Schema.Struct({
-  changes: Schema.Boolean,
+  changes: about(Schema.Boolean, "Whether generate would change anything (plan then exits 2)"),
   machines: Schema.Array(PlanEntry)
 }).annotations({ title: "machina plan --format json", description: "What generate would change" })
 export type PlanDocument = Schema.Schema.Type<typeof PlanDocument>
@@ -192,33 +210,33 @@ export type PlanDocument = Schema.Schema.Type<typeof PlanDocument>
 
 /** What machina derives from a machine's configuration: the values `cat` shows resolved. */
 export const CatResolved = Schema.Struct({
-  "qmp-sockets": Schema.optional(Schema.Array(Text)),
-  "tpm-socket": Schema.optional(Text),
-  "agent-port": Schema.optional(Port),
-  "agent-port-error": Schema.optional(Text),
-  "spice-port": Schema.optional(Port),
-  "spice-port-error": Schema.optional(Text),
+  "qmp-sockets": Schema.optional(about(Schema.Array(Text), "Every QMP socket, in QEMU's order")),
+  "tpm-socket": Schema.optional(about(Text, "The TPM emulator's socket")),
+  "agent-port": Schema.optional(about(Port, "The QEMU guest agent's effective TCP port")),
+  "agent-port-error": Schema.optional(about(Text, "Why the agent's port pattern gives no port")),
+  "spice-port": Schema.optional(about(Port, "The Spice display's effective TCP port")),
+  "spice-port-error": Schema.optional(about(Text, "Why the Spice port pattern gives no port")),
   /** The image files QEMU opens, in the order of the configuration. */
   files: Schema.optional(Schema.Array(Schema.Struct({
     use: Schema.Literal("firmware-code", "firmware-vars", "kernel", "initrd", "tpm-data", "volume"),
-    volume: Schema.optional(Text),
-    storage: Schema.optional(Text),
-    path: Schema.optional(Text),
-    error: Schema.optional(Text)
-  })))
+    volume: Schema.optional(about(Text, "The volume's name")),
+    storage: Schema.optional(about(Text, "The storage pool")),
+    path: Schema.optional(about(Text, "The file QEMU opens")),
+    error: Schema.optional(about(Text, "Why the file cannot be named (unknown pool, bad pattern)"))
+  })).annotations({ description: "The image files QEMU opens, in the order of the configuration" }))
 }).annotations({ identifier: "CatResolved" })
 export type CatResolved = Schema.Schema.Type<typeof CatResolved>
 
 const MachineHead = Schema.Struct({
   kind: Schema.Literal("machine"),
-  name: Text,
-  file: Text,
+  name: MachineName,
+  file: about(Text, "The machine file"),
   /** Only when the file's `name` key names the machine differently. */
-  "file-name": Schema.optional(Text),
+  "file-name": Schema.optional(about(Text, "The name from the file name, when the name key names the machine differently")),
   description: Schema.optional(Text),
-  id: Schema.optional(Text),
+  id: Schema.optional(about(Text, "The machine's UUID")),
   tags: Schema.optional(Schema.Array(Text)),
-  resolved: Schema.optional(CatResolved)
+  resolved: Schema.optional(about(CatResolved, "Values machina derives from the configuration (what the text shows resolved)"))
 })
 
 /** A machine: its merged definition in the shape of a machine file, plus what machina derives. */
@@ -226,7 +244,7 @@ export const CatMachine = Schema.extend(MachineHead, Schema.encodedSchema(Defini
 
 /** The host file (`cat system`), in the shape of the file. */
 export const CatHost = Schema.extend(
-  Schema.Struct({ kind: Schema.Literal("host"), file: Text }),
+  Schema.Struct({ kind: Schema.Literal("host"), file: about(Text, "The host configuration file") }),
   Schema.encodedSchema(HostFile)
 ).annotations({ identifier: "CatHost" })
 
@@ -247,10 +265,10 @@ export const QueryDocument = Schema.Record({ key: Text, value: Schema.Array(Qemu
 })
 
 export const ObserveEvent = Schema.Struct({
-  name: Text,
-  event: Text,
-  data: Schema.optional(QemuObject),
-  timestamp: Schema.optional(Timestamp)
+  name: MachineName,
+  event: about(Text, "The QMP event, e.g. SHUTDOWN"),
+  data: Schema.optional(about(QemuObject, "The event's data as QEMU sent it (QEMU's keys)")),
+  timestamp: Schema.optional(about(Timestamp, "When QEMU emitted the event (microseconds)"))
 }).annotations({
   title: "machina observe --format json (one line per event)",
   description: "A QMP event of a machine; data as QEMU sent it"

@@ -40,9 +40,20 @@ const SCHEMA_DIR = "schemas"
 type Name = keyof typeof outputSchemas
 const names = Object.keys(outputSchemas) as Array<Name>
 
+/** Titles Effect derives from refinement names (`minLength(1)`, `int`): noise in a shipped file. */
+const DERIVED_TITLE = /^(minLength\(\d+\)|int|positive|nonNegative|between\(.*\)|unknown)$/
+
+const tidy = (node: unknown): unknown => {
+  if (Array.isArray(node)) return node.map(tidy)
+  if (typeof node !== "object" || node === null) return node
+  return Object.fromEntries(Object.entries(node)
+    .filter(([k, v]) => !(k === "title" && typeof v === "string" && DERIVED_TITLE.test(v)) && !(k === "$id" && v === "/schemas/unknown"))
+    .map(([k, v]) => [k, k === "properties" || k === "$defs" || k === "patternProperties" ? Object.fromEntries(Object.entries(v as object).map(([p, x]) => [p, tidy(x)])) : tidy(v)]))
+}
+
 /** The checked-in file's text for `name`, as the generator writes it. */
 const generated = (name: Name): string =>
-  JSON.stringify(JSONSchema.make(outputSchemas[name] as Schema.Schema<unknown, unknown>, { target: "jsonSchema2020-12" }), null, 2) + "\n"
+  JSON.stringify(tidy(JSONSchema.make(outputSchemas[name] as Schema.Schema<unknown, unknown>, { target: "jsonSchema2020-12" })), null, 2) + "\n"
 
 const schemaFile = (name: Name) => join(SCHEMA_DIR, `${name}.schema.json`)
 const schemaOf = (name: Name) => JSON.parse(readFileSync(schemaFile(name), "utf8")) as Record<string, unknown>
