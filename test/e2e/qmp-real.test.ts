@@ -15,6 +15,7 @@ import * as QmpOps from "../../src/programs/QmpOps.js"
 import { Qmp } from "../../src/services/Qmp.js"
 import { type QemuProcess, type QemuSpawnOptions, startQemu } from "../support/QemuProcess.js"
 import { captureConsole } from "../support/Cli.js"
+import { parseValid } from "../support/JsonSchema.js"
 import { ensureTinyGuest, GUEST_READY, type TinyGuest } from "../support/TinyGuest.js"
 
 let guest: TinyGuest
@@ -130,7 +131,7 @@ describe("QMP with real QEMU (TCG)", () => {
       assert.match(text.out[0]!, /^----vm----\n\[\n\t\{\n\t\t"bus": 0,\n\t\t"devices": \[\n\t\t\t\{\n/)
       const json = capture()
       yield* QmpOps.query(targets, "cpu", { format: "json" }).pipe(Effect.withConsole(json.console))
-      const doc = JSON.parse(json.out[0]!) as { vm: Array<Record<string, unknown>> }
+      const doc = parseValid<{ vm: Array<Record<string, unknown>> }>("query", json.out[0]!)
       assert.strictEqual(doc.vm.length, 1)
       assert.strictEqual(doc.vm[0]?.["cpu-index"], 0)
       assert.strictEqual(doc.vm[0]?.["target"], "x86_64")

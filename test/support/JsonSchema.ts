@@ -7,6 +7,7 @@
  * description, $schema, $id, $comment, examples, default) are ignored. Any other keyword throws:
  * a schema the validator does not fully understand must not pass documents silently.
  */
+import { readFileSync } from "node:fs"
 
 export interface SchemaError {
   /** JSON path of the offending value (`$.machines[0].name`). */
@@ -162,4 +163,15 @@ export const assertValid = (schema: JsonSchemaNode, value: unknown, what = "docu
   if (errors.length > 0) {
     throw new Error(`${what} does not match its JSON Schema:\n${errors.map((e) => `  ${e.path}: ${e.message}`).join("\n")}`)
   }
+}
+
+/** The checked-in schema `schemas/<command>.schema.json` of the repository. */
+export const commandSchema = (command: string): JsonSchemaNode =>
+  JSON.parse(readFileSync(new URL(`../../schemas/${command}.schema.json`, import.meta.url), "utf8")) as JsonSchemaNode
+
+/** Parses `text` as `command`'s JSON output and asserts it matches the command's schema. */
+export const parseValid = <A = unknown>(command: string, text: string): A => {
+  const doc = JSON.parse(text) as unknown
+  assertValid(commandSchema(command), doc, `${command} --format json output`)
+  return doc as A
 }
