@@ -22,7 +22,11 @@ export const handler = ({ format, machines }: { format: "text" | "json"; machine
     const results: Array<{ name: string; text: string; json: unknown }> = []
     // No arguments: every machine, as `check` does.
     const names = machines.length > 0 ? machines : yield* s.listMachines
-    if (names.length === 0) return yield* Console.error(`machina: no machines: ${noMachinesIn(s.machineFile("NAME"))}`)
+    if (names.length === 0) {
+      // As `list`: the JSON of no machines is an empty array; the text says where they would be.
+      if (format === "json") return yield* Console.log("[]")
+      return yield* Console.error(`machina: no machines: ${noMachinesIn(s.machineFile("NAME"))}`)
+    }
     for (const arg of names) {
       if (arg === HOST_ARGUMENT) {
         const host = yield* s.loadHost
