@@ -91,6 +91,27 @@ describe("QMP with real QEMU (TCG)", () => {
       assert.strictEqual((yield* Effect.promise(() => q.exited)).code, 0)
     })))
 
+  it.scopedLive("observe --format json: one schema-valid object per event, with QEMU's time in ISO 8601", () =>
+    real(Effect.gen(function*() {
+      const q = yield* qemu({})
+      const watch = capture()
+      const observer = yield* Effect.fork(
+        QmpOps.observe([{ machine: "deaf", sockets: commandSockets(q) }], { format: "json" }).pipe(Effect.withConsole(watch.console))
+      )
+      // The banner goes to stderr in JSON mode: stdout carries only events.
+      yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => watch.err.length > 0 }), Effect.timeout("10 seconds"))
+      assert.match(watch.err[0]!, /^Connected to deaf /)
+      const before = Date.now()
+      yield* Effect.flip(QmpOps.shutdown([{ machine: "deaf", sockets: [q.sockets.systemd0] }], waitOptions(Duration.seconds(1), Duration.seconds(5)))
+        .pipe(Effect.withConsole(capture().console)))
+      yield* Fiber.join(observer).pipe(Effect.timeout("10 seconds"))
+      const events = watch.out.map((line) => parseValid<{ name: string; event: string; data?: unknown; timestamp?: string }>("observe", line))
+      assert.deepStrictEqual(events.map((e) => [e.name, e.event]), [["deaf", "POWERDOWN"], ["deaf", "SHUTDOWN"]])
+      assert.deepStrictEqual(events[1]!.data, { guest: false, reason: "host-qmp-quit" })
+      assert.notProperty(events[0]!, "data") // POWERDOWN has none: omitted, not null
+      for (const e of events) assert.isAtLeast(Date.parse(e.timestamp!), before - 5000)
+    })))
+
   it.scopedLive("observe sees POWERDOWN and SHUTDOWN while shutdown falls back to the second socket", () =>
     real(Effect.gen(function*() {
       const q = yield* bootedGuest
