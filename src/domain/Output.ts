@@ -54,17 +54,24 @@ export const isoFromSeconds = (seconds: number, microseconds: number): string | 
   return microseconds > 0 ? `${base}.${String(microseconds).padStart(6, "0")}Z` : `${base}Z`
 }
 
-/** `value` without the fields that are unset (`undefined`, `""`, `0`, `false`, `null`, empty lists and objects), recursively. */
-export const omitUnset = (value: unknown): unknown => {
-  if (Array.isArray(value)) return value.map(omitUnset)
-  if (value === null || typeof value !== "object") return value
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    const pruned = omitUnset(v)
-    if (isUnset(pruned)) continue
-    out[k] = pruned
+/**
+ * `value` without the fields that are unset (`undefined`, `""`, `0`, `false`, `null`, empty lists
+ * and objects), recursively; values at the paths `keep` accepts stay as they are (a variables map:
+ * a variable set to `""` is set).
+ */
+export const omitUnset = (value: unknown, keep: (path: ReadonlyArray<string>) => boolean = () => false): unknown => {
+  const prune = (v: unknown, path: ReadonlyArray<string>): unknown => {
+    if (Array.isArray(v)) return v.map((x, i) => prune(x, [...path, String(i)]))
+    if (v === null || typeof v !== "object" || (path.length > 0 && keep(path))) return v
+    const out: Record<string, unknown> = {}
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      const pruned = prune(x, [...path, k])
+      if (isUnset(pruned)) continue
+      out[k] = pruned
+    }
+    return out
   }
-  return out
+  return prune(value, [])
 }
 
 const isUnset = (v: unknown): boolean =>

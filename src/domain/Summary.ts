@@ -228,11 +228,14 @@ export const machineDocument = (machine: Machine, definition: Definition, host: 
       id: machine.id !== ZERO_ID ? machine.id : undefined,
       tags: machine.tags,
       ...encodeDefinition(definition)
-    }) as Record<string, unknown>),
+    }, (path) => path.length === 1 && path[0] === "vars") as Record<string, unknown>),
     ...(Object.keys(resolved).length > 0 ? { resolved } : {})
   }
 }
 
 /** The host file as `cat --format json system` prints it: the file's shape, unset keys omitted. */
 export const hostDocument = (file: string, host: HostFile): Record<string, unknown> =>
-  omitUnset({ kind: "host", file, ...encodeHost(host) }) as Record<string, unknown>
+  omitUnset({ kind: "host", file, ...encodeHost(host) }, (path) => path.length === 3 && path[0] === "tag" && path[2] === "vars") as Record<
+    string,
+    unknown
+  >
