@@ -9,7 +9,7 @@
  */
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import { isoFromSeconds } from "./Output.js"
+import { isoFromSeconds } from "./OutputValues.js"
 
 // ---------------------------------------------------------------------------
 // Streaming splitter

@@ -1,6 +1,6 @@
-/** The conventions of every `--format json` document (src/domain/Output.ts). */
+/** The conventions of every `--format json` document (src/domain/OutputValues.ts, Output.ts). */
 import { describe, expect, it } from "@effect/vitest"
-import { defined, isoFromMicros, isoFromSeconds, omitUnset } from "../../src/domain/Output.js"
+import { defined, isoFromMicros, isoFromSeconds, omitUnset } from "../../src/domain/OutputValues.js"
 
 describe("timestamps", () => {
   it("microseconds since the epoch become ISO 8601 in UTC; 0 (unset) becomes nothing", () => {
