@@ -29,8 +29,8 @@
  *   one-line summary `generate` and `plan` print (`<label>: changed (3 guest-visible changes)`, the
  *   label defaulting to the unit name; the commands pass the unit's path). `planChanges(plan)`:
  *   whether applying it would change anything on disk.
- * - Every type here is plain data (strings, numbers, arrays, records): `JSON.stringify` of a
- *   `MachinePlan` is the `--format json` output.
+ * - Every type here is plain data (strings, numbers, arrays, records); `plan --format json` prints
+ *   it in the kebab-case shape of Output.ts `PlanEntry`.
  */
 import { QEMU_EXECUTABLE, type QemuOption } from "./qemu/Options.js"
 

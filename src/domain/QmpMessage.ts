@@ -9,6 +9,7 @@
  */
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import { isoFromSeconds } from "./OutputValues.js"
 
 // ---------------------------------------------------------------------------
 // Streaming splitter
@@ -754,16 +755,16 @@ export const formatEventLine = (machine: string, event: QmpEvent): string =>
   event.data === "" ? `${machine}: ${event.event}` : `${machine}: ${event.event}: ${event.data}`
 
 /**
- * One JSON object on one line:
- * `{"machine":…,"event":…,"data":<data or null>,"timestamp":{"seconds":…,"microseconds":…} or null}`.
- * `data` keeps QEMU's key order and number spelling (compacted to one line).
+ * One JSON object on one line (Output.ts `ObserveEvent`):
+ * `{"name":<machine>,"event":…,"data":<data>,"timestamp":"<ISO 8601>"}`, `data` and `timestamp`
+ * omitted when the event has none. `data` keeps QEMU's key order and number spelling (compacted
+ * to one line).
  */
 export const formatEventJsonLine = (machine: string, event: QmpEvent): string => {
-  const data = event.data === "" ? "null" : compactJson(event.data)
-  const ts = event.timestamp === undefined
-    ? "null"
-    : JSON.stringify({ seconds: event.timestamp.seconds, microseconds: event.timestamp.microseconds })
-  return `{"machine":${JSON.stringify(machine)},"event":${JSON.stringify(event.event)},"data":${data},"timestamp":${ts}}`
+  const data = event.data === "" ? "" : `,"data":${compactJson(event.data)}`
+  const iso = event.timestamp === undefined ? undefined : isoFromSeconds(event.timestamp.seconds, event.timestamp.microseconds)
+  const ts = iso === undefined ? "" : `,"timestamp":${JSON.stringify(iso)}`
+  return `{"name":${JSON.stringify(machine)},"event":${JSON.stringify(event.event)}${data}${ts}}`
 }
 
 // ---------------------------------------------------------------------------

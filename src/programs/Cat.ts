@@ -3,6 +3,7 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import { hostDocument, machineDocument } from "../domain/CatDocument.js"
 import { hostSummary, machineSummary } from "../domain/Summary.js"
 import { noMachinesIn } from "./List.js"
 import { format } from "./Root.js"
@@ -22,28 +23,19 @@ export const handler = ({ format, machines }: { format: "text" | "json"; machine
     const results: Array<{ name: string; text: string; json: unknown }> = []
     // No arguments: every machine, as `check` does.
     const names = machines.length > 0 ? machines : yield* s.listMachines
-    if (names.length === 0) return yield* Console.error(`machina: no machines: ${noMachinesIn(s.machineFile("NAME"))}`)
+    if (names.length === 0) {
+      // As `list`: the JSON of no machines is an empty array; the text says where they would be.
+      if (format === "json") return yield* Console.log("[]")
+      return yield* Console.error(`machina: no machines: ${noMachinesIn(s.machineFile("NAME"))}`)
+    }
     for (const arg of names) {
       if (arg === HOST_ARGUMENT) {
         const host = yield* s.loadHost
-        results.push({ name: HOST_ARGUMENT, text: hostSummary(host.config), json: { kind: "host", file: host.file, config: host.config } })
+        results.push({ name: HOST_ARGUMENT, text: hostSummary(host.config), json: hostDocument(host.file, host.config) })
       } else {
-        const { machines: [composed] } = yield* composeAll([arg])
+        const { host, machines: [composed] } = yield* composeAll([arg])
         const { machine, definition } = composed!
-        results.push({
-          name: machine.name,
-          text: machineSummary(machine, definition),
-          json: {
-            kind: "machine",
-            name: machine.name,
-            fileName: machine.fileName,
-            file: machine.file,
-            description: machine.description,
-            id: machine.id,
-            tags: machine.tags,
-            ...definition
-          }
-        })
+        results.push({ name: machine.name, text: machineSummary(machine, definition), json: machineDocument(machine, definition, host.config) })
       }
     }
     if (format === "json") return yield* Console.log(JSON.stringify(results.map((r) => r.json), null, 2))

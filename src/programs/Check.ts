@@ -18,6 +18,8 @@ import { collisions } from "../domain/Collisions.js"
 import { type Host, type HostSection, salvageHost } from "../domain/ConfigFiles.js"
 import { type ConfigIssue, type ConfigWarning, issue, warning } from "../domain/ConfigIssue.js"
 import { compose, type Composed } from "../domain/Merge.js"
+import type { CheckDocument } from "../domain/Output.js"
+import { defined } from "../domain/OutputValues.js"
 import { storagePatternIssues } from "../domain/PatternUse.js"
 import type { ConfigError } from "../services/ConfigStore.js"
 import { validateMachineName } from "../layers/ConfigStoreFs.js"
@@ -55,6 +57,8 @@ export interface CheckReport {
   readonly notes: ReadonlyArray<ConfigWarning>
   /** One line per unprivileged machine: who QEMU runs as, and whether its files are reachable. */
   readonly reports: ReadonlyArray<string>
+  /** The same, as data: the machine, its user and group, the files it cannot reach. */
+  readonly unprivileged: ReadonlyArray<{ readonly name: string; readonly user: string; readonly group: number; readonly unreachable: ReadonlyArray<string> }>
 }
 
 const dedupe = <A extends { toString(): string }>(items: ReadonlyArray<A>): ReadonlyArray<A> => {
@@ -154,6 +158,7 @@ export const checkHost = (machines: ReadonlyArray<string>) =>
     }
     // Unprivileged machines: the host must know the user, and the files must be reachable.
     const reports: Array<string> = []
+    const unprivileged: Array<CheckReport["unprivileged"][number]> = []
     if (host !== undefined) {
       for (const c of composed) {
         const user = c.definition.privileges.user
@@ -163,10 +168,11 @@ export const checkHost = (machines: ReadonlyArray<string>) =>
         const unreachable = yield* unreachableFiles(host, c, Either.getOrUndefined(found))
         for (const line of unreachable) warnings.push(warning(c.machine.file, "$.privileges", line))
         const gid = c.definition.privileges.filesystem.group.id
+        unprivileged.push({ name: c.machine.name, user, group: gid, unreachable })
         reports.push(`${c.machine.name}: QEMU runs as user ${user} and group ${gid}: ${unreachable.length === 0 ? "every file is reachable" : `${unreachable.length} file(s) not reachable`}`)
       }
     }
-    return { names, errors: dedupe(errors), warnings: dedupe(warnings), notes: dedupe(notes), reports } satisfies CheckReport
+    return { names, errors: dedupe(errors), warnings: dedupe(warnings), notes: dedupe(notes), reports, unprivileged } satisfies CheckReport
   })
 
 /** A warning as `check` lists it: `<file>: <path>: warning: <message>`. */
@@ -177,20 +183,25 @@ export const handler = ({ format, machines, strict }: { format: "text" | "json";
   Effect.gen(function*() {
     const s = yield* quietStore
     const report = yield* checkHost(machines)
-    const { errors, names, notes, reports, warnings } = report
+    const { errors, names, notes, reports, unprivileged, warnings } = report
     const failed = errors.length > 0 || (strict && warnings.length > 0)
     const summary = `${errors.length} error(s), ${warnings.length} warning(s)${strict && warnings.length > 0 ? " (--strict: warnings fail)" : ""}`
     if (format === "json") {
-      const entry = (severity: Severity) => (p: ConfigIssue | ConfigWarning) => ({ severity, file: p.file, path: p.path, message: p.message })
-      yield* Console.log(JSON.stringify({
+      const entry = (severity: Severity) => (p: ConfigIssue | ConfigWarning) =>
+        defined({ severity, file: p.file, path: p.path, message: p.message })
+      const doc: CheckDocument = defined({
         ok: !failed,
         strict,
-        host: s.hostFile,
+        "host-file": s.hostFile,
         machines: names,
         errors: errors.length,
         warnings: warnings.length,
-        issues: [...errors.map(entry("error")), ...warnings.map(entry("warning")), ...notes.map(entry("info"))]
-      }, null, 2))
+        issues: [...errors.map(entry("error")), ...warnings.map(entry("warning")), ...notes.map(entry("info"))],
+        unprivileged: unprivileged.length === 0
+          ? undefined
+          : unprivileged.map((u) => defined({ ...u, group: u.group > 0 ? u.group : undefined }))
+      })
+      yield* Console.log(JSON.stringify(doc, null, 2))
     } else {
       yield* Effect.forEach(notes, (n) => Console.log(noteLine(n)), { discard: true })
       yield* Effect.forEach(errors, (e) => Console.error(e.toString()), { discard: true })

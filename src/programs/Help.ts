@@ -117,7 +117,7 @@ export const GLOBAL_OPTIONS: ReadonlyArray<OptionSpec> = [
 const format: OptionSpec = {
   names: ["--format", "-f"],
   value: "FORMAT",
-  description: "Output format: text or json.",
+  description: "Output format: text or json (README: \"JSON output\").",
   default: "text",
   choices: ["text", "json"]
 }

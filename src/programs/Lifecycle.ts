@@ -10,6 +10,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { formatGoDuration, roundDuration } from "../domain/Duration.js"
+import type { StatusEntry } from "../domain/Output.js"
+import { defined, isoFromMicros } from "../domain/OutputValues.js"
 import type { JobOperation, SystemdError, UnitStatus } from "../services/Systemd.js"
 import { AlreadyReported } from "./Failures.js"
 import { sinceMicros, stateText } from "./List.js"
@@ -147,6 +149,25 @@ const formatSince = (u: UnitStatus, nowMicros: number): string => {
   return `since ${new Date(since / 1000).toISOString().replace(/\.\d+Z$/, "Z")} (${formatGoDuration(ago)} ago)`
 }
 
+/** One unit of `status --format json` (Output.ts `StatusEntry`). */
+export const statusEntry = (machine: string, role: "qemu" | "swtpm", u: UnitStatus): StatusEntry =>
+  defined({
+    name: machine,
+    unit: u.name,
+    role,
+    "load-state": u.loadState,
+    "active-state": u.activeState,
+    "sub-state": u.subState,
+    "main-pid": u.mainPid > 0 ? u.mainPid : undefined,
+    result: u.result,
+    "unit-description": u.description,
+    since: isoFromMicros(sinceMicros(u)),
+    "active-enter-timestamp": isoFromMicros(u.activeEnterTimestamp),
+    "active-exit-timestamp": isoFromMicros(u.activeExitTimestamp),
+    "inactive-enter-timestamp": isoFromMicros(u.inactiveEnterTimestamp),
+    "inactive-exit-timestamp": isoFromMicros(u.inactiveExitTimestamp)
+  })
+
 export const status = Command.make("status", { format, all, machines: machinesArg }, (o) =>
   Effect.gen(function*() {
     const { format } = o
@@ -155,12 +176,15 @@ export const status = Command.make("status", { format, all, machines: machinesAr
     const swtpm = yield* swtpmUnitsOf(machines)
     // Each machine's QEMU unit, then its swtpm unit when it has one.
     const owners: Array<string> = []
+    const roles: Array<"qemu" | "swtpm"> = []
     const units: Array<string> = []
     machines.forEach((m, i) => {
       owners.push(m)
+      roles.push("qemu")
       units.push(qemuUnits[i]!)
       if (swtpm[i] !== undefined) {
         owners.push(m)
+        roles.push("swtpm")
         units.push(swtpm[i]!)
       }
     })
@@ -168,7 +192,7 @@ export const status = Command.make("status", { format, all, machines: machinesAr
     const statuses = yield* sd.units(units)
     const now = Date.now() * 1000
     if (format === "json") {
-      yield* Console.log(JSON.stringify(statuses.map((u, i) => ({ machine: owners[i], ...u })), null, 2))
+      yield* Console.log(JSON.stringify(statuses.map((u, i) => statusEntry(owners[i]!, roles[i]!, u)), null, 2))
     } else {
       for (const [i, u] of statuses.entries()) {
         const parts = [`${owners[i]}: ${u.name}`, u.loadState, stateText(u)]

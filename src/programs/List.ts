@@ -10,6 +10,8 @@ import * as Either from "effect/Either"
 import { formatGoDuration, roundDuration } from "../domain/Duration.js"
 import type { UnitStatus } from "../services/Systemd.js"
 import { unitName as unitNameOf } from "../domain/Unit.js"
+import type { ListEntry } from "../domain/Output.js"
+import { defined, isoFromMicros } from "../domain/OutputValues.js"
 import { format } from "./Root.js"
 import { store, swtpmUnitsOf, systemd } from "./Workspace.js"
 
@@ -85,6 +87,23 @@ export const renderList = (rows: ReadonlyArray<ListRow>, nowMicros: number, colo
   }).join("\n")
 }
 
+/** One row of `list --format json` (Output.ts `ListEntry`): unset fields omitted, `since` in ISO 8601. */
+export const listEntry = (r: ListRow): ListEntry =>
+  defined({
+    name: r.name,
+    unit: r.unit,
+    description: r.description,
+    "load-state": r.status?.loadState,
+    "active-state": r.status?.activeState,
+    "sub-state": r.status?.subState,
+    "main-pid": r.status !== undefined && r.status.mainPid > 0 ? r.status.mainPid : undefined,
+    since: r.status === undefined ? undefined : isoFromMicros(sinceMicros(r.status)),
+    error: r.error,
+    swtpm: r.swtpm === undefined
+      ? undefined
+      : defined({ unit: r.swtpm.unit, "active-state": r.swtpm.status?.activeState, "sub-state": r.swtpm.status?.subState })
+  })
+
 /** Where machine files go, said from the path of a placeholder machine's file. */
 export const noMachinesIn = (placeholderFile: string): string =>
   `${placeholderFile.replace(/\/[^/]*$/, "")} has no *.conf.json files (see: machina help new)`
@@ -121,23 +140,7 @@ export const handler = ({ format }: { format: "text" | "json" }) =>
           : { unit: swtpm[i]!, status: Either.isRight(statuses) ? statuses.right[units.length + swtpmUnits.indexOf(swtpm[i]!)] : undefined }
       }
     })
-    if (format === "json") {
-      const now = Date.now() * 1000
-      return yield* Console.log(JSON.stringify(rows.map((r) => ({
-        name: r.name,
-        unit: r.unit,
-        description: r.description,
-        loadState: r.status?.loadState ?? null,
-        activeState: r.status?.activeState ?? null,
-        subState: r.status?.subState ?? null,
-        mainPid: r.status?.mainPid ?? null,
-        sinceSeconds: r.status !== undefined && sinceMicros(r.status) > 0 ? Math.round((now - sinceMicros(r.status)) / 1e6) : null,
-        error: r.error ?? null,
-        ...(r.swtpm === undefined
-          ? {}
-          : { swtpm: { unit: r.swtpm.unit, activeState: r.swtpm.status?.activeState ?? null, subState: r.swtpm.status?.subState ?? null } })
-      })), null, 2))
-    }
+    if (format === "json") return yield* Console.log(JSON.stringify(rows.map(listEntry), null, 2))
     if (rows.length > 0) yield* Console.log(renderList(rows, Date.now() * 1000, useColours()))
     else yield* Console.log(`No machines: ${noMachinesIn(s.machineFile("NAME"))}`)
   }).pipe(Effect.scoped)

@@ -16,7 +16,9 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { Composed } from "../domain/Merge.js"
 import { resolveRevision } from "../domain/qemu/HardwareRevision.js"
-import { type MachinePlan, planChanges, planMachine, planSummaryLine, renderDiff } from "../domain/Plan.js"
+import type { PlanDocument, PlanEntry } from "../domain/Output.js"
+import { defined } from "../domain/OutputValues.js"
+import { planChanges, planMachine, planSummaryLine, renderDiff } from "../domain/Plan.js"
 import { UNIT_PREFIX, UNIT_SUFFIX, unitName } from "../domain/Unit.js"
 import { AlreadyReported } from "./Failures.js"
 import { hookExecutable } from "./Installation.js"
@@ -119,13 +121,17 @@ export const renderPlan = (p: PlannedUnit): string => {
   return out
 }
 
-/** The `--format json` document. */
-export const planDocument = (planned: ReadonlyArray<PlannedUnit>): {
-  readonly changes: boolean
-  readonly machines: ReadonlyArray<MachinePlan & { readonly path: string }>
-} => ({
+/** The `--format json` document (Output.ts `PlanDocument`). */
+export const planDocument = (planned: ReadonlyArray<PlannedUnit>): PlanDocument => ({
   changes: planned.some((p) => planChanges(p.plan)),
-  machines: planned.map((p) => ({ ...p.plan, path: p.path }))
+  machines: planned.map(({ path, plan }): PlanEntry => ({
+    name: plan.machine,
+    unit: plan.unit,
+    path,
+    status: plan.status,
+    diff: plan.diff,
+    "guest-changes": plan.guestChanges.map((c) => defined({ kind: c.kind, subject: c.subject, before: c.before, after: c.after, text: c.text }))
+  }))
 })
 
 export const command = Command.make(

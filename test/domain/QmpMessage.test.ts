@@ -302,14 +302,13 @@ describe("event lines", () => {
     })
     assert.strictEqual(
       line,
-      `{"machine":"vm","event":"SHUTDOWN","data":{"b":1.50,"a":true},"timestamp":{"seconds":5,"microseconds":6}}`
+      `{"name":"vm","event":"SHUTDOWN","data":{"b":1.50,"a":true},"timestamp":"1970-01-01T00:00:05.000006Z"}`
     )
-    assert.deepStrictEqual(JSON.parse(formatEventJsonLine("vm", { event: "X", data: "", timestamp: undefined })), {
-      machine: "vm",
-      event: "X",
-      data: null,
-      timestamp: null
-    })
+    // No data and no timestamp: both omitted, never null.
+    assert.deepStrictEqual(JSON.parse(formatEventJsonLine("vm", { event: "X", data: "", timestamp: undefined })), { name: "vm", event: "X" })
+    // QEMU's "no time" (-1) is omitted too; whole seconds have no fraction.
+    assert.deepStrictEqual(JSON.parse(formatEventJsonLine("vm", { event: "X", data: "", timestamp: { seconds: -1, microseconds: -1 } })), { name: "vm", event: "X" })
+    assert.strictEqual(JSON.parse(formatEventJsonLine("vm", { event: "X", data: "", timestamp: { seconds: 1764798598, microseconds: 0 } })).timestamp, "2025-12-03T21:49:58Z")
   })
 })
 

@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
+import { parseValid } from "../support/JsonSchema.js"
 
 const bundle = resolve("dist/machina.cjs")
 let dir: string
@@ -73,7 +74,7 @@ describe("a host written for the original, through the built executable", () => 
     const strict = machina("check", "--strict")
     expect(strict.status).toBe(1)
     expect(strict.stderr).toMatch(/machina: check: 0 error\(s\), 3 warning\(s\) \(--strict: warnings fail\)\n$/)
-    const json = JSON.parse(machina("check", "--strict", "--format", "json").stdout)
+    const json = parseValid<{ ok: boolean; issues: Array<{ severity: string }> }>("check", machina("check", "--strict", "--format", "json").stdout)
     expect(json.ok).toBe(false)
     expect(json.issues.map((i: { severity: string }) => i.severity)).toEqual(["warning", "warning", "warning", "info"])
     expect(machina("check", "--no-such-option").status).toBe(2)

@@ -13,6 +13,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { waitForPowerButton } from "../support/GuestAcpi.js"
+import { parseValid } from "../support/JsonSchema.js"
 import { pollUntil } from "../support/Poll.js"
 import { startSandbox } from "../support/Sandbox.js"
 import type { Sandbox } from "../support/Sandbox.js"
@@ -161,8 +162,9 @@ describe("machine lifecycle under a real systemd", () => {
     // QEMU ran the downscript (machina-ifdown) for the tap on its way out.
     expect(journal).toContain(`${machine}.0: disabled`)
 
-    const status = JSON.parse((await machina(["status", "--format", "json", machine], { code: 3 })).stdout) as Array<Record<string, unknown>>
-    expect(status[0]).toMatchObject({ machine, name: unit, activeState: "inactive", subState: "dead", mainPid: 0, result: "success" })
+    const status = parseValid<Array<Record<string, unknown>>>("status", (await machina(["status", "--format", "json", machine], { code: 3 })).stdout)
+    expect(status[0]).toMatchObject({ name: machine, unit, role: "qemu", "active-state": "inactive", "sub-state": "dead", result: "success" })
+    expect(status[0]).not.toHaveProperty("main-pid") // unset: omitted, not 0
     expect(await link(`${machine}.0`)).toBeUndefined()
     expect((await box().exec(["test", "-e", `/run/machina/${machine}`])).code).not.toBe(0)
   }
@@ -260,8 +262,8 @@ describe("machine lifecycle under a real systemd", () => {
     const list = await machina(["list"])
     expect(list.stdout).toMatch(/^alpha\s+loaded\s+active\/running\s+\S+\s+\(lifecycle alpha\)$/m)
     expect(list.stdout).toMatch(/^beta\s+loaded\s+active\/running\s+\S+\s+\(lifecycle beta\)$/m)
-    const listJson = JSON.parse((await machina(["list", "--format", "json"])).stdout) as Array<Record<string, unknown>>
-    expect(listJson.map((r) => [r["name"], r["activeState"], r["subState"]])).toEqual([
+    const listJson = parseValid<Array<Record<string, unknown>>>("list", (await machina(["list", "--format", "json"])).stdout)
+    expect(listJson.map((r) => [r["name"], r["active-state"], r["sub-state"]])).toEqual([
       ["alpha", "active", "running"],
       ["beta", "active", "running"]
     ])
@@ -282,7 +284,7 @@ describe("machine lifecycle under a real systemd", () => {
     expect(behind("pcie.1.1")).toEqual([["SCSI controller", 0x1af4, 0x1048]])
     expect(behind("pcie.1.2")).toEqual([["Ethernet controller", 0x1af4, 0x1041]])
 
-    const json = JSON.parse((await machina(["query", "pci", "--format", "json", "alpha", "beta"])).stdout) as Record<string, Array<PciBus>>
+    const json = parseValid<Record<string, Array<PciBus>>>("query", (await machina(["query", "pci", "--format", "json", "alpha", "beta"])).stdout)
     expect(Object.keys(json)).toEqual(["alpha", "beta"])
     // The guest may still be programming bridge windows between the two queries: compare the
     // device layout, not the volatile I/O and memory ranges.
@@ -405,8 +407,8 @@ describe("machine lifecycle under a real systemd", () => {
     expect(journal).toContain(`${unit}: Failed with result 'signal'.`)
     expect(journal).toContain(`${unit}: Scheduled restart job, restart counter is at 1.`)
 
-    const status = JSON.parse((await machina(["status", "--format", "json", "beta"])).stdout) as Array<Record<string, unknown>>
-    expect(status[0]).toMatchObject({ activeState: "active", subState: "running", mainPid: Number(after["MainPID"]) })
+    const status = parseValid<Array<Record<string, unknown>>>("status", (await machina(["status", "--format", "json", "beta"])).stdout)
+    expect(status[0]).toMatchObject({ "active-state": "active", "sub-state": "running", "main-pid": Number(after["MainPID"]) })
     // The new QEMU recreated its tap and ran ifup again.
     const tap = await pollUntil("beta.0 to be back on kvmbr0", async () => {
       const l = await link("beta.0")

@@ -15,6 +15,7 @@ import * as QmpOps from "../../src/programs/QmpOps.js"
 import { Qmp } from "../../src/services/Qmp.js"
 import { type QemuProcess, type QemuSpawnOptions, startQemu } from "../support/QemuProcess.js"
 import { captureConsole } from "../support/Cli.js"
+import { parseValid } from "../support/JsonSchema.js"
 import { ensureTinyGuest, GUEST_READY, type TinyGuest } from "../support/TinyGuest.js"
 
 let guest: TinyGuest
@@ -90,6 +91,27 @@ describe("QMP with real QEMU (TCG)", () => {
       assert.strictEqual((yield* Effect.promise(() => q.exited)).code, 0)
     })))
 
+  it.scopedLive("observe --format json: one schema-valid object per event, with QEMU's time in ISO 8601", () =>
+    real(Effect.gen(function*() {
+      const q = yield* qemu({})
+      const watch = capture()
+      const observer = yield* Effect.fork(
+        QmpOps.observe([{ machine: "deaf", sockets: commandSockets(q) }], { format: "json" }).pipe(Effect.withConsole(watch.console))
+      )
+      // The banner goes to stderr in JSON mode: stdout carries only events.
+      yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => watch.err.length > 0 }), Effect.timeout("10 seconds"))
+      assert.match(watch.err[0]!, /^Connected to deaf /)
+      const before = Date.now()
+      yield* Effect.flip(QmpOps.shutdown([{ machine: "deaf", sockets: [q.sockets.systemd0] }], waitOptions(Duration.seconds(1), Duration.seconds(5)))
+        .pipe(Effect.withConsole(capture().console)))
+      yield* Fiber.join(observer).pipe(Effect.timeout("10 seconds"))
+      const events = watch.out.map((line) => parseValid<{ name: string; event: string; data?: unknown; timestamp?: string }>("observe", line))
+      assert.deepStrictEqual(events.map((e) => [e.name, e.event]), [["deaf", "POWERDOWN"], ["deaf", "SHUTDOWN"]])
+      assert.deepStrictEqual(events[1]!.data, { guest: false, reason: "host-qmp-quit" })
+      assert.notProperty(events[0]!, "data") // POWERDOWN has none: omitted, not null
+      for (const e of events) assert.isAtLeast(Date.parse(e.timestamp!), before - 5000)
+    })))
+
   it.scopedLive("observe sees POWERDOWN and SHUTDOWN while shutdown falls back to the second socket", () =>
     real(Effect.gen(function*() {
       const q = yield* bootedGuest
@@ -130,7 +152,7 @@ describe("QMP with real QEMU (TCG)", () => {
       assert.match(text.out[0]!, /^----vm----\n\[\n\t\{\n\t\t"bus": 0,\n\t\t"devices": \[\n\t\t\t\{\n/)
       const json = capture()
       yield* QmpOps.query(targets, "cpu", { format: "json" }).pipe(Effect.withConsole(json.console))
-      const doc = JSON.parse(json.out[0]!) as { vm: Array<Record<string, unknown>> }
+      const doc = parseValid<{ vm: Array<Record<string, unknown>> }>("query", json.out[0]!)
       assert.strictEqual(doc.vm.length, 1)
       assert.strictEqual(doc.vm[0]?.["cpu-index"], 0)
       assert.strictEqual(doc.vm[0]?.["target"], "x86_64")

@@ -135,6 +135,8 @@ describe("cat and list", () => {
       expect(r.exitCode).toBe(0)
       expect(r.stdout).toBe("No machines: /etc/machina/machine.conf.d has no *.conf.json files (see: machina help new)\n")
       expect((yield* runCli(["list", "--format", "json"], empty)).stdout).toBe("[]\n")
+      // cat as well: an empty array, nothing on stderr, success.
+      expect(yield* runCli(["cat", "--format", "json"], empty)).toEqual({ stdout: "[]\n", stderr: "", exitCode: 0 })
     }))
 })
 

@@ -87,6 +87,6 @@ describe("unit lifecycle", () => {
       expect(text.stdout).toMatch(/^web: machina-web\.service  loaded  inactive\/dead/)
       const json = yield* runCli(["status", "--format", "json", "web"])
       expect(json.exitCode).toBe(3)
-      expect(JSON.parse(json.stdout)).toMatchObject([{ machine: "web", activeState: "inactive" }])
+      expect(JSON.parse(json.stdout)).toMatchObject([{ name: "web", unit: "machina-web.service", role: "qemu", "active-state": "inactive" }])
     }).pipe(Effect.provide(simulated([{ name: "machina-web.service" }]))))
 })

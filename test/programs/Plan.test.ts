@@ -61,7 +61,7 @@ describe("plan", () => {
       const doc = JSON.parse(json.stdout)
       expect(doc.changes).toBe(true)
       expect(doc.machines[0].status).toBe("changed")
-      expect(doc.machines[0].guestChanges).toContainEqual({
+      expect(doc.machines[0]["guest-changes"]).toContainEqual({
         kind: "device-moved",
         subject: "nic test-vm.0",
         before: "pci 00:01.6",
@@ -153,7 +153,7 @@ describe("switching to the stable revision 2026.12", () => {
       const edited = ConfigStoreMemory.make({ location: "/etc/machina", host: editedHost(), machines: { "test-vm": text } })
       const appended = yield* runCli(["plan", "--format", "json", "test-vm"], layerFor(editedHost(), edited))
       expect(appended.exitCode).toBe(2)
-      const changes = JSON.parse(appended.stdout).machines[0].guestChanges
+      const changes = JSON.parse(appended.stdout).machines[0]["guest-changes"]
       expect(changes.map((c: { kind: string; subject: string }) => `${c.kind} ${c.subject}`)).toEqual(["device-added disk test-vm-data"])
       expect(changes[0].after).toBe("pci 00:02.0")
     }))

@@ -17,6 +17,7 @@ import * as MdevMemory from "../../src/layers/MdevMemory.js"
 import * as NetLinksMemory from "../../src/layers/NetLinksMemory.js"
 import { HostLock } from "../../src/services/HostLock.js"
 import { runCli } from "../support/Cli.js"
+import { parseValid } from "../support/JsonSchema.js"
 
 const USER = { name: "vmuser", uid: 4242, gid: 4243 }
 
@@ -145,9 +146,16 @@ describe("unprivileged machines on a simulated host", () => {
         expect(checked.stderr).toContain(
           `stranger.conf.json: $.privileges: warning: volume secret: ${join(root, "closed", "secret.iso")}: directory ${join(root, "closed")} is not searchable by the machine's user or group`
         )
-        const json = JSON.parse((yield* runCli(["check", "--format", "json"])).stdout) as { ok: boolean; issues: Array<{ severity: string; path: string }> }
+        const json = parseValid<{
+          ok: boolean
+          issues: Array<{ severity: string; path: string }>
+          unprivileged: Array<{ name: string; user: string; group?: number; unreachable: Array<string> }>
+        }>("check", (yield* runCli(["check", "--format", "json"])).stdout)
         expect(json.ok).toBe(true)
         expect(json.issues.filter((i) => i.severity === "warning" && i.path.startsWith("$.privileges"))).toHaveLength(2)
+        // What the text reports per unprivileged machine, as data.
+        expect(json.unprivileged.map((u) => [u.name, u.user, u.unreachable.length])).toEqual([["box", "vmuser", 0], ["careless", "vmuser", 0], ["stranger", "no-such-user", 1]])
+        expect(json.unprivileged[2]!.unreachable[0]).toContain(join(root, "closed", "secret.iso"))
       })))
 
   it.effect("prepare refuses to grant access through a directory the machine's user could write to", () =>

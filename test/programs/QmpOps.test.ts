@@ -271,10 +271,10 @@ describe("observe", () => {
       assert.deepStrictEqual(error.failures.map((f) => f.machine), ["missing", "off"])
       assert.deepStrictEqual(c.out.map((l) => JSON.parse(l) as unknown), [
         {
-          machine: "test-vm",
+          name: "test-vm",
           event: "SHUTDOWN",
           data: { guest: true, reason: "guest-shutdown" },
-          timestamp: { seconds: 1, microseconds: 500000 }
+          timestamp: "1970-01-01T00:00:01.500000Z"
         }
       ])
       assert.include(c.err, "Cannot observe off: no QMP socket available")
