@@ -9,7 +9,7 @@ import { Definition, HostFile, isVolumeSet, type Volume } from "./Config.js"
 import type { Machine } from "./ConfigFiles.js"
 import type { CatResolved } from "./Output.js"
 import { defined, omitUnset } from "./OutputValues.js"
-import { qmpSocketPaths, tpmSocketPath } from "./Paths.js"
+import { consoleSocketPath, qmpSocketPaths, tpmSocketPath } from "./Paths.js"
 import { effectivePort, firstWinsVars, volumeFileName } from "./Pattern.js"
 
 const ZERO_ID = "00000000-0000-0000-0000-000000000000"
@@ -50,6 +50,7 @@ export const resolvedValues = (machine: Machine, d: Definition, host: HostFile):
   return defined({
     "qmp-sockets": a.qmp.enabled ? qmpSocketPaths(machine.name, a.qmp.sockets) : undefined,
     "tpm-socket": a.tpm.enabled ? tpmSocketPath(machine.name, a.tpm.socket.path) : undefined,
+    "console-socket": a.console.enabled ? consoleSocketPath(machine.name) : undefined,
     "agent-port": agent.port,
     "agent-port-error": agent.error,
     "spice-port": spice.port,

@@ -174,6 +174,7 @@ export type PlanDocument = Schema.Schema.Type<typeof PlanDocument>
 export const CatResolved = Schema.Struct({
   "qmp-sockets": Schema.optional(about(Schema.Array(Text), "Every QMP socket, in QEMU's order")),
   "tpm-socket": Schema.optional(about(Text, "The TPM emulator's socket")),
+  "console-socket": Schema.optional(about(Text, "The serial console's socket (machina console attaches to it)")),
   "agent-port": Schema.optional(about(Port, "The QEMU guest agent's effective TCP port")),
   "agent-port-error": Schema.optional(about(Text, "Why the agent's port pattern gives no port")),
   "spice-port": Schema.optional(about(Port, "The Spice display's effective TCP port")),
