@@ -1,55 +1,20 @@
 /**
  * Commands that talk to running guests over QMP: `shutdown`, `observe`, `query pci|cpu`.
  * Sockets per qmp.md §2: `--system` uses the socket reserved for systemd, everything else tries
- * the two command sockets in order. Failures make the exit status non-zero.
+ * the two command sockets in order. Failures make the exit status non-zero. The programs behind
+ * them are in Shutdown.ts (no @effect/cli, for the hook fast path).
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as Console from "effect/Console"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import type { Composed } from "../domain/Merge.js"
-import { clientSocketPaths } from "../domain/Paths.js"
-import type { Qmp } from "../services/Qmp.js"
 import type * as QmpOps from "./QmpOps.js"
-import { qemuExited } from "./Occupancy.js"
 import { durationValue, format } from "./Root.js"
-import { unitName } from "../domain/Unit.js"
-import { AlreadyReported } from "./Failures.js"
+import { DEFAULT_GRACE, DEFAULT_REPEAT, shutdownAll, targetsOf, withQmp } from "./Shutdown.js"
 import { all, machinesArg, resolve } from "./Targets.js"
-import { composeAll, lazy, runDir, serviceOr, systemd } from "./Workspace.js"
+import { composeAll } from "./Workspace.js"
 
-/**
- * Why a machine whose QMP socket is missing is not running, from its unit's state:
- * `machina-test-vm.service is inactive`. Undefined when systemd cannot say (not reachable, or the
- * unit is active and QEMU was not started by it).
- */
-export const unitWhyDown = (machine: string): Effect.Effect<string | undefined> =>
-  Effect.scoped(Effect.flatMap(systemd, (sd) => sd.units([unitName(machine)]))).pipe(
-    Effect.map(([u]) =>
-      u === undefined || u.activeState === "active" || u.activeState === ""
-        ? undefined
-        : u.loadState === "not-found"
-        ? `${u.name} does not exist; run: machina generate ${machine}`
-        : `${u.name} is ${u.activeState}`),
-    Effect.orElseSucceed(() => undefined)
-  )
-
-export const targetsOf = (machines: ReadonlyArray<Composed>, system: boolean): ReadonlyArray<QmpOps.QmpTarget> =>
-  machines.map((c) => ({
-    machine: c.machine.name,
-    sockets: c.definition.attrs.qmp.enabled ? clientSocketPaths(c.machine.name, system, runDir()) : undefined,
-    whyDown: unitWhyDown(c.machine.name)
-  }))
-
-const qmpModules = lazy(() => Promise.all([import("../services/Qmp.js"), import("../layers/QmpUnixSocket.js"), import("./QmpOps.js")]))
-
-/** Runs a QMP operation with the Qmp service: provided (simulated host, tests) or unix sockets. */
-const withQmp = <A, E>(operation: (ops: typeof QmpOps) => Effect.Effect<A, E, Qmp>) =>
-  Effect.flatMap(qmpModules, ([{ Qmp }, QmpUnixSocket, ops]) =>
-    Effect.flatMap(serviceOr(Qmp, QmpUnixSocket.make), (qmp) => Effect.provideService(operation(ops), Qmp, qmp)))
+export { DEFAULT_GRACE, DEFAULT_REPEAT, shutdownAll, targetsOf, unitWhyDown, withQmp } from "./Shutdown.js"
 
 const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
 
@@ -62,33 +27,19 @@ const timeout = Options.text("timeout").pipe(
 )
 const repeat = Options.text("repeat").pipe(
   Options.withDescription("Repeat the ACPI power-off request this often while waiting; 0 sends it once."),
-  Options.withDefault("5s"),
+  Options.withDefault(DEFAULT_REPEAT),
   Options.mapEffect(durationValue)
 )
 const grace = Options.text("grace").pipe(
   Options.withDescription("After QUIT, how long to wait for QEMU to exit before reporting failure."),
-  Options.withDefault("10s"),
+  Options.withDefault(DEFAULT_GRACE),
   Options.mapEffect(durationValue)
 )
 
 export const shutdown = Command.make("shutdown", { system, wait, timeout, repeat, grace, all, machines: machinesArg }, (o) =>
-  Effect.gen(function*() {
-    const { machines } = yield* composeAll(yield* resolve("shutdown", o.machines, o.all))
-    const hasTimeout = Option.isSome(o.timeout) && Duration.greaterThan(o.timeout.value, Duration.zero)
-    yield* withQmp((ops) => ops.shutdown(targetsOf(machines, o.system), {
-      wait: o.wait || hasTimeout,
-      timeout: hasTimeout ? o.timeout : Option.none(),
-      repeat: o.repeat,
-      grace: o.grace,
-      ...(o.system ? { exited: qemuExited } : {})
-    })).pipe(
-      // Scripts tell graceful from forced by the status; systemd's ExecStop (--system) keeps 0.
-      Effect.catchTag("ShutdownFailedError", (e): Effect.Effect<void, AlreadyReported | QmpOps.ShutdownFailedError> =>
-        e.forcedOnly
-          ? o.system ? Effect.void : Effect.zipRight(Console.error(`machina: ${e.message}`), new AlreadyReported({ exitCode: 4, summary: e.message }))
-          : Effect.fail(e))
-    )
-  })).pipe(Command.withDescription("Sends a shutdown command to one or more virtual machines."))
+  Effect.flatMap(resolve("shutdown", o.machines, o.all), (names) => shutdownAll(names, o))).pipe(
+  Command.withDescription("Sends a shutdown command to one or more virtual machines.")
+)
 
 export const reset = Command.make("reset", { machines }, (o) =>
   Effect.gen(function*() {
