@@ -14,7 +14,8 @@
 // (src/hook.ts: the commands systemd and QEMU run for every machine start and stop, without
 // @effect/cli), each with its own code cache. The loader runs src/programs/HookArgv.ts (tiny,
 // import-free, inlined in the loader) on argv and compiles only the bundle it picks; the hook
-// bundle is trained on `machina-ifup test-vm.0` against examples/seed with simulated links.
+// bundle is trained on the hooks of examples/seed's test-vm (ifup, prepare, shutdown --system,
+// ifdown, teardown) in one process, with simulated links and a temp sysfs and run directory.
 //
 // `node scripts/build.mjs --plain` writes the plain bundle instead (readable stack traces,
 // profiling). `--entry FILE --outfile FILE --train ARG,ARG...` builds another entry the same way
@@ -106,7 +107,9 @@ const source = wrap(bundle)
 // cache must match, and `node dist/machina.cjs` normally runs without any.
 const { NODE_OPTIONS: _, ...cleanEnv } = process.env
 const node = (script, args, env = {}) => {
-  const run = spawnSync(process.execPath, ["-e", script, ...args], { cwd: root, env: { ...cleanEnv, ...env }, stdio: ["ignore", "ignore", "inherit"] })
+  // stderr is shown only when the run fails (training runs include hooks that report failures).
+  const run = spawnSync(process.execPath, ["-e", script, ...args], { cwd: root, env: { ...cleanEnv, ...env }, stdio: ["ignore", "ignore", "pipe"] })
+  if (run.status !== 0) process.stderr.write(run.stderr)
   return run.status ?? run.signal
 }
 
@@ -131,9 +134,24 @@ const train = (source, args, { program, env } = {}) => {
       const module = new Module(file, null)
       module.filename = file
       module.paths = Module._nodeModulePaths(dirname(file))
-      process.argv = [process.argv[0], program === "" ? file : require("node:path").join(dirname(file), program), ...args]
-      process.on("exit", () => writeFileSync(cacheFile, script.createCachedData()))
-      fn.call(module.exports, module.exports, Module.createRequire(file), module, file, dirname(file))
+      const runAs = (program, args) => {
+        process.argv = [process.argv[0], program === "" ? file : require("node:path").join(dirname(file), program), ...args]
+        fn.call(module.exports, module.exports, Module.createRequire(file), module, file, dirname(file))
+      }
+      // Later runs (each [program, ...args]) start when the previous one is done, in the same
+      // script, so the cache also holds their functions; only the first run's status counts.
+      const more = JSON.parse(process.env.MACHINA_TRAIN_MORE ?? "[]")
+      let status
+      process.on("beforeExit", () => {
+        status ??= process.exitCode ?? 0
+        const next = more.shift()
+        if (next !== undefined) runAs(next[0], next.slice(1))
+      })
+      process.on("exit", () => {
+        writeFileSync(cacheFile, script.createCachedData())
+        process.exitCode = status ?? process.exitCode
+      })
+      runAs(program, args)
     `
     const status = node(trainer, [sourceFile, cacheFile, outfile, program ?? "", ...args], env)
     if (status !== 0) throw new Error(`training run of the bundle failed (${status}): machina ${args.join(" ")}`)
@@ -185,10 +203,35 @@ let chooser = ""
 if (withHooks) {
   // The hook bundle, trained on `machina-ifup test-vm.0` against examples/seed, links simulated.
   const hookSource = wrap(await bundleOf("src/hook.ts"))
-  const hookCache = train(hookSource, ["test-vm.0"], {
-    program: "machina-ifup",
-    env: { MACHINA_CONFIG_DIR: join(root, "examples/seed"), MACHINA_SIMULATE_LINKS: "kvmbr0:bridge,test-vm.0" }
-  })
+  // Then the other hooks in the same process, so their functions are in the cache too: prepare
+  // and teardown on a temp sysfs offering the seed's mediated device type, shutdown --system of
+  // the stopped machine, machina-ifdown.
+  const host = mkdtempSync(join(tmpdir(), "machina-build-host-"))
+  let hookCache
+  try {
+    const type = join(host, "sys/bus/pci/devices/0000:c1:00.0/mdev_supported_types/nvidia-428")
+    mkdirSync(type, { recursive: true })
+    writeFileSync(join(type, "name"), "GRID RTX8000-6Q\n")
+    writeFileSync(join(type, "create"), "")
+    mkdirSync(join(host, "run"))
+    hookCache = train(hookSource, ["test-vm.0"], {
+      program: "machina-ifup",
+      env: {
+        MACHINA_CONFIG_DIR: join(root, "examples/seed"),
+        MACHINA_SIMULATE_LINKS: "kvmbr0:bridge,test-vm.0",
+        MACHINA_RUN_DIR: join(host, "run"),
+        MACHINA_SYSFS_ROOT: join(host, "sys"),
+        MACHINA_TRAIN_MORE: JSON.stringify([
+          ["machina", "prepare", "test-vm"],
+          ["machina", "shutdown", "--system", "--timeout", "1m25s", "test-vm"],
+          ["machina-ifdown", "test-vm.0"],
+          ["machina", "teardown", "test-vm"]
+        ])
+      }
+    })
+  } finally {
+    rmSync(host, { recursive: true, force: true })
+  }
   parts.push(pack(hookSource, hookCache))
   // HookArgv.ts, inlined: the loader's choice costs no more than the few functions it holds.
   const recogniser = await bundleOf("src/programs/HookArgv.ts")
