@@ -238,11 +238,18 @@ if (withHooks) {
   chooser = `
   const hookArgv = (() => { const module = { exports: {} }, exports = module.exports; ${recogniser.trim()}
     return module.exports.hookArgv })()
-  if (hookArgv(process.argv) !== undefined) {
+  // MACHINA_BUNDLE=full forces the full CLI (to compare both paths); MACHINA_BUNDLE=report says
+  // on stderr which bundle runs. Diagnostics, for tests and by hand.
+  const choice = process.env.MACHINA_BUNDLE
+  if (choice !== "full" && hookArgv(process.argv) !== undefined) {
+    if (choice === "report") process.stderr.write("machina: bundle: hooks\\n")
     // The hook bundle leaves what it cannot take as given to the full CLI (see src/hook.ts).
     globalThis.__machinaFullCli = () => run(0)
     run(1)
-  } else run(0)`
+  } else {
+    if (choice === "report") process.stderr.write("machina: bundle: full\\n")
+    run(0)
+  }`
 } else chooser = `
   run(0)`
 

@@ -155,7 +155,10 @@ describe("the hook fast path prints and exits as the full CLI", () => {
     ["machina", "shutdown", "--system", "--timeout", "1m25s", "plain"],
     ["machina", "shutdown", "--system", "--timeout", "0", "vdi"],
     ["machina", "shutdown", "--system", "missing"],
-    ["machina", "shutdown", "--system", "busy"]
+    ["machina", "shutdown", "--system", "busy"],
+    ["machina", "shutdown", "--timeout=5s", "--system", "vdi", "plain"],
+    ["machina", "--config-dir=/elsewhere", "shutdown", "--system", "--wait", "plain"],
+    ["machina", "--config-dir", "/elsewhere", "prepare", "vdi"]
   ]
   for (const [program, ...args] of cases) {
     it.effect(`${program} ${args.join(" ")}`, () =>
