@@ -49,19 +49,28 @@ export const select = (args: ReadonlyArray<string>) =>
         return composed
       })
     const known = new Set(yield* s.listMachines)
-    // Effective names (a machine's JSON `name`) of every loadable machine, found on first need.
-    let effective: Set<string> | undefined
+    // Whether `name` is a machine: a file name, or the effective name (JSON `name`) of a machine
+    // that loads. Only a file whose text holds the name, or a backslash (a JSON escape could spell
+    // it), can give it as its JSON `name`: the others are not decoded (ifup of `vm.0` on a host of
+    // many machines decodes only the few that could match, not all of them).
+    const effective = new Map<string, boolean>()
     const isMachine = (name: string) =>
       Effect.gen(function*() {
         if (known.has(name)) return true
-        if (effective === undefined) {
-          effective = new Set()
-          for (const file of known) {
-            const loaded = yield* Effect.either(load(file))
-            if (Either.isRight(loaded)) effective.add(loaded.right.machine.name)
+        const cached = effective.get(name)
+        if (cached !== undefined) return cached
+        let found = false
+        for (const file of known) {
+          const text = yield* Effect.either(s.readMachineText(file))
+          if (Either.isRight(text) && !text.right.includes(name) && !text.right.includes("\\")) continue
+          const loaded = yield* Effect.either(load(file))
+          if (Either.isRight(loaded) && loaded.right.machine.name === name) {
+            found = true
+            break
           }
         }
-        return effective.has(name)
+        effective.set(name, found)
+        return found
       })
     const selected: Array<Selected> = []
     const add = (c: Composed, conn: Connection) => {
