@@ -13,9 +13,14 @@
 // The default build holds two bundles: the full CLI (src/bin.ts) and the hook bundle
 // (src/hook.ts: the commands systemd and QEMU run for every machine start and stop, without
 // @effect/cli), each with its own code cache. The loader runs src/programs/HookArgv.ts (tiny,
-// import-free, inlined in the loader) on argv and compiles only the bundle it picks; the hook
-// bundle is trained on the hooks of examples/seed's test-vm (ifup, prepare, shutdown --system,
-// ifdown, teardown) in one process, with simulated links and a temp sysfs and run directory.
+// import-free, inlined in the loader) on argv, reads again only the part of this file that bundle
+// needs, and compiles only it. The hook bundle is trained on the hooks that run most (ifup,
+// shutdown --system of a stopped machine, ifdown; examples/seed's test-vm) in one process, with
+// simulated links and a temp sysfs and run directory. prepare and teardown are left out: on a
+// build host they are outside their unit and would put the D-Bus client (the occupancy check) in
+// the cache, which their real runs under systemd, inside the unit, do not load.
+// MACHINA_BUNDLE=full (force the full CLI) and MACHINA_BUNDLE=report (say which bundle runs, on
+// stderr) are diagnostics for tests and by hand.
 //
 // `node scripts/build.mjs --plain` writes the plain bundle instead (readable stack traces,
 // profiling). `--entry FILE --outfile FILE --train ARG,ARG...` builds another entry the same way
@@ -203,9 +208,8 @@ let chooser = ""
 if (withHooks) {
   // The hook bundle, trained on `machina-ifup test-vm.0` against examples/seed, links simulated.
   const hookSource = wrap(await bundleOf("src/hook.ts"))
-  // Then the other hooks in the same process, so their functions are in the cache too: prepare
-  // and teardown on a temp sysfs offering the seed's mediated device type, shutdown --system of
-  // the stopped machine, machina-ifdown.
+  // Then the other frequent hooks in the same process, so their functions are in the cache too:
+  // shutdown --system of the stopped machine, machina-ifdown.
   const host = mkdtempSync(join(tmpdir(), "machina-build-host-"))
   let hookCache
   try {
@@ -222,10 +226,8 @@ if (withHooks) {
         MACHINA_RUN_DIR: join(host, "run"),
         MACHINA_SYSFS_ROOT: join(host, "sys"),
         MACHINA_TRAIN_MORE: JSON.stringify([
-          ["machina", "prepare", "test-vm"],
           ["machina", "shutdown", "--system", "--timeout", "1m25s", "test-vm"],
-          ["machina-ifdown", "test-vm.0"],
-          ["machina", "teardown", "test-vm"]
+          ["machina-ifdown", "test-vm.0"]
         ])
       }
     })
@@ -267,16 +269,20 @@ const loader = `#!/usr/bin/env node
 // machina: a loader, then the bundle(s) and their V8 code caches in the comment at the end (see
 // scripts/build.mjs in the machina sources).
 {
-  const self = require("node:fs").readFileSync(__filename)
-  const base = self.length - ${payload.length + tail.length}
+  // Node has read this whole file once already; read again only the part the chosen bundle needs.
+  const fs = require("node:fs")
   const layout = ${JSON.stringify(layout)}
   const run = (which) => {
     const [at, length, end, restored] = layout[which]
-    const start = base + at
-    for (const r of restored) self[start + r] = 0x2f
-    const script = new (require("node:vm").Script)(self.latin1Slice(start, start + length), {
+    const fd = fs.openSync(__filename, "r")
+    const base = fs.fstatSync(fd).size - ${payload.length + tail.length}
+    const part = Buffer.allocUnsafe(end - at)
+    for (let got = 0, n = 1; got < part.length && n > 0; got += n) n = fs.readSync(fd, part, got, part.length - got, base + at + got)
+    fs.closeSync(fd)
+    for (const r of restored) part[r] = 0x2f
+    const script = new (require("node:vm").Script)(part.latin1Slice(0, length), {
       filename: __filename,
-      cachedData: require("node:zlib").brotliDecompressSync(Buffer.from(self.latin1Slice(start + length + 1, base + end), "base64"))
+      cachedData: require("node:zlib").brotliDecompressSync(Buffer.from(part.latin1Slice(length + 1), "base64"))
     })
     script.runInThisContext().call(exports, exports, require, module, __filename, __dirname)
   }${chooser}
