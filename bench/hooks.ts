@@ -56,6 +56,9 @@ export interface HookStartupFigures {
   /** label -> median ms, and ratio of medians to bare node. */
   readonly medians: Record<string, number>
   readonly ratios: Record<string, number>
+  /** label -> median CPU ms (user + system, in 10 ms clock ticks), and ratio to bare node's. */
+  readonly cpuMedians: Record<string, number>
+  readonly cpuRatios: Record<string, number>
 }
 
 export const benchHookStartup = (options: { readonly runs?: number; readonly bundle?: string } = {}): HookStartupFigures => {
@@ -74,24 +77,35 @@ export const benchHookStartup = (options: { readonly runs?: number; readonly bun
       { label: "cat", argv: [machina, "cat", machine], ok: [0] }
     ]
     const times = rotation.map(() => [] as Array<number>)
+    const cpu = rotation.map(() => [] as Array<number>)
     for (let i = 0; i <= runs; i++) {
       rotation.forEach((hook, j) => {
+        const c0 = childrenCpuMs()
         const t0 = performance.now()
         const r = spawnSync(process.execPath, hook.argv, { env: host.env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" })
         const elapsed = performance.now() - t0
+        const used = childrenCpuMs() - c0
         if (r.error !== undefined) throw r.error
         check(hook, r.status, r.stderr)
-        if (i > 0) times[j]!.push(elapsed) // the first round is a warm-up
+        if (i > 0) { // the first round is a warm-up
+          times[j]!.push(elapsed)
+          cpu[j]!.push(used)
+        }
       })
     }
     const medians: Record<string, number> = {}
     const ratios: Record<string, number> = {}
+    const cpuMedians: Record<string, number> = {}
+    const cpuRatios: Record<string, number> = {}
     const bare = median(times[0]!)
+    const bareCpu = median(cpu[0]!)
     rotation.forEach((hook, j) => {
       medians[hook.label] = round(median(times[j]!))
       ratios[hook.label] = ratio(median(times[j]!), bare)
+      cpuMedians[hook.label] = round(median(cpu[j]!))
+      cpuRatios[hook.label] = bareCpu > 0 ? ratio(median(cpu[j]!), bareCpu) : 0
     })
-    return { runs, medians, ratios }
+    return { runs, medians, ratios, cpuMedians, cpuRatios }
   } finally {
     host.dispose()
   }

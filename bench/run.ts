@@ -95,6 +95,12 @@ await section("hooks", () => {
     info("medians (ms): bare/ifup/shutdown/prepare/args/cat", [
       "bare node", "machina-ifup TAP", "shutdown --system (stopped)", "prepare", "args", "cat"
     ].map((k) => h.medians[k]).join(" / ")),
+    info("CPU medians (ms): bare/ifup/shutdown/prepare/args/cat", [
+      "bare node", "machina-ifup TAP", "shutdown --system (stopped)", "prepare", "args", "cat"
+    ].map((k) => h.cpuMedians[k]).join(" / ")),
+    info("CPU ratios to bare node: ifup/shutdown/prepare/args/cat", [
+      "machina-ifup TAP", "shutdown --system (stopped)", "prepare", "args", "cat"
+    ].map((k) => `${h.cpuRatios[k]}x`).join(" / ")),
     info("hooks: runs of each (after 1 warm-up)", h.runs)
   )
 })
