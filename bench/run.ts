@@ -7,15 +7,26 @@
  *   in process (bench/generate.ts); target: under 1 s for the first pass;
  * - QMP against real QEMU (bench/qmp.ts): `query-status` round trip, and QEMU's exit to
  *   `shutdown --wait` returning; target: under 100 ms.
+ * - hooks (bench/hooks.ts), on an offline simulated host: start-up of `machina-ifup TAP` and
+ *   `shutdown --system` of a stopped machine against bare Node, target 1.4x; `args` and `cat`
+ *   in the same rotation, target 1.9x;
+ * - storm (bench/hooks.ts): the hooks of N machines (default 50, two taps each) at once,
+ *   wall and CPU time beside the same storm of `node -e 0` processes;
+ * - scale (bench/scale.ts): `generate --preview` of 1,000 seed-like machines by the bundle, wall
+ *   and CPU time and peak RSS; against the original Go program when `MACHINA_ORIGINAL` names it
+ *   (target 1.5x), else the comparison is skipped and the table says so.
  * - security (bench/security.ts): `systemd-analyze security --offline=true` exposure of an
  *   unprivileged machine's unit (target: at most 2.5) and of a default one.
  *
  * The machine may be busy with other work: the start-up figures are medians of interleaved runs,
- * with minimums beside them. `BENCH_ONLY=startup,generate,qmp,security` picks benches; the modules' own
- * variables (`BENCH_STARTUP_RUNS`, `BENCH_GENERATE_MACHINES`, `BENCH_QMP_CALLS`, ...) apply.
+ * with minimums beside them. `BENCH_ONLY=startup,hooks,storm,scale,generate,qmp,security` picks
+ * benches; the modules' own variables (`BENCH_STARTUP_RUNS`, `BENCH_HOOK_RUNS`,
+ * `BENCH_STORM_MACHINES`, `BENCH_SCALE_MACHINES`, `BENCH_GENERATE_MACHINES`, `BENCH_QMP_CALLS`, ...) apply.
  * Exits non-zero only when a bench could not run.
  */
 import { benchGenerate } from "./generate.js"
+import { benchHookStartup, benchStorm } from "./hooks.js"
+import { benchScale } from "./scale.js"
 import { benchQmp } from "./qmp.js"
 import { benchSecurity } from "./security.js"
 import { benchStartup } from "./startup.js"
@@ -32,7 +43,7 @@ const envInt = (name: string, fallback: number) => {
   return Number.isInteger(n) && n > 0 ? n : fallback
 }
 
-const only = new Set((process.env["BENCH_ONLY"] ?? "startup,generate,qmp,security").split(",").map((s) => s.trim()))
+const only = new Set((process.env["BENCH_ONLY"] ?? "startup,hooks,storm,scale,generate,qmp,security").split(",").map((s) => s.trim()))
 const rows: Array<Row> = []
 const failures: Array<string> = []
 
@@ -65,6 +76,64 @@ await section("startup", () => {
       info("start-up: minimal @effect/cli program median / min (ms)", `${s.startup_floor_median_ms} / ${s.startup_floor_min_ms}`)
     )
   }
+})
+
+await section("hooks", () => {
+  const h = benchHookStartup({ runs: envInt("BENCH_HOOK_RUNS", 15) })
+  const target = (label: string, figure: string, limit: number): Row => ({
+    figure: `${figure} / bare node (median)`,
+    value: `${h.ratios[label]}x`,
+    target: `<= ${limit}x`,
+    result: check(h.ratios[label]! <= limit)
+  })
+  rows.push(
+    target("machina-ifup TAP", "hook: machina-ifup TAP", 1.4),
+    target("shutdown --system (stopped)", "hook: shutdown --system, stopped machine", 1.4),
+    info("hook: prepare (one mdev) / bare node (median)", `${h.ratios["prepare"]}x`),
+    target("args", "interactive: args", 1.9),
+    target("cat", "interactive: cat", 1.9),
+    info("medians (ms): bare/ifup/shutdown/prepare/args/cat", [
+      "bare node", "machina-ifup TAP", "shutdown --system (stopped)", "prepare", "args", "cat"
+    ].map((k) => h.medians[k]).join(" / ")),
+    info("CPU medians (ms): bare/ifup/shutdown/prepare/args/cat", [
+      "bare node", "machina-ifup TAP", "shutdown --system (stopped)", "prepare", "args", "cat"
+    ].map((k) => h.cpuMedians[k]).join(" / ")),
+    info("CPU ratios to bare node: ifup/shutdown/prepare/args/cat", [
+      "machina-ifup TAP", "shutdown --system (stopped)", "prepare", "args", "cat"
+    ].map((k) => `${h.cpuRatios[k]}x`).join(" / ")),
+    info("hooks: runs of each (after 1 warm-up)", h.runs)
+  )
+})
+
+await section("storm", async () => {
+  const s = await benchStorm({ machines: envInt("BENCH_STORM_MACHINES", 50) })
+  rows.push(
+    info(`boot storm: ${s.machines} machines, ${s.processes} hooks at once: wall (ms)`, `${s.wall_ms} (node -e 0: ${s.bare_wall_ms})`),
+    info("boot storm: CPU time of all processes (ms)", `${s.cpu_ms} (node -e 0: ${s.bare_cpu_ms})`),
+    info("boot storm: wall / node -e 0 storm", `${s.wall_ratio}x`),
+    info("boot storm: CPU / node -e 0 storm", `${s.cpu_ratio}x`)
+  )
+})
+
+await section("scale", () => {
+  const original = process.env["MACHINA_ORIGINAL"]
+  const g = benchScale({
+    machines: envInt("BENCH_SCALE_MACHINES", 1000),
+    runs: envInt("BENCH_SCALE_RUNS", 3),
+    ...(original === undefined ? {} : { original })
+  })
+  const name = `generate --preview ${g.machines} machines`
+  rows.push(
+    info(`${name}: wall median (ms)`, g.wall_ms),
+    info(`${name}: CPU median (ms)`, g.cpu_ms ?? "n/a (no /usr/bin/time)"),
+    info(`${name}: peak RSS (MB)`, g.peak_rss_mb ?? "n/a (no /usr/bin/time)"),
+    g.ratio === undefined
+      ? { figure: `${name}: / original Go program`, value: "skipped", target: "<= 1.5x", result: "" }
+      : { figure: `${name}: / original Go program`, value: `${g.ratio}x`, target: "<= 1.5x", result: check(g.ratio <= 1.5) },
+    g.ratio === undefined
+      ? info(`${name}: comparison`, `skipped: ${g.skipped}`)
+      : info(`${name}: original wall (ms) / peak RSS (MB)`, `${g.original_wall_ms} / ${g.original_peak_rss_mb ?? "n/a"}`)
+  )
 })
 
 await section("generate", () => {

@@ -10,6 +10,18 @@
 // loader's own `module`, `require`, `__filename` and `__dirname`, so `require.main.filename`,
 // `process.argv` and `__filename` are what they would be for a plain bundle.
 //
+// The default build holds two bundles: the full CLI (src/bin.ts) and the hook bundle
+// (src/hook.ts: the commands systemd and QEMU run for every machine start and stop, without
+// @effect/cli), each with its own code cache. The loader runs src/programs/HookArgv.ts (tiny,
+// import-free, inlined in the loader) on argv, reads again only the part of this file that bundle
+// needs, and compiles only it. The hook bundle is trained on the hooks that run most (ifup,
+// shutdown --system of a stopped machine, ifdown; examples/seed's test-vm) in one process, with
+// simulated links and a temp sysfs and run directory. prepare and teardown are left out: on a
+// build host they are outside their unit and would put the D-Bus client (the occupancy check) in
+// the cache, which their real runs under systemd, inside the unit, do not load.
+// MACHINA_BUNDLE=full (force the full CLI) and MACHINA_BUNDLE=report (say which bundle runs, on
+// stderr) are diagnostics for tests and by hand.
+//
 // `node scripts/build.mjs --plain` writes the plain bundle instead (readable stack traces,
 // profiling). `--entry FILE --outfile FILE --train ARG,ARG...` builds another entry the same way
 // (the start-up benchmark's reference program, bench/floor.ts).
@@ -49,25 +61,30 @@ const web = await build({
   logLevel: "warning"
 })
 
-const result = await build({
-  absWorkingDir: root,
-  entryPoints: [entry],
-  define: { MACHINA_UI_SCRIPT: JSON.stringify(web.outputFiles[0].text) },
-  bundle: true,
-  platform: "node",
-  target: "node20",
-  format: "cjs",
-  outfile,
-  write: false,
-  // Less source for V8 to read, hash and (for functions outside the cache) compile.
-  minify: !plain,
-  minifySyntax: true,
-  legalComments: "none",
-  logLevel: "warning",
-  // Optional transports of dbus-next that machina never uses (X11 session buses, native sockets).
-  external: ["x11", "usocket", "abstract-socket"]
-})
-const bundle = result.outputFiles[0].text
+const bundleOf = async (entryPoint, format = "cjs") => {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [entryPoint],
+    define: { MACHINA_UI_SCRIPT: JSON.stringify(web.outputFiles[0].text) },
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format,
+    write: false,
+    outfile: outfile,
+    // Less source for V8 to read, hash and (for functions outside the cache) compile.
+    minify: !plain,
+    minifySyntax: true,
+    legalComments: "none",
+    logLevel: "warning",
+    // Optional transports of dbus-next that machina never uses (X11 session buses, native sockets).
+    external: ["x11", "usocket", "abstract-socket"]
+  })
+  return result.outputFiles[0].text
+}
+const bundle = await bundleOf(entry)
+/** Whether this build carries the hook bundle (the machina entry; not the benchmark's floor). */
+const withHooks = entry === "src/bin.ts" && !plain
 
 /** Replaces the output atomically: a running machina reads its own file again after Node did. */
 const writeExecutable = (text) => {
@@ -84,21 +101,28 @@ if (plain) {
 }
 
 // vm.Script is given no dynamic-import hook: every import() must have become a require.
-if (bundle.includes("import(")) throw new Error("the bundle contains import(), which the loader's vm.Script cannot run")
-
-// The bundle as Node itself would wrap a CommonJS module.
-const source = "(function (exports, require, module, __filename, __dirname) { " + bundle + "\n})"
+const wrap = (text) => {
+  if (text.includes("import(")) throw new Error("the bundle contains import(), which the loader's vm.Script cannot run")
+  // The bundle as Node itself would wrap a CommonJS module.
+  return "(function (exports, require, module, __filename, __dirname) { " + text + "\n})"
+}
+const source = wrap(bundle)
 
 // Training and checking run in fresh Nodes without NODE_OPTIONS: V8 flags are part of what a code
 // cache must match, and `node dist/machina.cjs` normally runs without any.
 const { NODE_OPTIONS: _, ...cleanEnv } = process.env
-const node = (script, args) => {
-  const run = spawnSync(process.execPath, ["-e", script, ...args], { cwd: root, env: cleanEnv, stdio: ["ignore", "ignore", "inherit"] })
+const node = (script, args, env = {}) => {
+  // stderr is shown only when the run fails (training runs include hooks that report failures).
+  const run = spawnSync(process.execPath, ["-e", script, ...args], { cwd: root, env: { ...cleanEnv, ...env }, stdio: ["ignore", "ignore", "pipe"] })
+  if (run.status !== 0) process.stderr.write(run.stderr)
   return run.status ?? run.signal
 }
 
-/** Runs the bundle once (`machina ARGS`) from `source` and returns the code cache V8 holds at exit. */
-const train = (args) => {
+/**
+ * Runs a bundle once (`machina ARGS`, as `program` when given: argv[1] is then that name beside
+ * the output) from `source` and returns the code cache V8 holds at exit.
+ */
+const train = (source, args, { program, env } = {}) => {
   const work = mkdtempSync(join(tmpdir(), "machina-build-"))
   try {
     const sourceFile = join(work, "bundle.js")
@@ -109,17 +133,32 @@ const train = (args) => {
       const Module = require("node:module")
       const { dirname } = require("node:path")
       const { Script } = require("node:vm")
-      const [sourceFile, cacheFile, file, ...args] = process.argv.slice(1)
+      const [sourceFile, cacheFile, file, program, ...args] = process.argv.slice(1)
       const script = new Script(readFileSync(sourceFile, "utf8"), { filename: file })
       const fn = script.runInThisContext()
       const module = new Module(file, null)
       module.filename = file
       module.paths = Module._nodeModulePaths(dirname(file))
-      process.argv = [process.argv[0], file, ...args]
-      process.on("exit", () => writeFileSync(cacheFile, script.createCachedData()))
-      fn.call(module.exports, module.exports, Module.createRequire(file), module, file, dirname(file))
+      const runAs = (program, args) => {
+        process.argv = [process.argv[0], program === "" ? file : require("node:path").join(dirname(file), program), ...args]
+        fn.call(module.exports, module.exports, Module.createRequire(file), module, file, dirname(file))
+      }
+      // Later runs (each [program, ...args]) start when the previous one is done, in the same
+      // script, so the cache also holds their functions; only the first run's status counts.
+      const more = JSON.parse(process.env.MACHINA_TRAIN_MORE ?? "[]")
+      let status
+      process.on("beforeExit", () => {
+        status ??= process.exitCode ?? 0
+        const next = more.shift()
+        if (next !== undefined) runAs(next[0], next.slice(1))
+      })
+      process.on("exit", () => {
+        writeFileSync(cacheFile, script.createCachedData())
+        process.exitCode = status ?? process.exitCode
+      })
+      runAs(program, args)
     `
-    const status = node(trainer, [sourceFile, cacheFile, outfile, ...args])
+    const status = node(trainer, [sourceFile, cacheFile, outfile, program ?? "", ...args], env)
     if (status !== 0) throw new Error(`training run of the bundle failed (${status}): machina ${args.join(" ")}`)
     const cache = readFileSync(cacheFile)
     const check = `
@@ -136,46 +175,117 @@ const train = (args) => {
   }
 }
 
-const cache = train(trainArgs)
+const trainProgram = flag("--train-program")
+const cache = train(source, trainArgs, trainProgram === undefined ? {} : { program: trainProgram })
 
-const sourceBytes = Buffer.from(source, "latin1")
-// esbuild escapes non-ASCII by default; the loader decodes the source as latin1, so it must be ASCII.
-if (sourceBytes.length !== source.length || /[^\x00-\x7f]/.test(source)) throw new Error("the bundle is not ASCII")
-
-// Node reads the whole file as UTF-8 and scans it as JavaScript before the loader runs, at about
-// 10 ms per MB, and a file with non-ASCII bytes costs more again. So the source, ASCII already,
-// is stored raw (no decoding at start-up) and the binary cache brotli-compressed in base64
-// (a third of its size; decompressing costs less than scanning it raw or in plain base64).
-// Both sit in one block comment at the end of the file. A comment ends at the first "*/", so
-// every "/" that follows a "*" in the source is stored as a NUL and its offset listed for the
-// loader. Base64 has no "*", so the cache needs no such care.
-const stored = Buffer.from(sourceBytes)
-const restored = []
-for (let at = stored.indexOf("*/"); at !== -1; at = stored.indexOf("*/", at + 1)) {
-  restored.push(at + 1)
-  stored[at + 1] = 0
+/** A bundle's source (stored raw) and its cache (brotli, base64), as one stretch of the comment. */
+const pack = (source, cache) => {
+  const sourceBytes = Buffer.from(source, "latin1")
+  // esbuild escapes non-ASCII by default; the loader decodes the source as latin1, so it must be ASCII.
+  if (sourceBytes.length !== source.length || /[^\x00-\x7f]/.test(source)) throw new Error("the bundle is not ASCII")
+  // Node reads the whole file as UTF-8 and scans it as JavaScript before the loader runs, at about
+  // 10 ms per MB, and a file with non-ASCII bytes costs more again. So the source, ASCII already,
+  // is stored raw (no decoding at start-up) and the binary cache brotli-compressed in base64
+  // (a third of its size; decompressing costs less than scanning it raw or in plain base64).
+  // Both sit in one block comment at the end of the file. A comment ends at the first "*/", so
+  // every "/" that follows a "*" in the source is stored as a NUL and its offset listed for the
+  // loader. Base64 has no "*", so the cache needs no such care.
+  const stored = Buffer.from(sourceBytes)
+  const restored = []
+  for (let at = stored.indexOf("*/"); at !== -1; at = stored.indexOf("*/", at + 1)) {
+    restored.push(at + 1)
+    stored[at + 1] = 0
+  }
+  const packedCache = Buffer.from(
+    brotliCompressSync(cache, { params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_SIZE_HINT]: cache.length } }).toString("base64"),
+    "latin1"
+  )
+  return { sourceBytes, cache, restored, sourceLength: stored.length, bytes: Buffer.concat([stored, Buffer.from(" "), packedCache]) }
 }
-const packedCache = Buffer.from(
-  brotliCompressSync(cache, { params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_SIZE_HINT]: cache.length } }).toString("base64"),
-  "latin1"
-)
-const payload = Buffer.concat([stored, Buffer.from(" "), packedCache])
-const tail = "*/\n"
 
-// The payload ends the file: the loader finds it from the end, by its length.
+const parts = [pack(source, cache)]
+let chooser = ""
+if (withHooks) {
+  // The hook bundle, trained on `machina-ifup test-vm.0` against examples/seed, links simulated.
+  const hookSource = wrap(await bundleOf("src/hook.ts"))
+  // Then the other frequent hooks in the same process, so their functions are in the cache too:
+  // shutdown --system of the stopped machine, machina-ifdown.
+  const host = mkdtempSync(join(tmpdir(), "machina-build-host-"))
+  let hookCache
+  try {
+    const type = join(host, "sys/bus/pci/devices/0000:c1:00.0/mdev_supported_types/nvidia-428")
+    mkdirSync(type, { recursive: true })
+    writeFileSync(join(type, "name"), "GRID RTX8000-6Q\n")
+    writeFileSync(join(type, "create"), "")
+    mkdirSync(join(host, "run"))
+    hookCache = train(hookSource, ["test-vm.0"], {
+      program: "machina-ifup",
+      env: {
+        MACHINA_CONFIG_DIR: join(root, "examples/seed"),
+        MACHINA_SIMULATE_LINKS: "kvmbr0:bridge,test-vm.0",
+        MACHINA_RUN_DIR: join(host, "run"),
+        MACHINA_SYSFS_ROOT: join(host, "sys"),
+        MACHINA_TRAIN_MORE: JSON.stringify([
+          ["machina", "shutdown", "--system", "--timeout", "1m25s", "test-vm"],
+          ["machina-ifdown", "test-vm.0"]
+        ])
+      }
+    })
+  } finally {
+    rmSync(host, { recursive: true, force: true })
+  }
+  parts.push(pack(hookSource, hookCache))
+  // HookArgv.ts, inlined: the loader's choice costs no more than the few functions it holds.
+  const recogniser = await bundleOf("src/programs/HookArgv.ts")
+  chooser = `
+  const hookArgv = (() => { const module = { exports: {} }, exports = module.exports; ${recogniser.trim()}
+    return module.exports.hookArgv })()
+  // MACHINA_BUNDLE=full forces the full CLI (to compare both paths); MACHINA_BUNDLE=report says
+  // on stderr which bundle runs. Diagnostics, for tests and by hand.
+  const choice = process.env.MACHINA_BUNDLE
+  if (choice !== "full" && hookArgv(process.argv) !== undefined) {
+    if (choice === "report") process.stderr.write("machina: bundle: hooks\\n")
+    // The hook bundle leaves what it cannot take as given to the full CLI (see src/hook.ts).
+    globalThis.__machinaFullCli = () => run(0)
+    run(1)
+  } else {
+    if (choice === "report") process.stderr.write("machina: bundle: full\\n")
+    run(0)
+  }`
+} else chooser = `
+  run(0)`
+
+// Offsets of each part from the start of the payload, which ends the file (the loader finds it
+// from the end, by its length).
+const payload = Buffer.concat(parts.flatMap((p, i) => (i === 0 ? [p.bytes] : [Buffer.from(" "), p.bytes])))
+const tail = "*/\n"
+const layout = []
+for (let i = 0, at = 0; i < parts.length; at += parts[i].bytes.length + 1, i++) {
+  layout.push([at, parts[i].sourceLength, at + parts[i].bytes.length, parts[i].restored])
+}
+
 const loader = `#!/usr/bin/env node
 "use strict";
-// machina: a loader, then the bundle and its V8 code cache in the comment at the end (see
+// machina: a loader, then the bundle(s) and their V8 code caches in the comment at the end (see
 // scripts/build.mjs in the machina sources).
 {
-  const self = require("node:fs").readFileSync(__filename)
-  const start = self.length - ${payload.length + tail.length}
-  for (const at of ${JSON.stringify(restored)}) self[start + at] = 0x2f
-  const script = new (require("node:vm").Script)(self.latin1Slice(start, start + ${stored.length}), {
-    filename: __filename,
-    cachedData: require("node:zlib").brotliDecompressSync(Buffer.from(self.latin1Slice(start + ${stored.length + 1}, self.length - ${tail.length}), "base64"))
-  })
-  script.runInThisContext().call(exports, exports, require, module, __filename, __dirname)
+  // Node has read this whole file once already; read again only the part the chosen bundle needs.
+  const fs = require("node:fs")
+  const layout = ${JSON.stringify(layout)}
+  const run = (which) => {
+    const [at, length, end, restored] = layout[which]
+    const fd = fs.openSync(__filename, "r")
+    const base = fs.fstatSync(fd).size - ${payload.length + tail.length}
+    const part = Buffer.allocUnsafe(end - at)
+    for (let got = 0, n = 1; got < part.length && n > 0; got += n) n = fs.readSync(fd, part, got, part.length - got, base + at + got)
+    fs.closeSync(fd)
+    for (const r of restored) part[r] = 0x2f
+    const script = new (require("node:vm").Script)(part.latin1Slice(0, length), {
+      filename: __filename,
+      cachedData: require("node:zlib").brotliDecompressSync(Buffer.from(part.latin1Slice(length + 1), "base64"))
+    })
+    script.runInThisContext().call(exports, exports, require, module, __filename, __dirname)
+  }${chooser}
 }
 /*`
 const file = Buffer.concat([Buffer.from(loader, "latin1"), payload, Buffer.from(tail, "latin1")])
@@ -184,12 +294,15 @@ const file = Buffer.concat([Buffer.from(loader, "latin1"), payload, Buffer.from(
 // source would only fail later, in a function outside the cache. Check the round trip here.
 {
   const copy = Buffer.from(file)
-  const start = copy.length - payload.length - tail.length
-  for (const at of restored) copy[start + at] = 0x2f
-  if (!copy.subarray(start, start + stored.length).equals(sourceBytes)) throw new Error("the loader would not restore the bundle's source")
-  if (!brotliDecompressSync(Buffer.from(copy.latin1Slice(start + stored.length + 1, copy.length - tail.length), "base64")).equals(cache)) {
-    throw new Error("the loader would not restore the code cache")
-  }
+  const base = copy.length - payload.length - tail.length
+  parts.forEach((p, i) => {
+    const [at, length, end, restored] = layout[i]
+    for (const r of restored) copy[base + at + r] = 0x2f
+    if (!copy.subarray(base + at, base + at + length).equals(p.sourceBytes)) throw new Error("the loader would not restore a bundle's source")
+    if (!brotliDecompressSync(Buffer.from(copy.latin1Slice(base + at + length + 1, base + end), "base64")).equals(p.cache)) {
+      throw new Error("the loader would not restore a code cache")
+    }
+  })
   if (file.indexOf("*/", loader.length) !== file.length - tail.length) throw new Error("the payload would end the comment early")
 }
 writeExecutable(file)

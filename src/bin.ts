@@ -1,8 +1,10 @@
-/** Entry point of the bundled `machina` executable. */
+/** Entry point of the bundled `machina` executable: the full CLI, and the hooks (see hook.ts). */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as CliPlatform from "./layers/CliPlatform.js"
 import { main } from "./programs/Cli.js"
+import { hookArgv } from "./programs/HookArgv.js"
+import { hookProgram } from "./programs/Hooks.js"
 
 /**
  * What @effect/cli needs (file system, path, terminal; see CliPlatform): not the whole
@@ -11,8 +13,13 @@ import { main } from "./programs/Cli.js"
  */
 const platform = CliPlatform.layer
 
-main(process.argv).pipe(
-  Effect.flatMap((code) => Effect.sync(() => { process.exitCode = code })),
-  Effect.provide(platform),
-  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
-)
+const run = (status: Effect.Effect<number>) =>
+  status.pipe(
+    Effect.flatMap((code) => Effect.sync(() => { process.exitCode = code })),
+    NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
+  )
+
+// The hooks take the same path here as in the hook bundle (a plain build has no loader to choose).
+const hook = hookArgv(process.argv)
+const fast = hook === undefined ? undefined : hookProgram(hook)
+run(fast ?? Effect.provide(main(process.argv), platform))

@@ -4,10 +4,8 @@
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
 import * as ValidationError from "@effect/cli/ValidationError"
-import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
@@ -35,8 +33,9 @@ import * as Plan from "./Plan.js"
 import * as Ui from "./Ui.js"
 import * as Logs from "./Logs.js"
 import * as New from "./New.js"
+import { EXIT_USAGE, exitStatus, reportFailure } from "./Report.js"
 import { root } from "./Root.js"
-import { lazy, serviceOr } from "./Workspace.js"
+import { ConfigLocation, lazy, serviceOr } from "./Workspace.js"
 import * as WarningsConsole from "../layers/WarningsConsole.js"
 import { Warnings } from "../services/Warnings.js"
 
@@ -76,34 +75,18 @@ export const command = root.pipe(
     SerialConsole.command,
     genId,
     genMac
-  ])
+  ]),
+  // The programs read `--config-dir` (or MACHINA_CONFIG_DIR) through this service, not the root command.
+  Command.provideSync(ConfigLocation, ({ configDir }) => ({ configDir: Option.getOrUndefined(configDir) }))
 )
 
 const cli = Command.run(command, { name: "machina", version: VERSION })
 
-export const EXIT_FAILURE = 1
-export const EXIT_USAGE = 2
-export const EXIT_INTERNAL = 70
+export { EXIT_FAILURE, EXIT_INTERNAL, EXIT_USAGE } from "./Report.js"
 
 /** Prints one failure the way an admin wants to read it and returns the exit status. */
-export const report = (error: unknown, program = "machina"): Effect.Effect<number> => {
-  if (ValidationError.isValidationError(error)) return Effect.succeed(EXIT_USAGE) // @effect/cli printed it
-  const e = error as { readonly _tag?: string; readonly message?: string; readonly exitCode?: number; readonly issues?: ReadonlyArray<{ toString(): string }> }
-  if (e._tag === "AlreadyReported") return Effect.succeed(e.exitCode ?? EXIT_FAILURE)
-  if (e._tag === "UsageError") return Effect.as(Console.error(`${program}: error: ${e.message}`), EXIT_USAGE)
-  // A machine argument that is not a valid machine name is a usage error.
-  const status = e._tag === "MachineNameError" ? EXIT_USAGE : EXIT_FAILURE
-  if (e._tag === "ConfigInvalidError" && e.issues !== undefined) {
-    return Effect.as(Effect.forEach(e.issues, (i) => Console.error(i.toString()), { discard: true }), status)
-  }
-  const message = typeof e.message === "string" && e.message !== "" ? e.message : String(error)
-  const [first, ...rest] = message.split("\n")
-  const prefix = `${program}: error: `
-  return Effect.as(
-    Console.error([prefix + first, ...rest.map((l) => " ".repeat(prefix.length) + l)].join("\n")),
-    status
-  )
-}
+export const report = (error: unknown, program = "machina"): Effect.Effect<number> =>
+  ValidationError.isValidationError(error) ? Effect.succeed(EXIT_USAGE) : reportFailure(error, program) // @effect/cli printed it
 
 /** `machina-ifup <tap>` / `machina-ifdown <tap>`: the names QEMU runs for each tap (cli.md §1.1). */
 export const personality = (program: string): "connect" | "disconnect" | undefined =>
@@ -192,11 +175,5 @@ const execute = (args: ReadonlyArray<string>, program: string) =>
     // One Warnings per run: each warning is printed once however often its file is loaded.
     Effect.provideServiceEffect(Warnings, WarningsConsole.make),
     Effect.exit,
-    Effect.flatMap((exit) => {
-      if (Exit.isSuccess(exit)) return Effect.succeed(0)
-      const failure = Cause.failureOption(exit.cause)
-      if (Option.isSome(failure)) return report(failure.value, program)
-      if (Cause.isInterruptedOnly(exit.cause)) return Effect.succeed(130)
-      return Effect.as(Console.error(`machina: internal error: ${Cause.pretty(exit.cause)}`), EXIT_INTERNAL)
-    })
+    Effect.flatMap((exit) => exitStatus(exit, program, report))
   )

@@ -1,74 +1,20 @@
 /**
  * Commands that talk to running guests over QMP: `shutdown`, `observe`, `query pci|cpu`.
  * Sockets per qmp.md §2: `--system` uses the socket reserved for systemd, everything else tries
- * the two command sockets in order. Failures make the exit status non-zero.
+ * the two command sockets in order. Failures make the exit status non-zero. The programs behind
+ * them are in Shutdown.ts (no @effect/cli, for the hook fast path).
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as Console from "effect/Console"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import type { Composed } from "../domain/Merge.js"
-import { clientSocketPaths } from "../domain/Paths.js"
-import type { Qmp } from "../services/Qmp.js"
 import type * as QmpOps from "./QmpOps.js"
-import { qemuExited, qemuProcessesOf } from "./Occupancy.js"
 import { durationValue, format } from "./Root.js"
-import { unitName } from "../domain/Unit.js"
-import { AlreadyReported } from "./Failures.js"
+import { DEFAULT_GRACE, DEFAULT_REPEAT, shutdownAll, targetsOf, withQmp } from "./Shutdown.js"
 import { all, confirmAll, machinesArg, resolve, yes } from "./Targets.js"
-import { composeAll, lazy, progress, runDir, serviceOr, systemd } from "./Workspace.js"
+import { composeAll } from "./Workspace.js"
 
-/**
- * Why a machine whose QMP socket is missing is not running, from its unit's state:
- * `machina-test-vm.service is inactive`. Undefined when systemd cannot say (not reachable, or the
- * unit is active and QEMU was not started by it).
- */
-export const unitWhyDown = (machine: string): Effect.Effect<string | undefined> =>
-  Effect.scoped(Effect.flatMap(systemd, (sd) => sd.units([unitName(machine)]))).pipe(
-    Effect.map(([u]) =>
-      u === undefined || u.activeState === "active" || u.activeState === ""
-        ? undefined
-        : u.loadState === "not-found"
-        ? `${u.name} does not exist; run: machina generate ${machine}`
-        : `${u.name} is ${u.activeState}`),
-    Effect.orElseSucceed(() => undefined)
-  )
-
-/**
- * A QEMU of the machine that runs, when its QMP socket cannot be reached: systemd's `$MAINPID`
- * (set for ExecStop only while the main process runs, so only with `--system`), else a process
- * serving its systemd QMP socket, else the main PID of its active unit. Undefined when none.
- */
-export const runningPid = (machine: string, system: boolean): Effect.Effect<number | undefined> =>
-  Effect.gen(function*() {
-    const mainPid = Number(process.env["MAINPID"] ?? "")
-    if (system && Number.isInteger(mainPid) && mainPid > 0) return mainPid
-    const serving = yield* Effect.orElseSucceed(qemuProcessesOf(machine), () => [])
-    if (serving[0] !== undefined) return serving[0]
-    const unit = yield* Effect.scoped(Effect.flatMap(systemd, (sd) => sd.units([unitName(machine)]))).pipe(
-      Effect.map(([u]) => u),
-      Effect.orElseSucceed(() => undefined)
-    )
-    return unit !== undefined && unit.activeState === "active" && unit.mainPid > 0 ? unit.mainPid : undefined
-  })
-
-export const targetsOf = (machines: ReadonlyArray<Composed>, system: boolean): ReadonlyArray<QmpOps.QmpTarget> =>
-  machines.map((c) => ({
-    machine: c.machine.name,
-    sockets: c.definition.attrs.qmp.enabled ? clientSocketPaths(c.machine.name, system, runDir()) : undefined,
-    whyDown: unitWhyDown(c.machine.name),
-    runningPid: runningPid(c.machine.name, system)
-  }))
-
-const qmpModules = lazy(() => Promise.all([import("../services/Qmp.js"), import("../layers/QmpUnixSocket.js"), import("./QmpOps.js")]))
-
-/** Runs a QMP operation with the Qmp service: provided (simulated host, tests) or unix sockets. */
-const withQmp = <A, E>(operation: (ops: typeof QmpOps) => Effect.Effect<A, E, Qmp>) =>
-  Effect.flatMap(qmpModules, ([{ Qmp }, QmpUnixSocket, ops]) =>
-    Effect.flatMap(serviceOr(Qmp, QmpUnixSocket.make), (qmp) => Effect.provideService(operation(ops), Qmp, qmp)))
+export { DEFAULT_GRACE, DEFAULT_REPEAT, runningPid, shutdownAll, targetsOf, unitWhyDown, withQmp } from "./Shutdown.js"
 
 const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
 
@@ -81,12 +27,12 @@ const timeout = Options.text("timeout").pipe(
 )
 const repeat = Options.text("repeat").pipe(
   Options.withDescription("Repeat the ACPI power-off request this often while waiting; 0 sends it once."),
-  Options.withDefault("5s"),
+  Options.withDefault(DEFAULT_REPEAT),
   Options.mapEffect(durationValue)
 )
 const grace = Options.text("grace").pipe(
   Options.withDescription("After QUIT, how long to wait for QEMU to exit before reporting failure."),
-  Options.withDefault("10s"),
+  Options.withDefault(DEFAULT_GRACE),
   Options.mapEffect(durationValue)
 )
 
@@ -94,23 +40,7 @@ export const shutdown = Command.make("shutdown", { system, wait, timeout, repeat
   Effect.gen(function*() {
     const names = yield* resolve("shutdown", o.machines, o.all)
     if (o.all) yield* confirmAll("shutdown", `Shut down all ${names.length} machines (${names.join(", ")})?`, names, o.yes)
-    const { machines } = yield* composeAll(names)
-    const hasTimeout = Option.isSome(o.timeout) && Duration.greaterThan(o.timeout.value, Duration.zero)
-    const { during } = yield* progress
-    yield* withQmp((ops) => ops.shutdown(targetsOf(machines, o.system), {
-      during,
-      wait: o.wait || hasTimeout,
-      timeout: hasTimeout ? o.timeout : Option.none(),
-      repeat: o.repeat,
-      grace: o.grace,
-      ...(o.system ? { exited: qemuExited } : {})
-    })).pipe(
-      // Scripts tell graceful from forced by the status; systemd's ExecStop (--system) keeps 0.
-      Effect.catchTag("ShutdownFailedError", (e): Effect.Effect<void, AlreadyReported | QmpOps.ShutdownFailedError> =>
-        e.forcedOnly
-          ? o.system ? Effect.void : Effect.zipRight(Console.error(`machina: ${e.message}`), new AlreadyReported({ exitCode: 4, summary: e.message }))
-          : Effect.fail(e))
-    )
+    yield* shutdownAll(names, o)
   })).pipe(Command.withDescription("Sends a shutdown command to one or more virtual machines."))
 
 export const reset = Command.make("reset", { machines }, (o) =>

@@ -3,7 +3,7 @@
  * file, and machines loaded and merged with their tags.
  */
 import * as Console from "effect/Console"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -18,7 +18,6 @@ import type { ProgressShape, ProgressWait } from "../services/Progress.js"
 import type { SystemdShape } from "../services/Systemd.js"
 import { type ConfigError, ConfigStore, type ConfigStoreShape } from "../services/ConfigStore.js"
 import { Warnings } from "../services/Warnings.js"
-import { root } from "./Root.js"
 
 /**
  * A module loaded the first time an effect needs it, once. The host services (systemd, mdev, links,
@@ -34,6 +33,16 @@ export const lazy = <M>(load: () => Promise<M>): Effect.Effect<M> => {
 /** A service provided by the caller (simulated host, tests), else the real one built by `fallback`. */
 export const serviceOr = <I, S, E, R>(tag: Context.Tag<I, S>, fallback: Effect.Effect<S, E, R>): Effect.Effect<S, E, R> =>
   Effect.flatMap(Effect.serviceOption(tag), Option.match({ onNone: () => fallback, onSome: Effect.succeed }))
+
+/**
+ * Where the configuration lives, as the global options said (`--config-dir` or
+ * `MACHINA_CONFIG_DIR`). The full CLI provides it from the root command's options, the hook fast
+ * path (Hooks.ts) from its own reading of argv; without it the default applies. A service rather
+ * than the root command itself, so the programs here do not load @effect/cli.
+ */
+export class ConfigLocation extends Context.Tag("machina/ConfigLocation")<ConfigLocation, {
+  readonly configDir: string | undefined
+}>() {}
 
 /**
  * Reports warnings: through the run's Warnings service (each printed once on stderr), or straight
@@ -54,7 +63,8 @@ export const warn = (warnings: ReadonlyArray<ConfigWarning>): Effect.Effect<void
  */
 export const quietStore = serviceOr(
   ConfigStore,
-  Effect.flatMap(root, ({ configDir }) => ConfigStoreFs.make({ confDir: Option.getOrUndefined(configDir) }))
+  Effect.flatMap(Effect.serviceOption(ConfigLocation), (location) =>
+    ConfigStoreFs.make({ confDir: Option.isSome(location) ? location.value.configDir : undefined }))
 )
 
 /** A store whose loads report the files' warnings (unknown keys, trailing data) once on stderr. */
@@ -113,9 +123,34 @@ export const mdev = Effect.flatMap(
   ([{ Mdev }, MdevSysfs]) => serviceOr(Mdev, MdevSysfs.make({ root: sysfsRoot() }))
 )
 
+/**
+ * `MACHINA_SIMULATE_LINKS=kvmbr0:bridge,vm.0,vm.1`: an offline host whose network links are
+ * simulated in memory (NetLinksMemory) instead of set with `ip`: the links listed exist, down and
+ * without a master, each `name` or `name:kind` (kind `tap` by default; only a `bridge` can be a
+ * master). For offline testing and the boot-storm benchmark; changes live as long as the process.
+ * Undefined when the variable is not set.
+ */
+export const simulatedLinks = (): ReadonlyArray<{ readonly name: string; readonly kind: string }> | undefined => {
+  const spec = process.env["MACHINA_SIMULATE_LINKS"]
+  if (spec === undefined) return undefined
+  return spec.split(",").filter((s) => s !== "").map((s) => {
+    const at = s.indexOf(":")
+    return at === -1 ? { name: s, kind: "tap" } : { name: s.slice(0, at), kind: s.slice(at + 1) }
+  })
+}
+
 export const netLinks = Effect.flatMap(
-  lazy(() => Promise.all([import("../services/NetLinks.js"), import("../layers/NetLinksIproute2.js")])),
-  ([{ NetLinks }, NetLinksIproute2]) => serviceOr(NetLinks, NetLinksIproute2.make())
+  lazy(() => import("../services/NetLinks.js")),
+  ({ NetLinks }) =>
+    serviceOr(
+      NetLinks,
+      Effect.suspend(() => {
+        const simulated = simulatedLinks()
+        return simulated === undefined
+          ? Effect.flatMap(lazy(() => import("../layers/NetLinksIproute2.js")), (NetLinksIproute2) => NetLinksIproute2.make())
+          : Effect.flatMap(lazy(() => import("../layers/NetLinksMemory.js")), (m) => Effect.map(m.make({ links: simulated }), (s) => s.netLinks))
+      })
+    )
 )
 
 /** The QemuInfo service: one provided by the caller wins, else the installed QEMU. */

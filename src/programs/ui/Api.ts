@@ -381,7 +381,7 @@ export const saveHost = (request: SaveRequest) => Effect.flatMap(evaluateHostEdi
 // ---------------------------------------------------------------------------------------------
 // Actions
 
-const qmpModules = lazy(() => Promise.all([import("../../services/Qmp.js"), import("../../layers/QmpUnixSocket.js"), import("../QmpOps.js"), import("../Guests.js")]))
+const qmpModules = lazy(() => Promise.all([import("../../services/Qmp.js"), import("../../layers/QmpUnixSocket.js"), import("../QmpOps.js"), import("../Shutdown.js")]))
 
 /** start, stop (systemd jobs, bounded) or shutdown (ACPI power-off over QMP, not waited for). */
 export const machineAction = (name: string, action: string) =>

@@ -1,0 +1,104 @@
+/**
+ * The built bundle's two ways in (scripts/build.mjs): the loader runs the hook bundle for the
+ * commands HookArgv recognises and the full CLI otherwise (checked with MACHINA_BUNDLE=report),
+ * and for every hook the hook bundle prints and exits exactly as the full CLI of the same file
+ * (MACHINA_BUNDLE=full). The hook bundle hands what it cannot take as given (a `--timeout` that
+ * does not parse) to the full CLI. Runs dist/machina.cjs (`npm run build`) through `machina`,
+ * `machina-ifup` and `machina-ifdown` links on an offline host: the seed configuration, links
+ * simulated (MACHINA_SIMULATE_LINKS), run directory and sysfs in a fresh temp dir per run.
+ */
+import { describe, expect, it } from "vitest"
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { BUNDLE, REPO } from "../support/Bundle.js"
+
+interface Run {
+  readonly status: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const run = (program: string, args: ReadonlyArray<string>, options: { links?: string; bundle?: string; mdev?: boolean } = {}): Run => {
+  const dir = mkdtempSync(join(tmpdir(), "machina-hookbundle-"))
+  try {
+    mkdirSync(join(dir, "run"))
+    mkdirSync(join(dir, "sys/bus/pci/devices"), { recursive: true })
+    if (options.mdev === true) {
+      // The seed's mediated device type, offered by its parent (creating one writes `create`).
+      const type = join(dir, "sys/bus/pci/devices/0000:c1:00.0/mdev_supported_types/nvidia-428")
+      mkdirSync(type, { recursive: true })
+      writeFileSync(join(type, "name"), "GRID RTX8000-6Q\n")
+      writeFileSync(join(type, "create"), "")
+    }
+    symlinkSync(BUNDLE, join(dir, program))
+    const { NODE_OPTIONS: _, MACHINA_BUNDLE: __, ...env } = process.env
+    const r = spawnSync(process.execPath, [join(dir, program), ...args], {
+      encoding: "utf8",
+      timeout: 120_000,
+      env: {
+        ...env,
+        MACHINA_CONFIG_DIR: join(REPO, "examples/seed"),
+        MACHINA_RUN_DIR: join(dir, "run"),
+        MACHINA_SYSFS_ROOT: join(dir, "sys"),
+        MACHINA_SIMULATE_LINKS: options.links ?? "kvmbr0:bridge,test-vm.0",
+        ...(options.bundle === undefined ? {} : { MACHINA_BUNDLE: options.bundle })
+      }
+    })
+    return { status: r.status, stdout: r.stdout.replaceAll(dir, "$TMP"), stderr: r.stderr.replaceAll(dir, "$TMP") }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const hooks: ReadonlyArray<{ readonly program: string; readonly args: ReadonlyArray<string>; readonly links?: string; readonly mdev?: boolean }> = [
+  { program: "machina-ifup", args: ["test-vm.0"] },
+  { program: "machina-ifup", args: ["test-vm.0"], links: "test-vm.0" },
+  { program: "machina-ifup", args: ["nope"] },
+  { program: "machina-ifdown", args: ["test-vm.0"] },
+  { program: "machina", args: ["prepare", "test-vm"] },
+  { program: "machina", args: ["prepare", "test-vm"], mdev: true },
+  { program: "machina", args: ["prepare", "--swtpm", "test-vm"] },
+  { program: "machina", args: ["teardown", "test-vm"] },
+  { program: "machina", args: ["shutdown", "--system", "--timeout", "1m25s", "test-vm"] },
+  { program: "machina", args: ["--config-dir", join(REPO, "examples/seed"), "shutdown", "--system", "--wait", "test-vm"] }
+]
+
+describe.skipIf(!existsSync(BUNDLE))("dist/machina.cjs hooks", () => {
+  for (const h of hooks) {
+    const label = `${h.program} ${h.args.join(" ")}${h.links === undefined ? "" : ` (links ${h.links})`}${h.mdev === true ? " (mdev offered)" : ""}`
+    it(`${label}: runs the hook bundle and prints and exits as the full CLI`, { timeout: 240_000 }, () => {
+      const options = { ...(h.links === undefined ? {} : { links: h.links }), ...(h.mdev === undefined ? {} : { mdev: h.mdev }) }
+      const reported = run(h.program, h.args, { ...options, bundle: "report" })
+      expect(reported.stderr.split("\n")[0]).toBe("machina: bundle: hooks")
+      const fast = run(h.program, h.args, options)
+      const full = run(h.program, h.args, { ...options, bundle: "full" })
+      expect(fast).toEqual(full)
+      // Not a vacuous comparison: all but a teardown with nothing to remove print something.
+      if (!h.args.includes("teardown")) expect(fast.stdout + fast.stderr).not.toBe("")
+      expect(fast.stderr).not.toContain("internal error")
+    })
+  }
+
+  it("machina-ifup and machina-ifdown set simulated links", { timeout: 120_000 }, () => {
+    expect(run("machina-ifup", ["test-vm.0"])).toEqual({ status: 0, stdout: "test-vm.0: enabled\n", stderr: "" })
+    expect(run("machina-ifdown", ["test-vm.0"])).toEqual({ status: 0, stdout: "test-vm.0: disabled\n", stderr: "" })
+    const noBridge = run("machina-ifup", ["test-vm.0"], { links: "test-vm.0" })
+    expect(noBridge.status).toBe(1)
+    expect(noBridge.stderr).toContain("test-vm.0: failed: bridge \"kvmbr0\"")
+  })
+
+  it("leaves help, other commands and bad values to the full CLI", { timeout: 120_000 }, () => {
+    expect(run("machina", ["args", "test-vm"], { bundle: "report" }).stderr.split("\n")[0]).toBe("machina: bundle: full")
+    const help = run("machina", ["prepare", "--help"], { bundle: "report" })
+    expect(help.stderr).toBe("machina: bundle: full\n")
+    expect(help.status).toBe(0)
+    expect(help.stdout).toContain("Prepares the host environment")
+    // The hook bundle recognises the shape, cannot parse the duration, and hands over.
+    const bad = run("machina", ["shutdown", "--system", "--timeout", "soon", "test-vm"])
+    expect(bad).toEqual(run("machina", ["shutdown", "--system", "--timeout", "soon", "test-vm"], { bundle: "full" }))
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toContain("soon")
+  })
+})
