@@ -3,7 +3,8 @@
  * through playwright-core (nothing is downloaded): the list, the seed machine's provenance, an
  * edit of RAM with its unit diff, an invalid value (error shown, file unchanged), a change on disk
  * while editing (no lost update), creating a machine; and the access checks (token, Host, Origin)
- * from a plain HTTP client. Screenshots of the main pages go to docs/screenshots/ for the README.
+ * from a plain HTTP client. Screenshots of the main pages are taken on every run; they replace the
+ * README's docs/screenshots/ only with MACHINA_SCREENSHOTS_UPDATE=1 (a test run leaves the tree clean).
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
@@ -16,7 +17,9 @@ import { pollUntil } from "../support/Poll.js"
 
 const bundle = resolve("dist/machina.cjs")
 const chromiumPath = "/usr/bin/chromium"
-const shots = resolve("docs/screenshots")
+const shots = process.env["MACHINA_SCREENSHOTS_UPDATE"] === "1"
+  ? resolve("docs/screenshots")
+  : mkdtempSync(join(tmpdir(), "machina-ui-shots-"))
 
 let dir: string
 let conf: string
@@ -80,6 +83,7 @@ describe.skipIf(!existsSync(chromiumPath))("machina ui in Chromium", () => {
     await browser?.close()
     if (child?.pid !== undefined && child.exitCode === null) child.kill("SIGKILL")
     rmSync(dir, { recursive: true, force: true })
+    if (process.env["MACHINA_SCREENSHOTS_UPDATE"] !== "1") rmSync(shots, { recursive: true, force: true })
   })
 
   it("refuses every endpoint without the token, and a foreign Host or Origin even with it", async () => {
