@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { consoleSocketPath } from "../domain/Paths.js"
 import { AlreadyReported } from "./Failures.js"
-import { unitWhyDown } from "./Guests.js"
+import { unitWhyDown } from "./Shutdown.js"
 import { durationValue } from "./Root.js"
 import { composeAll, lazy, runDir, serviceOr } from "./Workspace.js"
 
