@@ -19,6 +19,8 @@
 // simulated links and a temp sysfs and run directory. prepare and teardown are left out: on a
 // build host they are outside their unit and would put the D-Bus client (the occupancy check) in
 // the cache, which their real runs under systemd, inside the unit, do not load.
+// The hook bundle leaves dbus-next out: the file holds it once more, compressed, and the loader's
+// require for the hook bundle unpacks it on first use (see dbusApart below).
 // MACHINA_BUNDLE=full (force the full CLI) and MACHINA_BUNDLE=report (say which bundle runs, on
 // stderr) are diagnostics for tests and by hand.
 //
