@@ -19,6 +19,8 @@
 // simulated links and a temp sysfs and run directory. prepare and teardown are left out: on a
 // build host they are outside their unit and would put the D-Bus client (the occupancy check) in
 // the cache, which their real runs under systemd, inside the unit, do not load.
+// The hook bundle leaves dbus-next out: the file holds it once more, compressed, and the loader's
+// require for the hook bundle unpacks it on first use (see dbusApart below).
 // MACHINA_BUNDLE=full (force the full CLI) and MACHINA_BUNDLE=report (say which bundle runs, on
 // stderr) are diagnostics for tests and by hand.
 //
@@ -61,15 +63,38 @@ const web = await build({
   logLevel: "warning"
 })
 
-const bundleOf = async (entryPoint, format = "cjs") => {
+/**
+ * Whether this build carries the hook bundle and keeps dbus-next apart (the machina entry; not the
+ * benchmark's floor, not the plain bundle).
+ */
+const withHooks = entry === "src/bin.ts" && !plain
+
+// dbus-next and its dependencies (an XML parser and builder, big-integer libraries: about 190 KB
+// minified, a third of the hook bundle's source) are used only by the hooks that talk to systemd
+// (prepare and teardown, for the occupancy check), which load it on first use
+// (layers/SystemdDbus.ts). Node reads every byte of the file on every run, so the hook bundle
+// leaves it out and the file holds it compressed; the loader's require for the hook bundle
+// unpacks and runs it on first use. The full CLI keeps its own copy: taking it out of the full
+// CLI too made `args` slower in interleaved runs (its bundle's own run took longer; not explained).
+// An external import() would stay import(), which vm.Script cannot run: the import resolves to a
+// module of the bundle whose require of dbus-next is the external one.
+const dbusApart = {
+  name: "dbus-next-apart",
+  setup(build) {
+    build.onResolve({ filter: /^dbus-next$/ }, (args) =>
+      args.namespace === "dbus-next-apart" ? { path: "dbus-next", external: true } : { path: "dbus-next", namespace: "dbus-next-apart" })
+    build.onLoad({ filter: /.*/, namespace: "dbus-next-apart" }, () => ({ contents: 'module.exports = require("dbus-next")', loader: "js" }))
+  }
+}
+const bundleOf = async (entryPoint, { withoutDbus = false, stdin } = {}) => {
   const result = await build({
     absWorkingDir: root,
-    entryPoints: [entryPoint],
+    ...(stdin === undefined ? { entryPoints: [entryPoint] } : { stdin: { contents: stdin, resolveDir: root, loader: "js" } }),
     define: { MACHINA_UI_SCRIPT: JSON.stringify(web.outputFiles[0].text) },
     bundle: true,
     platform: "node",
     target: "node20",
-    format,
+    format: "cjs",
     write: false,
     outfile: outfile,
     // Less source for V8 to read, hash and (for functions outside the cache) compile.
@@ -78,13 +103,12 @@ const bundleOf = async (entryPoint, format = "cjs") => {
     legalComments: "none",
     logLevel: "warning",
     // Optional transports of dbus-next that machina never uses (X11 session buses, native sockets).
-    external: ["x11", "usocket", "abstract-socket"]
+    external: ["x11", "usocket", "abstract-socket"],
+    plugins: withoutDbus ? [dbusApart] : []
   })
   return result.outputFiles[0].text
 }
 const bundle = await bundleOf(entry)
-/** Whether this build carries the hook bundle (the machina entry; not the benchmark's floor). */
-const withHooks = entry === "src/bin.ts" && !plain
 
 /** Replaces the output atomically: a running machina reads its own file again after Node did. */
 const writeExecutable = (text) => {
@@ -205,9 +229,11 @@ const pack = (source, cache) => {
 
 const parts = [pack(source, cache)]
 let chooser = ""
+/** dbus-next's source, stored apart from both bundles (withHooks). */
+let extra
 if (withHooks) {
   // The hook bundle, trained on `machina-ifup test-vm.0` against examples/seed, links simulated.
-  const hookSource = wrap(await bundleOf("src/hook.ts"))
+  const hookSource = wrap(await bundleOf("src/hook.ts", { withoutDbus: true }))
   // Then the other frequent hooks in the same process, so their functions are in the cache too:
   // shutdown --system of the stopped machine, machina-ifdown.
   const host = mkdtempSync(join(tmpdir(), "machina-build-host-"))
@@ -235,6 +261,17 @@ if (withHooks) {
     rmSync(host, { recursive: true, force: true })
   }
   parts.push(pack(hookSource, hookCache))
+  // dbus-next, compressed (brotli, base64: no "*" to end the comment); no code cache, as it is
+  // loaded only by commands that then wait on systemd.
+  const dbusSource = Buffer.from(wrap(await bundleOf(undefined, { stdin: 'module.exports = require("dbus-next")' })), "latin1")
+  if (dbusSource.some((byte) => byte > 0x7f)) throw new Error("dbus-next's bundle is not ASCII")
+  extra = {
+    sourceBytes: dbusSource,
+    bytes: Buffer.from(
+      brotliCompressSync(dbusSource, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: dbusSource.length } }).toString("base64"),
+      "latin1"
+    )
+  }
   // HookArgv.ts, inlined: the loader's choice costs no more than the few functions it holds.
   const recogniser = await bundleOf("src/programs/HookArgv.ts")
   chooser = `
@@ -246,23 +283,28 @@ if (withHooks) {
   if (choice !== "full" && hookArgv(process.argv) !== undefined) {
     if (choice === "report") process.stderr.write("machina: bundle: hooks\\n")
     // The hook bundle leaves what it cannot take as given to the full CLI (see src/hook.ts).
-    globalThis.__machinaFullCli = () => run(0)
-    run(1)
+    globalThis.__machinaFullCli = () => run(0, require)
+    run(1, hookRequire)
   } else {
     if (choice === "report") process.stderr.write("machina: bundle: full\\n")
-    run(0)
+    run(0, require)
   }`
 } else chooser = `
-  run(0)`
+  run(0, require)`
 
 // Offsets of each part from the start of the payload, which ends the file (the loader finds it
 // from the end, by its length).
-const payload = Buffer.concat(parts.flatMap((p, i) => (i === 0 ? [p.bytes] : [Buffer.from(" "), p.bytes])))
+const payload = Buffer.concat([
+  ...parts.flatMap((p, i) => (i === 0 ? [p.bytes] : [Buffer.from(" "), p.bytes])),
+  ...(extra === undefined ? [] : [Buffer.from(" "), extra.bytes])
+])
 const tail = "*/\n"
 const layout = []
 for (let i = 0, at = 0; i < parts.length; at += parts[i].bytes.length + 1, i++) {
   layout.push([at, parts[i].sourceLength, at + parts[i].bytes.length, parts[i].restored])
 }
+const extraAt = layout.length === 0 ? 0 : layout[layout.length - 1][2] + 1
+const extraLayout = extra === undefined ? undefined : [extraAt, extraAt + extra.bytes.length]
 
 const loader = `#!/usr/bin/env node
 "use strict";
@@ -272,13 +314,29 @@ const loader = `#!/usr/bin/env node
   // Node has read this whole file once already; read again only the part the chosen bundle needs.
   const fs = require("node:fs")
   const layout = ${JSON.stringify(layout)}
-  const run = (which) => {
-    const [at, length, end, restored] = layout[which]
+  const read = (at, end) => {
     const fd = fs.openSync(__filename, "r")
     const base = fs.fstatSync(fd).size - ${payload.length + tail.length}
     const part = Buffer.allocUnsafe(end - at)
     for (let got = 0, n = 1; got < part.length && n > 0; got += n) n = fs.readSync(fd, part, got, part.length - got, base + at + got)
     fs.closeSync(fd)
+    return part
+  }${extraLayout === undefined ? `
+  const hookRequire = require` : `
+  // dbus-next, kept apart from the hook bundle: unpacked and run on first use.
+  let dbusNext
+  const loadDbusNext = () => {
+    const part = read(${extraLayout[0]}, ${extraLayout[1]})
+    const source = require("node:zlib").brotliDecompressSync(Buffer.from(part.latin1Slice(), "base64")).latin1Slice()
+    const module = { exports: {} }
+    new (require("node:vm").Script)(source, { filename: __filename }).runInThisContext()
+      .call(module.exports, module.exports, require, module, __filename, __dirname)
+    return module.exports
+  }
+  const hookRequire = Object.assign((id) => (id === "dbus-next" ? (dbusNext ??= loadDbusNext()) : require(id)), require)`}
+  const run = (which, require) => {
+    const [at, length, end, restored] = layout[which]
+    const part = read(at, end)
     for (const r of restored) part[r] = 0x2f
     const script = new (require("node:vm").Script)(part.latin1Slice(0, length), {
       filename: __filename,
@@ -303,6 +361,10 @@ const file = Buffer.concat([Buffer.from(loader, "latin1"), payload, Buffer.from(
       throw new Error("the loader would not restore a code cache")
     }
   })
+  if (extra !== undefined) {
+    const text = copy.latin1Slice(base + extraLayout[0], base + extraLayout[1])
+    if (!brotliDecompressSync(Buffer.from(text, "base64")).equals(extra.sourceBytes)) throw new Error("the loader would not restore dbus-next")
+  }
   if (file.indexOf("*/", loader.length) !== file.length - tail.length) throw new Error("the payload would end the comment early")
 }
 writeExecutable(file)

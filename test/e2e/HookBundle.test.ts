@@ -8,7 +8,7 @@
  * simulated (MACHINA_SIMULATE_LINKS), run directory and sysfs in a fresh temp dir per run.
  */
 import { describe, expect, it } from "vitest"
-import { spawnSync } from "node:child_process"
+import { execFileSync, spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -20,7 +20,11 @@ interface Run {
   readonly stderr: string
 }
 
-const run = (program: string, args: ReadonlyArray<string>, options: { links?: string; bundle?: string; mdev?: boolean } = {}): Run => {
+const run = (
+  program: string,
+  args: ReadonlyArray<string>,
+  options: { links?: string; bundle?: string; mdev?: boolean; env?: Record<string, string> } = {}
+): Run => {
   const dir = mkdtempSync(join(tmpdir(), "machina-hookbundle-"))
   try {
     mkdirSync(join(dir, "run"))
@@ -43,7 +47,8 @@ const run = (program: string, args: ReadonlyArray<string>, options: { links?: st
         MACHINA_RUN_DIR: join(dir, "run"),
         MACHINA_SYSFS_ROOT: join(dir, "sys"),
         MACHINA_SIMULATE_LINKS: options.links ?? "kvmbr0:bridge,test-vm.0",
-        ...(options.bundle === undefined ? {} : { MACHINA_BUNDLE: options.bundle })
+        ...(options.bundle === undefined ? {} : { MACHINA_BUNDLE: options.bundle }),
+        ...options.env
       }
     })
     return { status: r.status, stdout: r.stdout.replaceAll(dir, "$TMP"), stderr: r.stderr.replaceAll(dir, "$TMP") }
@@ -100,5 +105,43 @@ describe.skipIf(!existsSync(BUNDLE))("dist/machina.cjs hooks", () => {
     expect(bad).toEqual(run("machina", ["shutdown", "--system", "--timeout", "soon", "test-vm"], { bundle: "full" }))
     expect(bad.status).toBe(2)
     expect(bad.stderr).toContain("soon")
+  })
+
+  // The hook bundle does not carry dbus-next: the loader unpacks it from the file when a hook first
+  // talks to systemd (scripts/build.mjs). prepare and teardown, outside their unit, check the unit's
+  // state over the system bus: here a private dbus-daemon whose only service, systemd's name, is
+  // /bin/false, so activating it fails with an error the command reports. The hook bundle must get
+  // that far (connect, authenticate, call) and say the same as the full CLI.
+  it.skipIf(!existsSync("/usr/bin/dbus-daemon"))("prepare and teardown reach a real bus through the D-Bus client kept apart", { timeout: 240_000 }, () => {
+    const dir = mkdtempSync(join(tmpdir(), "machina-hookbundle-bus-"))
+    const socket = join(dir, "bus")
+    mkdirSync(join(dir, "services"))
+    writeFileSync(join(dir, "services/org.freedesktop.systemd1.service"), "[D-BUS Service]\nName=org.freedesktop.systemd1\nExec=/bin/false\n")
+    writeFileSync(
+      join(dir, "bus.conf"),
+      `<busconfig><type>custom</type><listen>unix:path=${socket}</listen><auth>EXTERNAL</auth><servicedir>${join(dir, "services")}</servicedir>` +
+        `<policy context="default"><allow send_destination="*"/><allow receive_sender="*"/><allow own="*"/></policy></busconfig>`
+    )
+    const pid = Number(
+      execFileSync("/usr/bin/dbus-daemon", [`--config-file=${join(dir, "bus.conf")}`, "--fork", "--print-pid=1", "--nosyslog"], {
+        encoding: "utf8",
+        timeout: 30_000
+      }).trim()
+    )
+    try {
+      const env = { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${socket}` }
+      for (const args of [["prepare", "test-vm"], ["teardown", "test-vm"]]) {
+        expect(run("machina", args, { env, mdev: true, bundle: "report" }).stderr.split("\n")[0]).toBe("machina: bundle: hooks")
+        const fast = run("machina", args, { env, mdev: true })
+        expect(fast).toEqual(run("machina", args, { env, mdev: true, bundle: "full" }))
+        // The bus answered: dbus-next connected, authenticated and made the call.
+        expect(fast.status).toBe(1)
+        expect(fast.stderr).toContain("org.freedesktop.DBus.Error.Spawn.ChildExited")
+        expect(fast.stderr).not.toContain("internal error")
+      }
+    } finally {
+      if (Number.isInteger(pid) && pid > 0) process.kill(pid, "SIGTERM")
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
