@@ -2,7 +2,7 @@
  * What systemd and QEMU pay for every machine start and stop: the hook commands (prepare,
  * machina-ifup per tap, shutdown --system, machina-ifdown per tap, teardown) against an offline
  * simulated host (bench/host.ts: in-memory links, a sysfs tree and a run directory in a temp dir,
- * no QEMU; the machines are stopped).
+ * no QEMU; the machines are stopped), run as `machina install` puts machina on a host.
  *
  * - start-up: one hook at a time, interleaved with bare `node -e 0`, `args` and `cat` (the
  *   interactive commands) in the same rotation; medians, as ratios to bare Node;
@@ -74,7 +74,10 @@ export const benchHookStartup = (options: { readonly runs?: number; readonly bun
       { label: "shutdown --system (stopped)", argv: shutdown!.argv, ok: shutdown!.ok },
       { label: "prepare", argv: prepare!.argv, ok: [0] },
       { label: "args", argv: [machina, "args", machine], ok: [0] },
-      { label: "cat", argv: [machina, "cat", machine], ok: [0] }
+      { label: "cat", argv: [machina, "cat", machine], ok: [0] },
+      // The same, run as the built file itself (dist/machina.cjs), not as installed.
+      { label: "machina-ifup TAP (built file)", argv: [join(host.fileBin, "machina-ifup"), ...ifup!.argv.slice(1)], ok: [0] },
+      { label: "args (built file)", argv: [join(host.fileBin, "machina"), "args", machine], ok: [0] }
     ]
     const times = rotation.map(() => [] as Array<number>)
     const cpu = rotation.map(() => [] as Array<number>)

@@ -2,11 +2,14 @@
  * An offline simulated host for the hook benchmarks, in a temp dir: a configuration directory
  * (the seed's host file and seed-like machines, two taps each), an empty run directory, a sysfs
  * tree offering the seed's mediated device type, and a bin directory where `machina`,
- * `machina-ifup` and `machina-ifdown` link to the built bundle. `env` points machina at it:
+ * `machina-ifup` and `machina-ifdown` link to machina as `machina install` puts it on a host (the
+ * small loader and its bundle directory, installed from the built bundle into `root/usr`);
+ * `fileBin` has the same links to the built bundle itself. `env` points machina at it:
  * `MACHINA_CONFIG_DIR`, `MACHINA_RUN_DIR`, `MACHINA_SYSFS_ROOT` and `MACHINA_SIMULATE_LINKS`
  * (the bridge and every tap exist, simulated in memory by each process). No QEMU runs: the
  * machines are stopped, so `shutdown --system` finds no QMP socket.
  */
+import { spawnSync } from "node:child_process"
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -17,7 +20,10 @@ const ROOT = join(fileURLToPath(new URL(".", import.meta.url)), "..")
 
 export interface SimulatedHost {
   readonly dir: string
+  /** Links to the installed machina. */
   readonly bin: string
+  /** Links to the built bundle itself. */
+  readonly fileBin: string
   readonly machines: ReadonlyArray<string>
   readonly taps: (machine: string) => ReadonlyArray<string>
   readonly env: NodeJS.ProcessEnv
@@ -45,14 +51,20 @@ export const makeHost = (count: number, bundle = "dist/machina.cjs"): SimulatedH
   writeFileSync(join(type, "name"), "GRID RTX8000-6Q\n")
   writeFileSync(join(type, "create"), "")
   mkdirSync(join(dir, "sys/bus/mdev/devices"), { recursive: true })
-  const bin = join(dir, "bin")
-  mkdirSync(bin)
-  for (const name of ["machina", "machina-ifup", "machina-ifdown"]) symlinkSync(resolve(ROOT, bundle), join(bin, name))
-  const taps = (machine: string) => [`${machine}.0`, `${machine}.1`]
   const { NODE_OPTIONS: _, ...env } = process.env
+  const installed = spawnSync(process.execPath, [resolve(ROOT, bundle), "install", "--root", join(dir, "root")], { env, encoding: "utf8" })
+  if (installed.status !== 0) throw new Error(`machina install --root failed:\n${installed.stderr}`)
+  const bin = join(dir, "bin")
+  const fileBin = join(dir, "file-bin")
+  for (const [linkDir, target] of [[bin, join(dir, "root/usr/bin/machina")], [fileBin, resolve(ROOT, bundle)]] as const) {
+    mkdirSync(linkDir)
+    for (const name of ["machina", "machina-ifup", "machina-ifdown"]) symlinkSync(target, join(linkDir, name))
+  }
+  const taps = (machine: string) => [`${machine}.0`, `${machine}.1`]
   return {
     dir,
     bin,
+    fileBin,
     machines,
     taps,
     env: {

@@ -306,6 +306,77 @@ for (let i = 0, at = 0; i < parts.length; at += parts[i].bytes.length + 1, i++) 
 const extraAt = layout.length === 0 ? 0 : layout[layout.length - 1][2] + 1
 const extraLayout = extra === undefined ? undefined : [extraAt, extraAt + extra.bytes.length]
 
+// The installed form (`machina install`, src/programs/Install.ts): Node reads every byte of the
+// file it runs, about 10 ms per MB here, before any of it runs, and this file holds every bundle.
+// So install writes a small loader as `<prefix>/bin/machina` and the bundles, raw, with their
+// code caches uncompressed, into `<prefix>/lib/machina/<id>/` (`<id>`: a hash of them all). That
+// loader reads only the bundle it runs. This file carries that loader's text and gives the parts
+// to install through `globalThis.__machinaInstallable`; the installed loader gives its own, so an
+// installed machina installs itself again the same way.
+let installable = ""
+let installedLoader
+if (withHooks) {
+  const { createHash } = await import("node:crypto")
+  const files = [
+    ["cli.js", parts[0].sourceBytes], ["cli.cache", parts[0].cache],
+    ["hooks.js", parts[1].sourceBytes], ["hooks.cache", parts[1].cache],
+    ["dbus-next.js", extra.sourceBytes]
+  ]
+  const hash = createHash("sha256")
+  for (const [name, bytes] of files) hash.update(`${name}\0${bytes.length}\0`).update(bytes)
+  const id = hash.digest("hex").slice(0, 16)
+  installedLoader = `#!/usr/bin/env node
+"use strict";
+// machina, as \`machina install\` writes it: this loader runs the bundles installed in
+// ../lib/machina/${id}/ beside this file's directory (cli.js, hooks.js and dbus-next.js, the first
+// two with their V8 code caches). See scripts/build.mjs in the machina sources.
+{
+  const fs = require("node:fs")
+  const { join } = require("node:path")
+  const id = "${id}"
+  const dir = join(__dirname, "..", "lib", "machina", id)
+  const read = (file, optional = false) => {
+    try {
+      return fs.readFileSync(join(dir, file))
+    } catch (e) {
+      if (optional && e.code === "ENOENT") return undefined
+      process.stderr.write(\`machina: cannot read \${join(dir, file)} (\${e.code ?? e.message}): this installation of machina is incomplete; install it again\\n\`)
+      process.exit(70)
+    }
+  }
+  const compile = (name) =>
+    new (require("node:vm").Script)(read(name + ".js").latin1Slice(), { filename: __filename, cachedData: read(name + ".cache", true) })
+  const run = (which, require) =>
+    compile(which === 0 ? "cli" : "hooks").runInThisContext().call(exports, exports, require, module, __filename, __dirname)
+  // dbus-next, apart from the hook bundle: run on first use.
+  let dbusNext
+  const loadDbusNext = () => {
+    const module = { exports: {} }
+    new (require("node:vm").Script)(read("dbus-next.js").latin1Slice(), { filename: __filename }).runInThisContext()
+      .call(module.exports, module.exports, require, module, __filename, __dirname)
+    return module.exports
+  }
+  const hookRequire = Object.assign((id) => (id === "dbus-next" ? (dbusNext ??= loadDbusNext()) : require(id)), require)
+  globalThis.__machinaInstallable = {
+    id,
+    loader: () => fs.readFileSync(__filename),
+    files: () => ${JSON.stringify(files.map(([name]) => name))}.map((name) => [name, read(name)])
+  }${chooser}
+}
+`
+  if (installedLoader.includes("*/")) throw new Error("the installed loader would end the comment it is stored before")
+  installable = `
+  // What \`machina install\` writes: the installed loader, and the bundles with their caches, raw.
+  globalThis.__machinaInstallable = {
+    id: "${id}",
+    loader: () => Buffer.from(${JSON.stringify(installedLoader)}, "latin1"),
+    files: () => [
+      ["cli.js", source(0)], ["cli.cache", cache(0)], ["hooks.js", source(1)], ["hooks.cache", cache(1)],
+      ["dbus-next.js", dbusSourceBytes()]
+    ]
+  }`
+}
+
 const loader = `#!/usr/bin/env node
 "use strict";
 // machina: a loader, then the bundle(s) and their V8 code caches in the comment at the end (see
@@ -321,29 +392,38 @@ const loader = `#!/usr/bin/env node
     for (let got = 0, n = 1; got < part.length && n > 0; got += n) n = fs.readSync(fd, part, got, part.length - got, base + at + got)
     fs.closeSync(fd)
     return part
+  }
+  /** A bundle's part of the file: its source (restored) and its compressed code cache. */
+  const partOf = (which) => {
+    const [at, length, end, restored] = layout[which]
+    const part = read(at, end)
+    for (const r of restored) part[r] = 0x2f
+    return { part, length }
+  }
+  const source = (which) => { const { part, length } = partOf(which); return part.subarray(0, length) }
+  const cache = (which) => {
+    const { part, length } = partOf(which)
+    return require("node:zlib").brotliDecompressSync(Buffer.from(part.latin1Slice(length + 1), "base64"))
   }${extraLayout === undefined ? `
   const hookRequire = require` : `
   // dbus-next, kept apart from the hook bundle: unpacked and run on first use.
+  const dbusSourceBytes = () => require("node:zlib").brotliDecompressSync(Buffer.from(read(${extraLayout[0]}, ${extraLayout[1]}).latin1Slice(), "base64"))
   let dbusNext
   const loadDbusNext = () => {
-    const part = read(${extraLayout[0]}, ${extraLayout[1]})
-    const source = require("node:zlib").brotliDecompressSync(Buffer.from(part.latin1Slice(), "base64")).latin1Slice()
     const module = { exports: {} }
-    new (require("node:vm").Script)(source, { filename: __filename }).runInThisContext()
+    new (require("node:vm").Script)(dbusSourceBytes().latin1Slice(), { filename: __filename }).runInThisContext()
       .call(module.exports, module.exports, require, module, __filename, __dirname)
     return module.exports
   }
   const hookRequire = Object.assign((id) => (id === "dbus-next" ? (dbusNext ??= loadDbusNext()) : require(id)), require)`}
   const run = (which, require) => {
-    const [at, length, end, restored] = layout[which]
-    const part = read(at, end)
-    for (const r of restored) part[r] = 0x2f
+    const { part, length } = partOf(which)
     const script = new (require("node:vm").Script)(part.latin1Slice(0, length), {
       filename: __filename,
       cachedData: require("node:zlib").brotliDecompressSync(Buffer.from(part.latin1Slice(length + 1), "base64"))
     })
     script.runInThisContext().call(exports, exports, require, module, __filename, __dirname)
-  }${chooser}
+  }${installable}${chooser}
 }
 /*`
 const file = Buffer.concat([Buffer.from(loader, "latin1"), payload, Buffer.from(tail, "latin1")])

@@ -1,9 +1,17 @@
 /**
- * `machina install`: puts the running bundle at `<prefix>/bin/machina`, the `machina-ifup` and
+ * `machina install`: puts the running machina at `<prefix>/bin/machina`, the `machina-ifup` and
  * `machina-ifdown` links QEMU calls for taps, completion for bash, zsh and fish (Completion.ts;
  * function-based, so it also works after `sudo`), and the `/etc/machina` skeleton. Idempotent:
  * unchanged things are left alone, and files are replaced by rename, never truncated in place (the
  * running binary stays intact).
+ *
+ * The built file (dist/machina.cjs) holds every bundle, and Node reads all of a file it runs before
+ * any of it runs. So, when the running machina offers them (`globalThis.__machinaInstallable`, set
+ * by the loaders of scripts/build.mjs), install writes a small loader as `<prefix>/bin/machina` and
+ * the bundles with their code caches in `<prefix>/lib/machina/<id>/`: the hooks systemd and QEMU
+ * run then read only their own bundle. The directory of a new build is complete before the loader
+ * that names it replaces the old one; the directory of the loader it replaces is kept (a hook that
+ * started just before may still read it), older ones are removed.
  * `--root DIR` installs into a staging tree (packaging, tests).
  */
 import * as Command from "@effect/cli/Command"
@@ -13,7 +21,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { randomBytes } from "node:crypto"
 import { constants } from "node:fs"
-import { chmod, lstat, mkdir, readFile, readlink, realpath, rename, rm, stat, symlink, writeFile } from "node:fs/promises"
+import { chmod, lstat, mkdir, readdir, readFile, readlink, realpath, rename, rm, stat, symlink, writeFile } from "node:fs/promises"
 import { basename, dirname, join, resolve } from "node:path"
 import { BASH_COMPLETION_DIR, BIN_DIR, CONF_DIR, FISH_COMPLETION_DIR, ZSH_COMPLETION_DIR } from "../domain/Paths.js"
 import { MACHINE_DIR } from "../domain/ConfigFiles.js"
@@ -37,7 +45,7 @@ const exists = (path: string) => Effect.promise(() => lstat(path).then(() => tru
 
 const tempBeside = (path: string) => join(dirname(path), `.${basename(path)}.${randomBytes(4).toString("hex")}.tmp`)
 
-type Outcome = "created" | "updated" | "unchanged"
+type Outcome = "created" | "updated" | "unchanged" | "removed"
 
 /** Writes `content` at `path` via a temporary file and rename; unchanged content is left alone. */
 export const replaceFile = (path: string, content: Uint8Array | string, mode: number) =>
@@ -101,6 +109,56 @@ const runningBundle = Effect.gen(function*() {
   return yield* attempt(candidate, () => realpath(candidate))
 })
 
+/** What the loaders of scripts/build.mjs offer to install: the installed loader and its bundle files. */
+interface Installable {
+  readonly id: string
+  readonly loader: () => Uint8Array
+  readonly files: () => ReadonlyArray<readonly [string, Uint8Array]>
+}
+
+const ID = /^[0-9a-f]{16}$/
+const FILE = /^[a-z-]+\.(js|cache)$/
+
+const installableOf = (value: unknown): Installable | undefined => {
+  const v = value as Partial<Installable> | undefined
+  return typeof v === "object" && v !== null && typeof v.id === "string" && ID.test(v.id) && typeof v.loader === "function" && typeof v.files === "function"
+    ? (v as Installable)
+    : undefined
+}
+
+/** The build directory a loader names (`const id = "…"`), if it is an installed loader. */
+const loaderId = (text: string | undefined): string | undefined => text?.match(/^ {2}const id = "([0-9a-f]{16})"$/m)?.[1]
+
+/**
+ * Writes the bundle files into `dir` (`<lib>/<id>`): a missing directory is filled under a
+ * temporary name and renamed into place, so a loader never sees it half-written; an existing one
+ * has each file checked and, if it differs, replaced.
+ */
+const installBundles = (dir: string, files: ReadonlyArray<readonly [string, Uint8Array]>) =>
+  Effect.gen(function*() {
+    for (const [name] of files) {
+      if (!FILE.test(name)) return yield* new InstallError({ path: join(dir, name), reason: "not a bundle file name" })
+    }
+    if (yield* exists(dir)) {
+      let changed = false
+      for (const [name, bytes] of files) changed = (yield* replaceFile(join(dir, name), bytes, 0o644)) !== "unchanged" || changed
+      return (changed ? "updated" : "unchanged") as Outcome
+    }
+    const temp = tempBeside(dir)
+    yield* attempt(dir, async () => {
+      try {
+        await mkdir(temp, { mode: 0o755 })
+        await chmod(temp, 0o755)
+        for (const [name, bytes] of files) await writeFile(join(temp, name), bytes, { mode: 0o644 })
+        await rename(temp, dir)
+      } catch (e) {
+        await rm(temp, { recursive: true, force: true })
+        throw e
+      }
+    })
+    return "created" as Outcome
+  })
+
 const root = Options.text("root").pipe(Options.withDescription("Install into this staging root instead of /."), Options.withDefault("/"))
 const prefix = Options.text("prefix").pipe(Options.withDescription("Installation prefix (binary in <prefix>/bin)."), Options.withDefault("/usr"))
 
@@ -115,13 +173,30 @@ export const handler = ({ prefix, root }: { prefix: string; root: string }) =>
   Effect.gen(function*() {
     const under = (p: string) => join(root, p)
     const report = (what: string, path: string, outcome: Outcome) => Console.log(`${what.padEnd(10)} ${path}: ${outcome}`)
-    const source = yield* runningBundle
     const bin = under(join(prefix, "bin"))
     yield* ensureDirectory(bin)
     const dest = join(bin, "machina")
-    const sameFile = yield* Effect.promise(() => realpath(dest).then((r) => r === source, () => false))
-    const program = sameFile ? ("unchanged" as Outcome) : yield* replaceFile(dest, yield* attempt(source, () => readFile(source)), 0o755)
-    yield* report("binary", dest, program)
+    const installable = installableOf((globalThis as { __machinaInstallable?: unknown }).__machinaInstallable)
+    if (installable === undefined) {
+      // A plain bundle (scripts/build.mjs --plain): the file itself.
+      const source = yield* runningBundle
+      const sameFile = yield* Effect.promise(() => realpath(dest).then((r) => r === source, () => false))
+      const program = sameFile ? ("unchanged" as Outcome) : yield* replaceFile(dest, yield* attempt(source, () => readFile(source)), 0o755)
+      yield* report("binary", dest, program)
+    } else {
+      const lib = under(join(prefix, "lib", "machina"))
+      yield* ensureDirectory(lib)
+      const bundles = join(lib, installable.id)
+      yield* report("bundles", bundles, yield* installBundles(bundles, installable.files()))
+      const previous = loaderId(yield* Effect.promise(() => readFile(dest, "latin1").then((t) => t as string | undefined, () => undefined)))
+      yield* report("binary", dest, yield* replaceFile(dest, installable.loader(), 0o755))
+      // Older builds' directories: none of this loader's, nor of the one it replaced.
+      const entries = yield* attempt(lib, () => readdir(lib))
+      for (const entry of entries.filter((e) => ID.test(e) && e !== installable.id && e !== previous).sort()) {
+        yield* attempt(join(lib, entry), () => rm(join(lib, entry), { recursive: true, force: true }))
+        yield* report("bundles", join(lib, entry), "removed")
+      }
+    }
     for (const link of ["machina-ifup", "machina-ifdown"]) {
       yield* report("link", join(bin, link), yield* ensureSymlink(join(bin, link), "machina"))
     }

@@ -6,10 +6,13 @@
  * does not parse) to the full CLI. Runs dist/machina.cjs (`npm run build`) through `machina`,
  * `machina-ifup` and `machina-ifdown` links on an offline host: the seed configuration, links
  * simulated (MACHINA_SIMULATE_LINKS), run directory and sysfs in a fresh temp dir per run.
+ * Everything is checked twice: on dist/machina.cjs itself, and on the form `machina install` writes
+ * (a small loader in bin/, the bundles in lib/machina/<id>/), which must also print and exit as the
+ * built file does.
  */
-import { describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { execFileSync, spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { BUNDLE, REPO } from "../support/Bundle.js"
@@ -20,10 +23,13 @@ interface Run {
   readonly stderr: string
 }
 
+/** The file the `machina` links point at: dist/machina.cjs, or the installed loader. */
+let target = BUNDLE
+
 const run = (
   program: string,
   args: ReadonlyArray<string>,
-  options: { links?: string; bundle?: string; mdev?: boolean; env?: Record<string, string> } = {}
+  options: { links?: string; bundle?: string; mdev?: boolean; env?: Record<string, string>; target?: string } = {}
 ): Run => {
   const dir = mkdtempSync(join(tmpdir(), "machina-hookbundle-"))
   try {
@@ -36,7 +42,7 @@ const run = (
       writeFileSync(join(type, "name"), "GRID RTX8000-6Q\n")
       writeFileSync(join(type, "create"), "")
     }
-    symlinkSync(BUNDLE, join(dir, program))
+    symlinkSync(options.target ?? target, join(dir, program))
     const { NODE_OPTIONS: _, MACHINA_BUNDLE: __, ...env } = process.env
     const r = spawnSync(process.execPath, [join(dir, program), ...args], {
       encoding: "utf8",
@@ -70,7 +76,25 @@ const hooks: ReadonlyArray<{ readonly program: string; readonly args: ReadonlyAr
   { program: "machina", args: ["--config-dir", join(REPO, "examples/seed"), "shutdown", "--system", "--wait", "test-vm"] }
 ]
 
-describe.skipIf(!existsSync(BUNDLE))("dist/machina.cjs hooks", () => {
+const forms = ["dist/machina.cjs", "installed"] as const
+
+describe.skipIf(!existsSync(BUNDLE)).each(forms)("%s: hooks", (form) => {
+  let root: string | undefined
+  beforeAll(() => {
+    if (form === "dist/machina.cjs") {
+      target = BUNDLE
+      return
+    }
+    root = mkdtempSync(join(tmpdir(), "machina-hookbundle-installed-"))
+    execFileSync(process.execPath, [BUNDLE, "install", "--root", root], { encoding: "utf8", timeout: 60_000 })
+    target = join(root, "usr/bin/machina")
+    // The installed machina is the small loader, not a copy of the built file.
+    expect(statSync(target).size).toBeLessThan(64 * 1024)
+  })
+  afterAll(() => {
+    if (root !== undefined) rmSync(root, { recursive: true, force: true })
+  })
+
   for (const h of hooks) {
     const label = `${h.program} ${h.args.join(" ")}${h.links === undefined ? "" : ` (links ${h.links})`}${h.mdev === true ? " (mdev offered)" : ""}`
     it(`${label}: runs the hook bundle and prints and exits as the full CLI`, { timeout: 240_000 }, () => {
@@ -80,6 +104,7 @@ describe.skipIf(!existsSync(BUNDLE))("dist/machina.cjs hooks", () => {
       const fast = run(h.program, h.args, options)
       const full = run(h.program, h.args, { ...options, bundle: "full" })
       expect(fast).toEqual(full)
+      if (form === "installed") expect(fast).toEqual(run(h.program, h.args, { ...options, target: BUNDLE }))
       // Not a vacuous comparison: all but a teardown with nothing to remove print something.
       if (!h.args.includes("teardown")) expect(fast.stdout + fast.stderr).not.toBe("")
       expect(fast.stderr).not.toContain("internal error")
@@ -142,6 +167,24 @@ describe.skipIf(!existsSync(BUNDLE))("dist/machina.cjs hooks", () => {
     } finally {
       if (Number.isInteger(pid) && pid > 0) process.kill(pid, "SIGTERM")
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it.runIf(form === "installed")("an installation without its bundle directory says so and exits 70", { timeout: 60_000 }, () => {
+    const lib = join(root!, "usr/lib/machina")
+    const [id] = readdirSync(lib)
+    const moved = join(lib, `${id}.away`)
+    rmSync(moved, { recursive: true, force: true })
+    execFileSync("mv", [join(lib, id!), moved])
+    try {
+      for (const [program, args] of [["machina-ifup", ["test-vm.0"]], ["machina", ["args", "test-vm"]]] as const) {
+        const r = run(program, args)
+        expect(r.status).toBe(70)
+        expect(r.stdout).toBe("")
+        expect(r.stderr).toBe(`machina: cannot read ${join(lib, id!, program === "machina" ? "cli.js" : "hooks.js")} (ENOENT): this installation of machina is incomplete; install it again\n`)
+      }
+    } finally {
+      execFileSync("mv", [moved, join(lib, id!)])
     }
   })
 })

@@ -1,10 +1,12 @@
 /**
  * `machina install` from the built bundle into a staging root: idempotent, atomic, completion for
- * bash, zsh and fish (driven in the shells by Completion.test.ts).
+ * bash, zsh and fish (driven in the shells by Completion.test.ts). It installs the built file's
+ * installed form: a small loader as bin/machina and the bundles in lib/machina/<id>/
+ * (scripts/build.mjs); upgrades keep the directory of the loader they replace and remove older ones.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { execFileSync, spawnSync } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { BUNDLE } from "../support/Bundle.js"
@@ -24,15 +26,27 @@ describe("install", () => {
   it("installs the bundle, the ifup/ifdown links, completion and /etc/machina, then changes nothing", () => {
     const first = install()
     expect(first.status).toBe(0)
-    expect(first.stdout.split("\n").filter((l) => l.endsWith(": created"))).toHaveLength(8)
+    expect(first.stdout.split("\n").filter((l) => l.endsWith(": created"))).toHaveLength(9)
     expect(first.stdout).not.toMatch(/skipped|not installed/)
     for (const script of ["usr/share/bash-completion/completions/machina", "usr/share/zsh/vendor-completions/_machina", "usr/share/fish/vendor_completions.d/machina.fish"]) {
       expect(readFileSync(join(root, script), "utf8"), script).toContain("__complete")
       expect(statSync(join(root, script)).mode & 0o777).toBe(0o644)
     }
     const bin = join(root, "usr/bin/machina")
-    expect(readFileSync(bin)).toEqual(readFileSync(bundle))
+    const loader = readFileSync(bin, "latin1")
+    expect(loader.startsWith("#!/usr/bin/env node\n")).toBe(true)
+    expect(loader.length).toBeLessThan(64 * 1024)
     expect(statSync(bin).mode & 0o777).toBe(0o755)
+    // The loader names its bundle directory, which holds every bundle and is all this install wrote there.
+    const id = loader.match(/^ {2}const id = "([0-9a-f]{16})"$/m)?.[1]
+    expect(readdirSync(join(root, "usr/lib/machina"))).toEqual([id])
+    const bundles = join(root, "usr/lib/machina", id!)
+    expect(readdirSync(bundles).sort()).toEqual(["cli.cache", "cli.js", "dbus-next.js", "hooks.cache", "hooks.js"])
+    expect(first.stdout).toContain(`bundles    ${bundles}: created`)
+    for (const file of readdirSync(bundles)) expect(statSync(join(bundles, file)).mode & 0o777).toBe(0o644)
+    // The bundles' sources are the built file's own bytes (its loader stores them raw).
+    const built = readFileSync(bundle)
+    for (const file of ["cli.js", "hooks.js"]) expect(built.includes(readFileSync(join(bundles, file)).subarray(0, 4096))).toBe(true)
     expect(readlinkSync(join(root, "usr/bin/machina-ifup"))).toBe("machina")
     expect(readlinkSync(join(root, "usr/bin/machina-ifdown"))).toBe("machina")
     expect(statSync(join(root, "etc/machina/machine.conf.d")).isDirectory()).toBe(true)
@@ -49,7 +63,35 @@ describe("install", () => {
     const self = spawnSync(bin, ["install", "--root", root], { encoding: "utf8", timeout: 20_000 })
     expect(self.status).toBe(0)
     expect(self.stdout).toMatch(/usr\/bin\/machina: unchanged/)
-    expect(readFileSync(bin)).toEqual(readFileSync(bundle))
+    expect(self.stdout.split("\n").filter((l) => l !== "").every((l) => l.endsWith(": unchanged"))).toBe(true)
+  })
+
+  it("an upgrade keeps the bundles of the loader it replaces and removes older ones", () => {
+    const lib = join(root, "usr/lib/machina")
+    const bin = join(root, "usr/bin/machina")
+    const current = readFileSync(bin, "latin1")
+    const id = current.match(/^ {2}const id = "([0-9a-f]{16})"$/m)![1]!
+    // As if the installed machina were an older build (its loader naming 1111…), with an even older one's directory left.
+    const older = "0000000000000000"
+    const previous = "1111111111111111"
+    for (const dir of [older, previous]) {
+      mkdirSync(join(lib, dir))
+      writeFileSync(join(lib, dir, "cli.js"), "")
+    }
+    mkdirSync(join(lib, "not-a-build"))
+    writeFileSync(bin, current.replace(`  const id = "${id}"`, `  const id = "${previous}"`), { mode: 0o755 })
+    const upgrade = install()
+    expect(upgrade.status).toBe(0)
+    expect(upgrade.stdout).toContain(`binary     ${bin}: updated`)
+    expect(upgrade.stdout).toContain(`bundles    ${join(lib, older)}: removed`)
+    expect(upgrade.stdout).not.toContain(previous)
+    expect(readdirSync(lib).sort()).toEqual([previous, id, "not-a-build"].sort())
+    expect(readFileSync(bin, "latin1")).toBe(current)
+    // The next upgrade (to the same build) removes what the replaced loader named.
+    const again = install()
+    expect(again.stdout).toContain(`bundles    ${join(lib, previous)}: removed`)
+    expect(readdirSync(lib).sort()).toEqual([id, "not-a-build"].sort())
+    rmSync(join(lib, "not-a-build"), { recursive: true })
   })
 
   it.skipIf(!existsSync("/usr/share/bash-completion/bash_completion"))("completes subcommands, also after sudo", () => {
