@@ -10,7 +10,7 @@ import { resolve } from "node:path"
 import { decodeHost, decodeMachine, HOST_FILE, MACHINE_DIR, MACHINE_SUFFIX, machineNameOfFile } from "../domain/ConfigFiles.js"
 import { checkName } from "../domain/Names.js"
 import { CONF_DIR } from "../domain/Paths.js"
-import { posixJoin } from "../domain/Pattern.js"
+import { posixJoin } from "../domain/GoText.js"
 import { type ConfigError, ConfigReadError, ConfigStore, type ConfigStoreShape, ConfigWriteError, MachineNameError } from "../services/ConfigStore.js"
 
 export interface Options {
