@@ -11,7 +11,8 @@
 // Go strconv.Quote
 
 const LATIN1_NOT_PRINTABLE = new Set([0xa0, 0xad])
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u
+/** Made on first use: a Unicode property class costs a fraction of a millisecond to build. */
+let printable: RegExp | undefined
 
 /** Go `unicode.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space. */
 export const isGoPrint = (codePoint: number): boolean => {
@@ -20,7 +21,7 @@ export const isGoPrint = (codePoint: number): boolean => {
     return codePoint >= 0xa1 && !LATIN1_NOT_PRINTABLE.has(codePoint)
   }
   if (codePoint >= 0xd800 && codePoint <= 0xdfff) return false
-  return PRINTABLE.test(String.fromCodePoint(codePoint))
+  return (printable ??= new RegExp("^[\\p{L}\\p{M}\\p{N}\\p{P}\\p{S}]$", "u")).test(String.fromCodePoint(codePoint))
 }
 
 /** Decodes one rune like Go `utf8.DecodeRune`: invalid input gives `[-1, 1]`. */
