@@ -12,14 +12,15 @@
  * { ... }) { get message() ... }`. An instance is made by the real `Schema.TaggedError` class (its
  * constructor validates the fields as before), with `XError.prototype` first in its chain, so
  * `instanceof`, `_tag`, `message`, `yield*`, equality and printing are those of `Schema.TaggedError`.
- * The class's statics (`fields`, `ast`, `identifier` ...) are there once it is built; `_tag`,
- * `fields`, `identifier` and `ast` build it when read first.
+ * The class's statics are there once it is built; `_tag` is there from the start, and `fields`,
+ * `identifier`, `ast`, `make`, `annotations` and `pipe` build it when read first (so the class can
+ * serve as a schema).
  *
  * Pure: no I/O.
  */
 import * as Schema from "effect/Schema"
 
-const BUILT_ON_READ = ["fields", "identifier", "ast"] as const
+const BUILT_ON_READ = ["fields", "identifier", "ast", "make", "annotations", "pipe"] as const
 
 export const LazyTaggedError: typeof Schema.TaggedError = (identifier?: string) =>
   ((tag: string, fieldsOr: Schema.Struct.Fields, annotations?: unknown) => {

@@ -27,8 +27,13 @@ class LazyPlainError extends LazyTaggedError<LazyPlainError>()("LazyPlainError",
 class EagerPlainError extends Schema.TaggedError<EagerPlainError>()("EagerPlainError", { code: Schema.Number }) {}
 
 describe("LazyTaggedError", () => {
-  it("has its tag before it is built", () => {
-    expect(LazyProblemError._tag).toBe("LazyProblemError")
+  it("builds nothing until used, and has its tag before", () => {
+    class UnusedError extends LazyTaggedError<UnusedError>()("UnusedError", { n: Schema.Number }) {}
+    // Not yet a Schema.TaggedError: the declared class's base has no Error behind it.
+    expect(Object.getPrototypeOf(Object.getPrototypeOf(UnusedError.prototype))).toBe(Object.prototype)
+    expect(UnusedError._tag).toBe("UnusedError")
+    expect(new UnusedError({ n: 1 })).toBeInstanceOf(Error)
+    expect(Object.getPrototypeOf(Object.getPrototypeOf(UnusedError.prototype))).not.toBe(Object.prototype)
   })
 
   it("makes instances like Schema.TaggedError", () => {
@@ -85,5 +90,14 @@ describe("LazyTaggedError", () => {
     const decoded = Schema.decodeUnknownSync(LaterError)({ _tag: "LaterError", n: 1 })
     expect(decoded).toBeInstanceOf(LaterError)
     expect(decoded.n).toBe(1)
+  })
+
+  it("makes an instance through its static make before it is built", () => {
+    class MadeError extends LazyTaggedError<MadeError>()("MadeError", { n: Schema.Number }) {}
+    const made = MadeError.make({ n: 2 })
+    expect(made).toBeInstanceOf(MadeError)
+    expect(made.n).toBe(2)
+    expect(Schema.is(MadeError)(made)).toBe(true)
+    expect(Schema.is(MadeError)(new LazyPlainError({ code: 1 }))).toBe(false)
   })
 })
