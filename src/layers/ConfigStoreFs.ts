@@ -4,7 +4,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type { Machine } from "../domain/ConfigFiles.js"
 import { randomBytes } from "node:crypto"
-import { readdir, readFileSync, stat, type Stats } from "node:fs"
+import { promises as fsPromises, readdir, readFileSync, stat, type Stats } from "node:fs"
 import { resolve } from "node:path"
 import { decodeHost, decodeMachine, HOST_FILE, MACHINE_DIR, MACHINE_SUFFIX, machineNameOfFile } from "../domain/ConfigFiles.js"
 import { checkName } from "../domain/Names.js"
@@ -23,12 +23,13 @@ export interface Options {
 
 /**
  * What every command (and hook) reads, through node:fs's callbacks: node:fs/promises, and the
- * modules it loads, cost a millisecond or two to load and are loaded only to write.
+ * modules it loads, cost a millisecond or two to load and are loaded only to write (`fs.promises`
+ * loads them when first read, not when node:fs loads).
  */
 const statOf = (path: string) => new Promise<Stats>((resolve, reject) => stat(path, (e, s) => (e === null ? resolve(s) : reject(e))))
 const namesIn = (dir: string) =>
   new Promise<Array<string>>((resolve, reject) => readdir(dir, (e, names) => (e === null ? resolve(names) : reject(e))))
-const writing = () => import("node:fs/promises")
+const writing = (): Promise<typeof fsPromises> => Promise.resolve(fsPromises)
 
 const isDirectory = (path: string) =>
   Effect.promise(() => statOf(path).then((s) => s.isDirectory(), () => false))

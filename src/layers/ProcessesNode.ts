@@ -3,6 +3,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { spawn } from "node:child_process"
 import { readdirSync, readFileSync } from "node:fs"
 import { type Exit, Processes, type ProcessesShape, ProcessSpawnError } from "../services/Processes.js"
 
@@ -41,36 +42,32 @@ const ownCgroup = (): Option.Option<string> => {
   return line === undefined ? Option.none() : Option.some(line.slice(3))
 }
 
-/** node:child_process, loaded when a command is first run: the hooks only look at /proc. */
-const childProcess = Effect.promise(() => import("node:child_process"))
-
 export const make: ProcessesShape = {
   runForeground: (command, args, options) =>
-    Effect.flatMap(childProcess, ({ spawn }) =>
-      Effect.async<Exit, ProcessSpawnError>((resume) => {
-        const child = spawn(command, [...args], { stdio: ["ignore", "inherit", "inherit"] })
-        let done = false
-        child.once("error", (e) => {
-          if (done) return
-          done = true
-          resume(Effect.fail(new ProcessSpawnError({ command, reason: e.message })))
+    Effect.async<Exit, ProcessSpawnError>((resume) => {
+      const child = spawn(command, [...args], { stdio: ["ignore", "inherit", "inherit"] })
+      let done = false
+      child.once("error", (e) => {
+        if (done) return
+        done = true
+        resume(Effect.fail(new ProcessSpawnError({ command, reason: e.message })))
+      })
+      child.once("exit", (code, signal) => {
+        if (done) return
+        done = true
+        resume(Effect.succeed({ code, signal }))
+      })
+      return Effect.async<void>((interrupted) => {
+        if (done || child.exitCode !== null || child.signalCode !== null) return interrupted(Effect.void)
+        const killAfter = Duration.toMillis(Duration.decode(options?.killAfter ?? "10 seconds"))
+        const timer = setTimeout(() => child.kill("SIGKILL"), killAfter)
+        child.once("exit", () => {
+          clearTimeout(timer)
+          interrupted(Effect.void)
         })
-        child.once("exit", (code, signal) => {
-          if (done) return
-          done = true
-          resume(Effect.succeed({ code, signal }))
-        })
-        return Effect.async<void>((interrupted) => {
-          if (done || child.exitCode !== null || child.signalCode !== null) return interrupted(Effect.void)
-          const killAfter = Duration.toMillis(Duration.decode(options?.killAfter ?? "10 seconds"))
-          const timer = setTimeout(() => child.kill("SIGKILL"), killAfter)
-          child.once("exit", () => {
-            clearTimeout(timer)
-            interrupted(Effect.void)
-          })
-          child.kill("SIGTERM")
-        })
-      })),
+        child.kill("SIGTERM")
+      })
+    }),
   withArgument: (fragment) => Effect.sync(() => withArgument(fragment)),
   ownCgroup: Effect.sync(ownCgroup)
 }
