@@ -14,8 +14,23 @@ import * as Schema from "effect/Schema"
 import * as AST from "effect/SchemaAST"
 import { type ConfigIssue, type ConfigWarning, issue, jsonPath, warning } from "./ConfigIssue.js"
 
-const opt = <S extends Schema.Schema.Any>(schema: S, value: () => Schema.Schema.Type<S>) =>
-  Schema.optionalWith(schema, { default: value, exact: true })
+/**
+ * An optional field with its default. The fields of one plain type (text, flag, count, port) with
+ * the same default share one property signature, built once (schemas are immutable): fewer schemas
+ * to build when this module loads, which every command and hook does.
+ */
+const opt = <S extends Schema.Schema.Any>(schema: S, value: () => Schema.Schema.Type<S>) => {
+  const make = () => Schema.optionalWith(schema, { default: value, exact: true })
+  const plain = plainTypes.get(schema)
+  if (plain === undefined) return make()
+  const key = `${plain}:${String(value())}`
+  const shared = plainFields.get(key) as ReturnType<typeof make> | undefined
+  if (shared !== undefined) return shared
+  const field = make()
+  plainFields.set(key, field)
+  return field
+}
+const plainFields = new Map<string, unknown>()
 
 const Str = Schema.String
 const Bool = Schema.Boolean
@@ -23,6 +38,7 @@ const Count = Schema.Int.pipe(Schema.nonNegative())
 const Port = Schema.Int.pipe(Schema.between(0, 65535))
 const Uint32 = Schema.Int.pipe(Schema.between(0, 4294967295))
 const Strings = Schema.Array(Str)
+const plainTypes = new Map<Schema.Schema.Any, string>([[Str, "text"], [Bool, "flag"], [Count, "count"], [Port, "port"], [Uint32, "uint32"]])
 
 // ---------------------------------------------------------------------------------------------
 // Definitions (shared by tags and machines)

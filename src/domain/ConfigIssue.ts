@@ -1,4 +1,5 @@
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "./LazyTaggedError.js"
 
 /**
  * One problem found in the configuration: the file it is in, the JSON path inside that file
@@ -77,7 +78,7 @@ export const issueAt = (origin: Origin, message: string): ConfigIssue =>
   issue(origin.file, origin.path, message)
 
 /** The configuration is invalid: every problem found, not just the first. */
-export class ConfigInvalidError extends Schema.TaggedError<ConfigInvalidError>()("ConfigInvalidError", {
+export class ConfigInvalidError extends LazyTaggedError<ConfigInvalidError>()("ConfigInvalidError", {
   issues: Schema.Array(ConfigIssue)
 }) {
   override get message(): string {

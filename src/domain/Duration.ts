@@ -8,6 +8,7 @@
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "./LazyTaggedError.js"
 
 const NS = 1n
 const US = 1_000n
@@ -56,7 +57,7 @@ const ACCEPTED_FORMS = "expected a Go duration (85s, 1m25s, 1.5h, 300ms; units n
   "a bare number is seconds)"
 
 /** A duration text was rejected. */
-export class DurationParseError extends Schema.TaggedError<DurationParseError>()("DurationParseError", {
+export class DurationParseError extends LazyTaggedError<DurationParseError>()("DurationParseError", {
   input: Schema.String,
   /** What is wrong, e.g. `unknown unit "x"`. */
   reason: Schema.String

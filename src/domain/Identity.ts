@@ -6,9 +6,10 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "./LazyTaggedError.js"
 import { createHash, randomBytes } from "node:crypto"
 import type { UuidBytes } from "./Uuid.js"
-import { isGoPrint } from "./Pattern.js"
+import { isGoPrint } from "./GoText.js"
 import { setVersion4Bits } from "./Uuid.js"
 import type { Wwn } from "./Wwn.js"
 import { wwnFromBytes } from "./Wwn.js"
@@ -115,7 +116,7 @@ export const deriveDeviceId = (seed: Seed, deviceClass: string, deviceName: stri
   setVersion4Bits(seededBytes(seed, ["device", "id", deviceClass, deviceName], 16))
 
 /** The group id search gave up (the original panics; practically impossible). */
-export class GroupIdExhaustedError extends Schema.TaggedError<GroupIdExhaustedError>()("GroupIdExhaustedError", {
+export class GroupIdExhaustedError extends LazyTaggedError<GroupIdExhaustedError>()("GroupIdExhaustedError", {
   reads: Schema.Number
 }) {
   override get message(): string {

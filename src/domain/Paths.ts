@@ -3,7 +3,7 @@
  * qmp.md §2): QMP sockets, the TPM socket and the serial console's socket live in `/run/machina/<machine>/`, which systemd
  * creates through `RuntimeDirectory=machina/<machine>`.
  */
-import { posixJoin } from "./Pattern.js"
+import { posixJoin } from "./GoText.js"
 
 export const BIN_DIR = "/usr/bin"
 export const CONF_DIR = "/etc/machina"

@@ -47,7 +47,7 @@
 import type * as Arr from "effect/Array"
 import * as Duration from "effect/Duration"
 import { formatGoDuration } from "./Duration.js"
-import { posixJoin } from "./Pattern.js"
+import { posixJoin } from "./GoText.js"
 import { QEMU_EXECUTABLE, type QemuOption } from "./qemu/Options.js"
 
 export { QEMU_EXECUTABLE, type QemuOption } from "./qemu/Options.js"

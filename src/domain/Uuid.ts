@@ -4,8 +4,9 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "./LazyTaggedError.js"
 import { randomBytes } from "node:crypto"
-import { goQuoteBytes } from "./Pattern.js"
+import { goQuoteBytes } from "./GoText.js"
 
 /** A UUID: exactly 16 bytes, in the order they appear in the canonical text. */
 export type UuidBytes = Uint8Array
@@ -14,7 +15,7 @@ export type UuidBytes = Uint8Array
 export const ZERO_UUID: UuidBytes = new Uint8Array(16)
 
 /** A UUID text was rejected; messages are those of Go google/uuid. */
-export class UuidParseError extends Schema.TaggedError<UuidParseError>()("UuidParseError", {
+export class UuidParseError extends LazyTaggedError<UuidParseError>()("UuidParseError", {
   input: Schema.String,
   problem: Schema.Literal("length", "format", "urn-prefix"),
   /** Byte length of the input, for `length`. */

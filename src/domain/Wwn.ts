@@ -4,6 +4,7 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "./LazyTaggedError.js"
 
 /** A WWN: 16 bytes, most significant first; bytes past the value's length are zero. */
 export type Wwn = Uint8Array
@@ -12,7 +13,7 @@ export type Wwn = Uint8Array
 export const ZERO_WWN: Wwn = new Uint8Array(16)
 
 /** A WWN text was rejected (identity.md §4 messages). */
-export class WwnParseError extends Schema.TaggedError<WwnParseError>()("WwnParseError", {
+export class WwnParseError extends LazyTaggedError<WwnParseError>()("WwnParseError", {
   input: Schema.String,
   problem: Schema.Literal("invalid-hex", "too-long", "empty", "naa-length", "unknown-naa"),
   /** Go's `encoding/hex` error text, for `invalid-hex`. */

@@ -4,13 +4,12 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type { Machine } from "../domain/ConfigFiles.js"
 import { randomBytes } from "node:crypto"
-import { readFileSync } from "node:fs"
-import { open, readdir, rename, stat, unlink } from "node:fs/promises"
+import { promises as fsPromises, readdir, readFileSync, stat, type Stats } from "node:fs"
 import { resolve } from "node:path"
 import { decodeHost, decodeMachine, HOST_FILE, MACHINE_DIR, MACHINE_SUFFIX, machineNameOfFile } from "../domain/ConfigFiles.js"
 import { checkName } from "../domain/Names.js"
 import { CONF_DIR } from "../domain/Paths.js"
-import { posixJoin } from "../domain/Pattern.js"
+import { posixJoin } from "../domain/GoText.js"
 import { type ConfigError, ConfigReadError, ConfigStore, type ConfigStoreShape, ConfigWriteError, MachineNameError } from "../services/ConfigStore.js"
 
 export interface Options {
@@ -22,8 +21,18 @@ export interface Options {
   readonly confDir?: string | undefined
 }
 
+/**
+ * What every command (and hook) reads, through node:fs's callbacks: node:fs/promises, and the
+ * modules it loads, cost a millisecond or two to load and are loaded only to write (`fs.promises`
+ * loads them when first read, not when node:fs loads).
+ */
+const statOf = (path: string) => new Promise<Stats>((resolve, reject) => stat(path, (e, s) => (e === null ? resolve(s) : reject(e))))
+const namesIn = (dir: string) =>
+  new Promise<Array<string>>((resolve, reject) => readdir(dir, (e, names) => (e === null ? resolve(names) : reject(e))))
+const writing = (): Promise<typeof fsPromises> => Promise.resolve(fsPromises)
+
 const isDirectory = (path: string) =>
-  Effect.promise(() => stat(path).then((s) => s.isDirectory(), () => false))
+  Effect.promise(() => statOf(path).then((s) => s.isDirectory(), () => false))
 
 export const FILE_NOT_FOUND = "file not found"
 
@@ -99,7 +108,8 @@ export const loadByFileOrName = (
 
 /** Writes `text` to a temporary file beside `file` (keeping the old file's mode, else 0644) and renames it over `file`. */
 const replaceFile = async (file: string, text: string): Promise<void> => {
-  const mode = await stat(file).then((s) => s.mode & 0o7777, () => 0o644)
+  const { open, rename, unlink } = await writing()
+  const mode = await statOf(file).then((s) => s.mode & 0o7777, () => 0o644)
   const slash = file.lastIndexOf("/")
   const temporary = `${file.slice(0, slash + 1)}.${file.slice(slash + 1)}.${randomBytes(6).toString("hex")}.tmp`
   let created = false
@@ -155,7 +165,7 @@ export const make = (options: Options = {}): Effect.Effect<ConfigStoreShape> =>
             })
         ))
     const listMachines = Effect.zipRight(Effect.logDebug(`listing machines in ${machineDir}`), Effect.tryPromise({
-      try: () => readdir(machineDir),
+      try: () => namesIn(machineDir),
       catch: (e) => new ConfigReadError({ file: machineDir, reason: describe(e) })
     })).pipe(
       Effect.catchAll(whereToLook),
@@ -209,7 +219,7 @@ export const make = (options: Options = {}): Effect.Effect<ConfigStoreShape> =>
         Effect.flatMap(validateMachineName(name), () =>
           Effect.tryPromise({
             try: () =>
-              unlink(machineFile(name)).then(() => true, (e: NodeJS.ErrnoException) => {
+              writing().then((fs) => fs.unlink(machineFile(name))).then(() => true, (e: NodeJS.ErrnoException) => {
                 if (e.code === "ENOENT") return false
                 throw e
               }),

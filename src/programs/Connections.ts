@@ -11,6 +11,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 import type { Connection } from "../domain/Config.js"
 import type { Host } from "../domain/ConfigFiles.js"
 import { resolveTapName, tapName } from "../domain/Identity.js"
@@ -18,7 +19,7 @@ import { compose, type Composed } from "../domain/Merge.js"
 import { AlreadyReported } from "./Failures.js"
 import { netLinks, store } from "./Workspace.js"
 
-export class ConnectionNotFoundError extends Schema.TaggedError<ConnectionNotFoundError>()("ConnectionNotFoundError", {
+export class ConnectionNotFoundError extends LazyTaggedError<ConnectionNotFoundError>()("ConnectionNotFoundError", {
   argument: Schema.String,
   reason: Schema.String
 }) {

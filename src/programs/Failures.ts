@@ -1,7 +1,8 @@
 /** Failures that only carry an exit status: what went wrong has already been printed. */
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
-export class AlreadyReported extends Schema.TaggedError<AlreadyReported>()("AlreadyReported", {
+export class AlreadyReported extends LazyTaggedError<AlreadyReported>()("AlreadyReported", {
   exitCode: Schema.Number,
   summary: Schema.String
 }) {
@@ -11,6 +12,6 @@ export class AlreadyReported extends Schema.TaggedError<AlreadyReported>()("Alre
 }
 
 /** A command line that cannot be carried out as given (exit status 2, like a parse error). */
-export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
+export class UsageError extends LazyTaggedError<UsageError>()("UsageError", {
   message: Schema.String
 }) {}

@@ -4,48 +4,55 @@
  * building the @effect/cli command tree. Same arguments, defaults, messages and exit statuses as
  * the full CLI; an argv this module cannot take as given (e.g. a `--timeout` that does not parse)
  * is left to the full CLI, which reports it as a usage error.
+ *
+ * Each hook loads only its own program's modules, on first use (`lazy`): `machina-ifup` does not
+ * initialise the QMP, mdev, privileges or QEMU-translation modules (their error classes and
+ * schemas are built when their module loads), `shutdown` not the network ones.
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { parseDuration } from "../domain/Duration.js"
-import { connectAll, disconnectAll } from "./Connections.js"
 import type { HookArgv } from "./HookArgv.js"
-import { prepareAll, teardownAll } from "./Preparation.js"
 import { exitStatus } from "./Report.js"
-import { DEFAULT_GRACE, DEFAULT_REPEAT, shutdownAll } from "./Shutdown.js"
 import * as WarningsConsole from "../layers/WarningsConsole.js"
 import { Warnings } from "../services/Warnings.js"
-import { ConfigLocation } from "./Workspace.js"
+import { ConfigLocation, lazy } from "./Workspace.js"
+
+const connections = lazy(() => import("./Connections.js"))
+const preparation = lazy(() => import("./Preparation.js"))
+const shutdown = lazy(() => import("./Shutdown.js"))
+
+/** `--repeat` and `--grace` of the hook: Shutdown.ts's defaults, which always parse. */
+const durationOf = (text: string) => Either.getOrThrowWith(parseDuration(text), (e) => e)
 
 /** The program of a hook, returning the exit status; undefined when the full CLI must parse it. */
 export const hookProgram = (hook: HookArgv): Effect.Effect<number> | undefined => {
   let program: Effect.Effect<void, unknown>
   switch (hook._tag) {
     case "Connect":
-      program = connectAll(hook.targets)
+      program = Effect.flatMap(connections, (m) => m.connectAll(hook.targets))
       break
     case "Disconnect":
-      program = disconnectAll(hook.targets)
+      program = Effect.flatMap(connections, (m) => m.disconnectAll(hook.targets))
       break
     case "Prepare":
-      program = prepareAll(hook.machines, hook.swtpm)
+      program = Effect.flatMap(preparation, (m) => m.prepareAll(hook.machines, hook.swtpm))
       break
     case "Teardown":
-      program = teardownAll(hook.machines)
+      program = Effect.flatMap(preparation, (m) => m.teardownAll(hook.machines))
       break
     case "Shutdown": {
       const timeout = hook.timeout === undefined ? Either.right(undefined) : parseDuration(hook.timeout)
-      const repeat = parseDuration(DEFAULT_REPEAT)
-      const grace = parseDuration(DEFAULT_GRACE)
-      if (Either.isLeft(timeout) || Either.isLeft(repeat) || Either.isLeft(grace)) return undefined
-      program = shutdownAll(hook.machines, {
-        system: true,
-        wait: hook.wait,
-        timeout: Option.fromNullable(timeout.right),
-        repeat: repeat.right,
-        grace: grace.right
-      })
+      if (Either.isLeft(timeout)) return undefined
+      program = Effect.flatMap(shutdown, (m) =>
+        m.shutdownAll(hook.machines, {
+          system: true,
+          wait: hook.wait,
+          timeout: Option.fromNullable(timeout.right),
+          repeat: durationOf(m.DEFAULT_REPEAT),
+          grace: durationOf(m.DEFAULT_GRACE)
+        }))
       break
     }
   }

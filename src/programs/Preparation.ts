@@ -15,6 +15,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 import { chmod, chown, lstat, mkdir } from "node:fs/promises"
 import type { Host } from "../domain/ConfigFiles.js"
 import type { Composed } from "../domain/Merge.js"
@@ -26,7 +27,7 @@ import { ensureFree } from "./Occupancy.js"
 import { grantMachine, machineUser, revokeMachine } from "./Privileges.js"
 import { composeAll, mdev, runDir, withHostLock } from "./Workspace.js"
 
-export class RuntimeDirError extends Schema.TaggedError<RuntimeDirError>()("RuntimeDirError", {
+export class RuntimeDirError extends LazyTaggedError<RuntimeDirError>()("RuntimeDirError", {
   path: Schema.String,
   reason: Schema.String
 }) {

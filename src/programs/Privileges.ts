@@ -13,17 +13,27 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import type { Host } from "../domain/ConfigFiles.js"
 import { tapName } from "../domain/Identity.js"
 import type { Composed } from "../domain/Merge.js"
 import { runtimeDirOf } from "../domain/Paths.js"
-import { machineFiles } from "../domain/qemu/Pipeline.js"
+import type { machineFiles as MachineFiles } from "../domain/qemu/Pipeline.js"
 import type { HostUser } from "../services/HostUsers.js"
-import { hostUsers, netLinks, runDir, sysfsRoot } from "./Workspace.js"
+import { hostUsers, lazy, netLinks, runDir, sysfsRoot } from "./Workspace.js"
 
-export class AccessGrantError extends Schema.TaggedError<AccessGrantError>()("AccessGrantError", {
+/**
+ * The files of a machine (the QEMU translation pipeline), loaded when first needed: only an
+ * unprivileged machine's prepare and checks use it, and the pipeline's modules build their error
+ * classes when they load.
+ */
+const pipeline = lazy(() => import("../domain/qemu/Pipeline.js"))
+const machineFilesOf = (host: Host, c: Composed): Effect.Effect<ReturnType<typeof MachineFiles>> =>
+  Effect.map(pipeline, (p) => p.machineFiles(host, c))
+
+export class AccessGrantError extends LazyTaggedError<AccessGrantError>()("AccessGrantError", {
   machine: Schema.String,
   path: Schema.String,
   reason: Schema.String
@@ -85,7 +95,7 @@ export const grantMachine = (host: Host, c: Composed) =>
       try: () => fs.chown(dir, user.uid, gid),
       catch: (e) => new AccessGrantError({ machine: name, path: dir, reason: reason(e) })
     })
-    const targets: Array<string> = machineFiles(host, c).filter((f) => f.writable).map((f) => f.path)
+    const targets: Array<string> = (yield* machineFilesOf(host, c)).filter((f) => f.writable).map((f) => f.path)
     for (const d of c.definition.devices) {
       const node = yield* Effect.promise(() => vfioNodeOf(d.id))
       if (node !== undefined) targets.push(node)
@@ -185,11 +195,11 @@ const permits = (st: { uid: number; gid: number; mode: number }, who: { uid: num
  * only the machine's group counts. POSIX ACLs are not consulted.
  */
 export const unreachableFiles = (host: Host, c: Composed, user: HostUser | undefined) =>
-  Effect.promise(async () => {
+  Effect.flatMap(machineFilesOf(host, c), (files) => Effect.promise(async () => {
     const gid = c.definition.privileges.filesystem.group.id
     const who = { uid: user?.uid ?? -1, gids: user === undefined ? [gid] : [gid, user.gid] }
     const problems: Array<string> = []
-    for (const f of machineFiles(host, c)) {
+    for (const f of files) {
       let st: { uid: number; gid: number; mode: number }
       try {
         st = await fs.stat(f.path)
@@ -207,4 +217,4 @@ export const unreachableFiles = (host: Host, c: Composed, user: HostUser | undef
       else if (!f.writable && !permits(st, who, 4)) problems.push(`${f.what}: ${f.path}: not readable by the machine's user or group`)
     }
     return problems
-  })
+  }))

@@ -15,6 +15,7 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 import * as Stream from "effect/Stream"
 import {
   formatConnectedBanner,
@@ -77,7 +78,7 @@ export class MachineFailure extends Schema.Class<MachineFailure>("MachineFailure
 const names = (failures: ReadonlyArray<MachineFailure>) => failures.map((f) => f.machine).join(", ")
 
 /** Some machines could not be reached or did not stop (when waiting). */
-export class ShutdownFailedError extends Schema.TaggedError<ShutdownFailedError>()("ShutdownFailedError", {
+export class ShutdownFailedError extends LazyTaggedError<ShutdownFailedError>()("ShutdownFailedError", {
   failures: Schema.Array(MachineFailure)
 }) {
   /** Every machine stopped, but some only with `quit`. */
@@ -92,7 +93,7 @@ export class ShutdownFailedError extends Schema.TaggedError<ShutdownFailedError>
 }
 
 /** Some machines could not be observed. */
-export class ObserveFailedError extends Schema.TaggedError<ObserveFailedError>()("ObserveFailedError", {
+export class ObserveFailedError extends LazyTaggedError<ObserveFailedError>()("ObserveFailedError", {
   failures: Schema.Array(MachineFailure)
 }) {
   override get message(): string {
@@ -101,7 +102,7 @@ export class ObserveFailedError extends Schema.TaggedError<ObserveFailedError>()
 }
 
 /** Some machines could not be queried. */
-export class QueryFailedError extends Schema.TaggedError<QueryFailedError>()("QueryFailedError", {
+export class QueryFailedError extends LazyTaggedError<QueryFailedError>()("QueryFailedError", {
   failures: Schema.Array(MachineFailure)
 }) {
   override get message(): string {
@@ -411,7 +412,7 @@ export const query = (
 // ---------------------------------------------------------------------------
 
 /** Some machines could not be reset. */
-export class ResetFailedError extends Schema.TaggedError<ResetFailedError>()("ResetFailedError", {
+export class ResetFailedError extends LazyTaggedError<ResetFailedError>()("ResetFailedError", {
   failures: Schema.Array(MachineFailure)
 }) {
   override get message(): string {

@@ -11,8 +11,6 @@ import type { ConfigInvalidError, ConfigWarning } from "../domain/ConfigIssue.js
 import { compose, type Composed } from "../domain/Merge.js"
 import * as ConfigStoreFs from "../layers/ConfigStoreFs.js"
 import { RUN_DIR } from "../domain/Paths.js"
-import { tpmStateOf } from "../domain/SwtpmUnit.js"
-import { swtpmUnitName } from "../domain/Unit.js"
 import type { HostLockError } from "../services/HostLock.js"
 import type { ProgressShape, ProgressWait } from "../services/Progress.js"
 import type { SystemdShape } from "../services/Systemd.js"
@@ -185,12 +183,16 @@ export const hostUsers = Effect.flatMap(
   ([{ HostUsers }, HostUsersGetent]) => serviceOr(HostUsers, HostUsersGetent.make())
 )
 
+/** The unit model, loaded when first needed: the hooks that never ask for swtpm units do not pay for it. */
+const swtpmModules = lazy(() => Promise.all([import("../domain/SwtpmUnit.js"), import("../domain/Unit.js")]))
+
 /**
  * The swtpm unit of each named machine that has one (TPM enabled, merged with its tags), or
  * undefined; machines that do not compose (reported by other commands) have none here.
  */
 export const swtpmUnitsOf = (names: ReadonlyArray<string>) =>
   Effect.gen(function*() {
+    const [{ tpmStateOf }, { swtpmUnitName }] = yield* swtpmModules
     const s = yield* store
     const host = yield* Effect.either(s.loadHost)
     if (Either.isLeft(host)) return names.map(() => undefined)

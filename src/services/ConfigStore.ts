@@ -6,11 +6,12 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 import type { Host, Machine } from "../domain/ConfigFiles.js"
 import type { ConfigInvalidError } from "../domain/ConfigIssue.js"
 
 /** A configuration file could not be read (missing, unreadable, not a file). */
-export class ConfigReadError extends Schema.TaggedError<ConfigReadError>()("ConfigReadError", {
+export class ConfigReadError extends LazyTaggedError<ConfigReadError>()("ConfigReadError", {
   file: Schema.String,
   reason: Schema.String
 }) {
@@ -20,7 +21,7 @@ export class ConfigReadError extends Schema.TaggedError<ConfigReadError>()("Conf
 }
 
 /** A machine name given on the command line (or found in the directory) is not acceptable. */
-export class MachineNameError extends Schema.TaggedError<MachineNameError>()("MachineNameError", {
+export class MachineNameError extends LazyTaggedError<MachineNameError>()("MachineNameError", {
   name: Schema.String,
   reason: Schema.String
 }) {
@@ -30,7 +31,7 @@ export class MachineNameError extends Schema.TaggedError<MachineNameError>()("Ma
 }
 
 /** A machine file could not be written or removed. */
-export class ConfigWriteError extends Schema.TaggedError<ConfigWriteError>()("ConfigWriteError", {
+export class ConfigWriteError extends LazyTaggedError<ConfigWriteError>()("ConfigWriteError", {
   file: Schema.String,
   operation: Schema.Literal("write", "remove"),
   reason: Schema.String

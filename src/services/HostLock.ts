@@ -10,9 +10,10 @@ import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 /** Another holder kept the lock longer than the bounded wait. */
-export class HostLockTimeoutError extends Schema.TaggedError<HostLockTimeoutError>()("HostLockTimeoutError", {
+export class HostLockTimeoutError extends LazyTaggedError<HostLockTimeoutError>()("HostLockTimeoutError", {
   machine: Schema.String,
   path: Schema.String,
   holderPid: Schema.optional(Schema.Number),
@@ -25,7 +26,7 @@ export class HostLockTimeoutError extends Schema.TaggedError<HostLockTimeoutErro
 }
 
 /** The lock file or its folder could not be created, read or removed. */
-export class HostLockIoError extends Schema.TaggedError<HostLockIoError>()("HostLockIoError", {
+export class HostLockIoError extends LazyTaggedError<HostLockIoError>()("HostLockIoError", {
   operation: Schema.String,
   path: Schema.String,
   detail: Schema.String,

@@ -7,6 +7,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 export interface HostUser {
   readonly name: string
@@ -16,7 +17,7 @@ export interface HostUser {
 }
 
 /** The host has no user of that name. */
-export class HostUserNotFoundError extends Schema.TaggedError<HostUserNotFoundError>()("HostUserNotFoundError", {
+export class HostUserNotFoundError extends LazyTaggedError<HostUserNotFoundError>()("HostUserNotFoundError", {
   user: Schema.String
 }) {
   override get message(): string {
@@ -25,7 +26,7 @@ export class HostUserNotFoundError extends Schema.TaggedError<HostUserNotFoundEr
 }
 
 /** The user database could not be read. */
-export class HostUserLookupError extends Schema.TaggedError<HostUserLookupError>()("HostUserLookupError", {
+export class HostUserLookupError extends LazyTaggedError<HostUserLookupError>()("HostUserLookupError", {
   user: Schema.String,
   reason: Schema.String
 }) {
@@ -35,7 +36,7 @@ export class HostUserLookupError extends Schema.TaggedError<HostUserLookupError>
 }
 
 /** The machine's group could not be added to the host (a group of that name with another id, or groupadd failed). */
-export class HostGroupError extends Schema.TaggedError<HostGroupError>()("HostGroupError", {
+export class HostGroupError extends LazyTaggedError<HostGroupError>()("HostGroupError", {
   group: Schema.String,
   gid: Schema.Number,
   reason: Schema.String

@@ -8,6 +8,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 /** A host PCI device that may offer the wanted class, and the mdev type name it offers it as. */
 export interface MdevCandidate {
@@ -33,7 +34,7 @@ export type MdevOutcome =
   | { readonly _tag: "Created"; readonly id: string; readonly address: string; readonly type: string }
 
 /** The host has no PCI device tree under the sysfs root (`<root>/bus/pci/devices`). */
-export class MdevUnsupportedError extends Schema.TaggedError<MdevUnsupportedError>()("MdevUnsupportedError", {
+export class MdevUnsupportedError extends LazyTaggedError<MdevUnsupportedError>()("MdevUnsupportedError", {
   path: Schema.String
 }) {
   override get message(): string {
@@ -42,7 +43,7 @@ export class MdevUnsupportedError extends Schema.TaggedError<MdevUnsupportedErro
 }
 
 /** No candidate parent offers a type for the device's class. */
-export class MdevClassNotFoundError extends Schema.TaggedError<MdevClassNotFoundError>()("MdevClassNotFoundError", {
+export class MdevClassNotFoundError extends LazyTaggedError<MdevClassNotFoundError>()("MdevClassNotFoundError", {
   deviceName: Schema.String,
   deviceClass: Schema.String,
   /** One line per candidate: what was found there. */
@@ -55,7 +56,7 @@ export class MdevClassNotFoundError extends Schema.TaggedError<MdevClassNotFound
 }
 
 /** An id or PCI address that cannot be used in a sysfs path. */
-export class MdevInvalidArgumentError extends Schema.TaggedError<MdevInvalidArgumentError>()(
+export class MdevInvalidArgumentError extends LazyTaggedError<MdevInvalidArgumentError>()(
   "MdevInvalidArgumentError",
   { field: Schema.String, value: Schema.String }
 ) {
@@ -65,7 +66,7 @@ export class MdevInvalidArgumentError extends Schema.TaggedError<MdevInvalidArgu
 }
 
 /** Reading or writing a sysfs file failed, or a path is not what it should be. */
-export class MdevSysfsError extends Schema.TaggedError<MdevSysfsError>()("MdevSysfsError", {
+export class MdevSysfsError extends LazyTaggedError<MdevSysfsError>()("MdevSysfsError", {
   operation: Schema.String,
   path: Schema.String,
   detail: Schema.String,

@@ -9,9 +9,10 @@ import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 /** No link with this name exists. */
-export class NetLinkNotFoundError extends Schema.TaggedError<NetLinkNotFoundError>()("NetLinkNotFoundError", {
+export class NetLinkNotFoundError extends LazyTaggedError<NetLinkNotFoundError>()("NetLinkNotFoundError", {
   link: Schema.String
 }) {
   override get message(): string {
@@ -20,7 +21,7 @@ export class NetLinkNotFoundError extends Schema.TaggedError<NetLinkNotFoundErro
 }
 
 /** A link used as a master is not a bridge. */
-export class NetLinkNotABridgeError extends Schema.TaggedError<NetLinkNotABridgeError>()("NetLinkNotABridgeError", {
+export class NetLinkNotABridgeError extends LazyTaggedError<NetLinkNotABridgeError>()("NetLinkNotABridgeError", {
   link: Schema.String
 }) {
   override get message(): string {
@@ -29,7 +30,7 @@ export class NetLinkNotABridgeError extends Schema.TaggedError<NetLinkNotABridge
 }
 
 /** A link name the kernel would refuse (empty, longer than 15 bytes, with `/`, `:` or white space). */
-export class NetLinkInvalidNameError extends Schema.TaggedError<NetLinkInvalidNameError>()(
+export class NetLinkInvalidNameError extends LazyTaggedError<NetLinkInvalidNameError>()(
   "NetLinkInvalidNameError",
   { link: Schema.String }
 ) {
@@ -39,7 +40,7 @@ export class NetLinkInvalidNameError extends Schema.TaggedError<NetLinkInvalidNa
 }
 
 /** The link tool failed (or could not be run); `stderr` carries its own words. */
-export class NetLinkCommandError extends Schema.TaggedError<NetLinkCommandError>()("NetLinkCommandError", {
+export class NetLinkCommandError extends LazyTaggedError<NetLinkCommandError>()("NetLinkCommandError", {
   argv: Schema.Array(Schema.String),
   exitCode: Schema.optional(Schema.Number),
   stderr: Schema.String,

@@ -11,8 +11,9 @@ import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
-export class ProcessSpawnError extends Schema.TaggedError<ProcessSpawnError>()("ProcessSpawnError", {
+export class ProcessSpawnError extends LazyTaggedError<ProcessSpawnError>()("ProcessSpawnError", {
   command: Schema.String,
   reason: Schema.String
 }) {

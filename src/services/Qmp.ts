@@ -6,6 +6,7 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 import { formatGoDuration } from "../domain/Duration.js"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
@@ -19,14 +20,14 @@ export type { QmpEvent, QmpGreeting } from "../domain/QmpMessage.js"
 // ---------------------------------------------------------------------------
 
 /** `connect` was given no socket path. */
-export class QmpNoSocketError extends Schema.TaggedError<QmpNoSocketError>()("QmpNoSocketError", {}) {
+export class QmpNoSocketError extends LazyTaggedError<QmpNoSocketError>()("QmpNoSocketError", {}) {
   override get message(): string {
     return "no socket paths provided"
   }
 }
 
 /** The socket file does not exist (ENOENT): QEMU is not running or QMP is not configured. */
-export class QmpSocketNotFoundError extends Schema.TaggedError<QmpSocketNotFoundError>()("QmpSocketNotFoundError", {
+export class QmpSocketNotFoundError extends LazyTaggedError<QmpSocketNotFoundError>()("QmpSocketNotFoundError", {
   path: Schema.String,
   cause: Schema.optional(Schema.Defect)
 }) {
@@ -37,7 +38,7 @@ export class QmpSocketNotFoundError extends Schema.TaggedError<QmpSocketNotFound
 
 /** The socket file exists but nobody listens (ECONNREFUSED): a stale socket of a dead QEMU. */
 export class QmpConnectionRefusedError
-  extends Schema.TaggedError<QmpConnectionRefusedError>()("QmpConnectionRefusedError", {
+  extends LazyTaggedError<QmpConnectionRefusedError>()("QmpConnectionRefusedError", {
     path: Schema.String,
     cause: Schema.optional(Schema.Defect)
   })
@@ -48,7 +49,7 @@ export class QmpConnectionRefusedError
 }
 
 /** Any other failure to open the socket (permissions, not a socket, connect timeout, ...). */
-export class QmpSocketConnectError extends Schema.TaggedError<QmpSocketConnectError>()("QmpSocketConnectError", {
+export class QmpSocketConnectError extends LazyTaggedError<QmpSocketConnectError>()("QmpSocketConnectError", {
   path: Schema.String,
   reason: Schema.String,
   cause: Schema.optional(Schema.Defect)
@@ -62,7 +63,7 @@ export class QmpSocketConnectError extends Schema.TaggedError<QmpSocketConnectEr
  * No greeting within the greeting timeout. Usual cause: another client holds
  * the socket (QEMU serves one client per socket).
  */
-export class QmpGreetingTimeoutError extends Schema.TaggedError<QmpGreetingTimeoutError>()("QmpGreetingTimeoutError", {
+export class QmpGreetingTimeoutError extends LazyTaggedError<QmpGreetingTimeoutError>()("QmpGreetingTimeoutError", {
   path: Schema.String,
   timeout: Schema.DurationFromSelf
 }) {
@@ -74,7 +75,7 @@ export class QmpGreetingTimeoutError extends Schema.TaggedError<QmpGreetingTimeo
 }
 
 /** The connection ended or sent something that is not a greeting. */
-export class QmpGreetingError extends Schema.TaggedError<QmpGreetingError>()("QmpGreetingError", {
+export class QmpGreetingError extends LazyTaggedError<QmpGreetingError>()("QmpGreetingError", {
   path: Schema.String,
   reason: Schema.String
 }) {
@@ -84,7 +85,7 @@ export class QmpGreetingError extends Schema.TaggedError<QmpGreetingError>()("Qm
 }
 
 /** `qmp_capabilities` was refused, timed out or the connection ended before its reply. */
-export class QmpCapabilitiesError extends Schema.TaggedError<QmpCapabilitiesError>()("QmpCapabilitiesError", {
+export class QmpCapabilitiesError extends LazyTaggedError<QmpCapabilitiesError>()("QmpCapabilitiesError", {
   path: Schema.String,
   reason: Schema.String
 }) {
@@ -94,7 +95,7 @@ export class QmpCapabilitiesError extends Schema.TaggedError<QmpCapabilitiesErro
 }
 
 /** The command was answered with a QMP error object. */
-export class QmpCommandError extends Schema.TaggedError<QmpCommandError>()("QmpCommandError", {
+export class QmpCommandError extends LazyTaggedError<QmpCommandError>()("QmpCommandError", {
   command: Schema.String,
   errorClass: Schema.String,
   desc: Schema.String
@@ -105,7 +106,7 @@ export class QmpCommandError extends Schema.TaggedError<QmpCommandError>()("QmpC
 }
 
 /** No reply within the command timeout (the command may still run in QEMU). */
-export class QmpCommandTimeoutError extends Schema.TaggedError<QmpCommandTimeoutError>()("QmpCommandTimeoutError", {
+export class QmpCommandTimeoutError extends LazyTaggedError<QmpCommandTimeoutError>()("QmpCommandTimeoutError", {
   command: Schema.String,
   timeout: Schema.DurationFromSelf
 }) {
@@ -115,7 +116,7 @@ export class QmpCommandTimeoutError extends Schema.TaggedError<QmpCommandTimeout
 }
 
 /** The arguments of a command could not be serialised (a bug in the caller). */
-export class QmpCommandEncodeError extends Schema.TaggedError<QmpCommandEncodeError>()("QmpCommandEncodeError", {
+export class QmpCommandEncodeError extends LazyTaggedError<QmpCommandEncodeError>()("QmpCommandEncodeError", {
   command: Schema.String,
   reason: Schema.String
 }) {
@@ -130,7 +131,7 @@ export class QmpCommandEncodeError extends Schema.TaggedError<QmpCommandEncodeEr
  * `error` — a socket read/write error (`detail` has it);
  * `client` — this side closed the session.
  */
-export class QmpConnectionClosedError extends Schema.TaggedError<QmpConnectionClosedError>()(
+export class QmpConnectionClosedError extends LazyTaggedError<QmpConnectionClosedError>()(
   "QmpConnectionClosedError",
   {
     reason: Schema.Literal("eof", "error", "client"),
@@ -151,7 +152,7 @@ export class QmpConnectionClosedError extends Schema.TaggedError<QmpConnectionCl
 }
 
 /** The monitor sent too many consecutive values that are not QMP messages; the session was closed. */
-export class QmpMalformedMessagesError extends Schema.TaggedError<QmpMalformedMessagesError>()(
+export class QmpMalformedMessagesError extends LazyTaggedError<QmpMalformedMessagesError>()(
   "QmpMalformedMessagesError",
   {
     count: Schema.Number,

@@ -8,6 +8,7 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 /** One unit as `list` and `status` need it (systemd's `ListUnitsByNames` plus unit properties). */
 export interface UnitStatus {
@@ -74,7 +75,7 @@ export interface EnableResult {
 export type JobOperation = "start" | "stop" | "restart"
 
 /** The system bus (or the service manager on it) cannot be reached. */
-export class SystemdBusUnavailableError extends Schema.TaggedError<SystemdBusUnavailableError>()(
+export class SystemdBusUnavailableError extends LazyTaggedError<SystemdBusUnavailableError>()(
   "SystemdBusUnavailableError",
   { address: Schema.String, cause: Schema.optional(Schema.Defect) }
 ) {
@@ -85,7 +86,7 @@ export class SystemdBusUnavailableError extends Schema.TaggedError<SystemdBusUna
 }
 
 /** The caller may not perform the operation (D-Bus `AccessDenied`, polkit refusal). */
-export class SystemdAccessDeniedError extends Schema.TaggedError<SystemdAccessDeniedError>()(
+export class SystemdAccessDeniedError extends LazyTaggedError<SystemdAccessDeniedError>()(
   "SystemdAccessDeniedError",
   { operation: Schema.String, detail: Schema.String, cause: Schema.optional(Schema.Defect) }
 ) {
@@ -95,7 +96,7 @@ export class SystemdAccessDeniedError extends Schema.TaggedError<SystemdAccessDe
 }
 
 /** A unit (or unit file) that systemd does not know. */
-export class SystemdUnitNotFoundError extends Schema.TaggedError<SystemdUnitNotFoundError>()(
+export class SystemdUnitNotFoundError extends LazyTaggedError<SystemdUnitNotFoundError>()(
   "SystemdUnitNotFoundError",
   { unit: Schema.String, detail: Schema.String, cause: Schema.optional(Schema.Defect) }
 ) {
@@ -105,7 +106,7 @@ export class SystemdUnitNotFoundError extends Schema.TaggedError<SystemdUnitNotF
 }
 
 /** A job that ended with a result other than `done` (see `requireJobDone`). */
-export class SystemdJobFailedError extends Schema.TaggedError<SystemdJobFailedError>()("SystemdJobFailedError", {
+export class SystemdJobFailedError extends LazyTaggedError<SystemdJobFailedError>()("SystemdJobFailedError", {
   unit: Schema.String,
   operation: Schema.String,
   result: Schema.String
@@ -116,7 +117,7 @@ export class SystemdJobFailedError extends Schema.TaggedError<SystemdJobFailedEr
 }
 
 /** systemd refused or failed a call for another reason (unit masked, job not applicable, ...). */
-export class SystemdCallError extends Schema.TaggedError<SystemdCallError>()("SystemdCallError", {
+export class SystemdCallError extends LazyTaggedError<SystemdCallError>()("SystemdCallError", {
   operation: Schema.String,
   errorName: Schema.String,
   detail: Schema.String,
@@ -128,7 +129,7 @@ export class SystemdCallError extends Schema.TaggedError<SystemdCallError>()("Sy
 }
 
 /** A bounded wait (for a reply or a job) ran out. */
-export class SystemdTimeoutError extends Schema.TaggedError<SystemdTimeoutError>()("SystemdTimeoutError", {
+export class SystemdTimeoutError extends LazyTaggedError<SystemdTimeoutError>()("SystemdTimeoutError", {
   operation: Schema.String,
   unit: Schema.optional(Schema.String),
   timeoutMillis: Schema.Number

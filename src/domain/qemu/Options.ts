@@ -8,7 +8,7 @@
  * names never contain commas; this only matters for file paths built from patterns and variables.
  * Everything else renders exactly as the original did.
  */
-import { isGoPrint } from "../Pattern.js"
+import { isGoPrint } from "../GoText.js"
 
 /** One `name=value` pair of an option. An empty name renders the value alone, an empty value the name alone. */
 export interface Parameter {
