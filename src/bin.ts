@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as CliPlatform from "./layers/CliPlatform.js"
 import { main } from "./programs/Cli.js"
 import { hookArgv } from "./programs/HookArgv.js"
-import { hookProgram } from "./programs/Hooks.js"
+import { lazy } from "./programs/Workspace.js"
 
 /**
  * What @effect/cli needs (file system, path, terminal; see CliPlatform): not the whole
@@ -19,7 +19,9 @@ const run = (status: Effect.Effect<number>) =>
     NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
   )
 
-// The hooks take the same path here as in the hook bundle (a plain build has no loader to choose).
+const full = Effect.suspend(() => Effect.provide(main(process.argv), platform))
+
+// The hooks take the same path here as in the hook bundle (a plain build has no loader to choose);
+// their module loads only for a hook, so the other commands do not initialise it.
 const hook = hookArgv(process.argv)
-const fast = hook === undefined ? undefined : hookProgram(hook)
-run(fast ?? Effect.provide(main(process.argv), platform))
+run(hook === undefined ? full : Effect.flatMap(lazy(() => import("./programs/Hooks.js")), (m) => m.hookProgram(hook) ?? full))
