@@ -19,13 +19,13 @@ const platform = CliPlatform.layer
  * When the program is done (its status in `process.exitCode`), the process exits there and then,
  * as runMain already does after a signal or a failure. Left to end by itself, Node would first
  * wait for the event loop to drain and then free the environment and the heap, which costs an
- * interactive command such as `args` tens of milliseconds more than the exit. Nothing is lost:
- * every command has finished its work (files written, sockets answered, scopes closed) when its
- * effect completes, and Node writes stdout and stderr synchronously on Linux (files, pipes,
- * terminals).
+ * interactive command such as `args` several milliseconds more than the exit. Every command has
+ * finished its work (files written, sockets answered, scopes closed) when its effect completes;
+ * what may still be pending is output to a pipe (Node writes to pipes asynchronously): then the
+ * process ends by itself as before, once the reader has taken everything.
  */
 const teardown: Runtime.Teardown = (exit, onExit) => {
-  if (Exit.isSuccess(exit)) process.exit()
+  if (Exit.isSuccess(exit) && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit()
   Runtime.defaultTeardown(exit, onExit)
 }
 
