@@ -127,6 +127,13 @@ describe("global options", () => {
       expect(after).toEqual(before)
     }))
 
+  it.effect("a configuration directory named like another command is still the directory", () =>
+    Effect.gen(function*() {
+      const r = yield* runCli(["--config-dir", "list", "cat", "test-vm"])
+      expect(r.stderr).toMatch(/^machina: error: list\/machina\.conf\.json: file not found/)
+      expect(r.exitCode).toBe(1)
+    }))
+
   it.effect("--log-level debug logs the files read on stderr, and nothing extra on stdout", () =>
     Effect.gen(function*() {
       const quiet = yield* runCli(["--config-dir", "examples/seed", "cat", "test-vm"])
