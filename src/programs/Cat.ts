@@ -5,9 +5,8 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { hostDocument, machineDocument } from "../domain/CatDocument.js"
 import { hostSummary, machineSummary } from "../domain/Summary.js"
-import { noMachinesIn } from "./List.js"
 import { format } from "./Root.js"
-import { composeAll, store } from "./Workspace.js"
+import { composeAll, noMachinesIn, store } from "./Workspace.js"
 
 /** The reserved argument naming the host configuration. */
 export const HOST_ARGUMENT = "system"

@@ -12,27 +12,8 @@ import * as Option from "effect/Option"
 import { basename, resolve } from "node:path"
 import { BIN_DIR } from "../domain/Paths.js"
 import { ConfigStore } from "../services/ConfigStore.js"
-import * as Cat from "./Cat.js"
-import * as Check from "./Check.js"
-import { genId, genMac } from "./GenId.js"
-import * as Edit from "./Edit.js"
 import * as Front from "./Front.js"
-import * as Generate from "./Generate.js"
 import * as Help from "./Help.js"
-import * as Guests from "./Guests.js"
-import * as Install from "./Install.js"
-import * as Network from "./Network.js"
-import * as Prepare from "./Prepare.js"
-import * as Remove from "./Remove.js"
-import * as Run from "./Run.js"
-import * as SerialConsole from "./SerialConsole.js"
-import * as Lifecycle from "./Lifecycle.js"
-import * as List from "./List.js"
-import * as PinHardware from "./PinHardware.js"
-import * as Plan from "./Plan.js"
-import * as Ui from "./Ui.js"
-import * as Logs from "./Logs.js"
-import * as New from "./New.js"
 import { EXIT_USAGE, exitStatus, reportFailure } from "./Report.js"
 import { root } from "./Root.js"
 import { ConfigLocation, lazy, serviceOr } from "./Workspace.js"
@@ -41,46 +22,85 @@ import { Warnings } from "../services/Warnings.js"
 
 export const VERSION = "0.1.0"
 
-export const command = root.pipe(
-  Command.withSubcommands([
-    Install.command,
-    Cat.command,
-    List.command,
-    Lifecycle.status,
-    Guests.observe,
-    Plan.command,
-    PinHardware.command,
-    Generate.generate,
-    Remove.command,
-    Lifecycle.enable,
-    Lifecycle.disable,
-    Lifecycle.start,
-    Lifecycle.stop,
-    Lifecycle.restart,
-    Lifecycle.kill,
-    Guests.shutdown,
-    Guests.reset,
-    Prepare.prepare,
-    Prepare.teardown,
-    Network.connect,
-    Network.disconnect,
-    Guests.query,
-    Generate.args,
-    Run.run,
-    Check.command,
-    Ui.command,
-    New.command,
-    Edit.command,
-    Logs.logs,
-    SerialConsole.command,
-    genId,
-    genMac
-  ]),
-  // The programs read `--config-dir` (or MACHINA_CONFIG_DIR) through this service, not the root command.
-  Command.provideSync(ConfigLocation, ({ configDir }) => ({ configDir: Option.getOrUndefined(configDir) }))
-)
+// Each command's module (its options, handler and what only it imports) loads when that command
+// runs: `args` or `cat` do not build the other commands' trees or load their modules.
+const install = lazy(() => import("./Install.js"))
+const cat = lazy(() => import("./Cat.js"))
+const list = lazy(() => import("./List.js"))
+const lifecycle = lazy(() => import("./Lifecycle.js"))
+const guests = lazy(() => import("./Guests.js"))
+const plan = lazy(() => import("./Plan.js"))
+const pinHardware = lazy(() => import("./PinHardware.js"))
+const generate = lazy(() => import("./Generate.js"))
+const qemuArgs = lazy(() => import("./QemuArgs.js"))
+const remove = lazy(() => import("./Remove.js"))
+const prepare = lazy(() => import("./Prepare.js"))
+const network = lazy(() => import("./Network.js"))
+const run = lazy(() => import("./Run.js"))
+const check = lazy(() => import("./Check.js"))
+const ui = lazy(() => import("./Ui.js"))
+const newMachine = lazy(() => import("./New.js"))
+const edit = lazy(() => import("./Edit.js"))
+const logs = lazy(() => import("./Logs.js"))
+const serialConsole = lazy(() => import("./SerialConsole.js"))
+const genIds = lazy(() => import("./GenId.js"))
 
-const cli = Command.run(command, { name: "machina", version: VERSION })
+/** Every command by name, in the order of the full tree (completion scripts, the wizard). */
+const SUBCOMMANDS = [
+  ["install", Effect.map(install, (m) => m.command)],
+  ["cat", Effect.map(cat, (m) => m.command)],
+  ["list", Effect.map(list, (m) => m.command)],
+  ["status", Effect.map(lifecycle, (m) => m.status)],
+  ["observe", Effect.map(guests, (m) => m.observe)],
+  ["plan", Effect.map(plan, (m) => m.command)],
+  ["pin-hardware", Effect.map(pinHardware, (m) => m.command)],
+  ["generate", Effect.map(generate, (m) => m.generate)],
+  ["remove", Effect.map(remove, (m) => m.command)],
+  ["enable", Effect.map(lifecycle, (m) => m.enable)],
+  ["disable", Effect.map(lifecycle, (m) => m.disable)],
+  ["start", Effect.map(lifecycle, (m) => m.start)],
+  ["stop", Effect.map(lifecycle, (m) => m.stop)],
+  ["restart", Effect.map(lifecycle, (m) => m.restart)],
+  ["kill", Effect.map(lifecycle, (m) => m.kill)],
+  ["shutdown", Effect.map(guests, (m) => m.shutdown)],
+  ["reset", Effect.map(guests, (m) => m.reset)],
+  ["prepare", Effect.map(prepare, (m) => m.prepare)],
+  ["teardown", Effect.map(prepare, (m) => m.teardown)],
+  ["connect", Effect.map(network, (m) => m.connect)],
+  ["disconnect", Effect.map(network, (m) => m.disconnect)],
+  ["query", Effect.map(guests, (m) => m.query)],
+  ["args", Effect.map(qemuArgs, (m) => m.args)],
+  ["run", Effect.map(run, (m) => m.run)],
+  ["check", Effect.map(check, (m) => m.command)],
+  ["ui", Effect.map(ui, (m) => m.command)],
+  ["new", Effect.map(newMachine, (m) => m.command)],
+  ["edit", Effect.map(edit, (m) => m.command)],
+  ["logs", Effect.map(logs, (m) => m.logs)],
+  ["console", Effect.map(serialConsole, (m) => m.command)],
+  ["gen-id", Effect.map(genIds, (m) => m.genId)],
+  ["gen-mac", Effect.map(genIds, (m) => m.genMac)]
+] as const
+
+type Subcommand = Effect.Effect.Success<typeof SUBCOMMANDS[number][1]>
+
+/**
+ * The root command with the given subcommands (all of them without `only`). Front.ts has
+ * already checked the command words, so a run needs only the command it names: @effect/cli then
+ * parses it exactly as it would in the full tree.
+ */
+export const commandTree = (only?: string) =>
+  Effect.map(
+    Effect.all(SUBCOMMANDS.filter(([name]) => only === undefined || name === only).map(([, load]) => load)),
+    (subcommands) =>
+      root.pipe(
+        Command.withSubcommands(subcommands as unknown as readonly [Subcommand, ...Array<Subcommand>]),
+        // The programs read `--config-dir` (or MACHINA_CONFIG_DIR) through this service, not the root command.
+        Command.provideSync(ConfigLocation, ({ configDir }) => ({ configDir: Option.getOrUndefined(configDir) }))
+      )
+  )
+
+/** The full command tree, every command loaded (the tests compare it with Help.ts's table). */
+export const command = commandTree()
 
 export { EXIT_FAILURE, EXIT_INTERNAL, EXIT_USAGE } from "./Report.js"
 
@@ -123,7 +143,7 @@ const usageError = (message: string, path: ReadonlyArray<string>) =>
 export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, CliApp.CliApp.Environment> => {
   const program = basename(argv[1] ?? "machina")
   const as = personality(program)
-  if (as !== undefined) return execute([argv[0] ?? "node", argv[1] ?? "machina", as, ...argv.slice(2)], program)
+  if (as !== undefined) return execute([argv[0] ?? "node", argv[1] ?? "machina", as, ...argv.slice(2)], program, as)
   const front = Front.parse(argv.slice(2))
   switch (front._tag) {
     case "Help":
@@ -145,7 +165,7 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, 
   if (front.globals.wizard && process.stdin.isTTY !== true) {
     return usageError("--wizard needs a terminal, and standard input is not one", [])
   }
-  const run = execute([argv[0] ?? "node", argv[1] ?? "machina", ...front.args], "machina")
+  const run = execute([argv[0] ?? "node", argv[1] ?? "machina", ...front.args], "machina", front.path[0])
   const level = front.globals.logLevel === undefined ? undefined : LOG_LEVELS[front.globals.logLevel]
   // Without --log-level nothing logs (the default minimum is above every log machina writes).
   return level === undefined ? run : run.pipe(Logger.withMinimumLogLevel(level), Effect.provide(logging))
@@ -170,8 +190,9 @@ const complete = (words: ReadonlyArray<string>): Effect.Effect<number> =>
     return 0
   }).pipe(Effect.catchAllCause(() => Effect.succeed(0)))
 
-const execute = (args: ReadonlyArray<string>, program: string) =>
-  cli(args).pipe(
+/** Runs @effect/cli on `args` with the tree of `only` (a command name), or the full tree. */
+const execute = (args: ReadonlyArray<string>, program: string, only: string | undefined) =>
+  Effect.flatMap(commandTree(only), (command) => Command.run(command, { name: "machina", version: VERSION })(args)).pipe(
     // One Warnings per run: each warning is printed once however often its file is loaded.
     Effect.provideServiceEffect(Warnings, WarningsConsole.make),
     Effect.exit,

@@ -1,11 +1,10 @@
 /**
- * `args` and `generate`: the QEMU command line and the systemd unit of machines.
+ * `generate`: the systemd units of machines (`args`, the QEMU command line, is QemuArgs.ts).
  * Every machine is built and validated before anything is printed or written (two writable
  * volumes on one file are an error); `generate` then checks the machines it writes against every
  * machine of the host and prints collisions and machines without id as warnings, writes each unit
  * atomically, says which were created, changed or unchanged, and reloads systemd.
  */
-import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Config from "effect/Config"
@@ -16,69 +15,21 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Schema from "effect/Schema"
 import type { Host } from "../domain/ConfigFiles.js"
-import { type ConfigIssue, invalid, issue } from "../domain/ConfigIssue.js"
 import { compose, type Composed } from "../domain/Merge.js"
-import { QEMU_EXECUTABLE, type QemuOption, renderArgs, toArgv } from "../domain/qemu/Options.js"
-import { generate as generateQemu, type GenerateOptions } from "../domain/qemu/Pipeline.js"
 import { posixJoin } from "../domain/Pattern.js"
 import { configDropIn, configDropInName, unitName } from "../domain/Unit.js"
 import type { UnitFile } from "../services/UnitStore.js"
-import { hookExecutable, installedBinDir } from "./Installation.js"
-import { duplicateWritableFiles } from "../domain/VolumeFiles.js"
+import { hookExecutable } from "./Installation.js"
+import { type Built, buildAll, printBlocks } from "./QemuArgs.js"
 import { collisionsInvolving } from "../domain/Collisions.js"
 import { asWarning, type ConfigWarning } from "../domain/ConfigIssue.js"
 import { machineWarnings } from "../domain/MachineWarnings.js"
-import { validateMachineName } from "../layers/ConfigStoreFs.js"
-import { hostUsers, lazy, quietStore, reloadUnits, serviceOr, store, systemd, warn } from "./Workspace.js"
+import { hostUsers, lazy, quietStore, reloadUnits, serviceOr, systemd, warn } from "./Workspace.js"
 import { machineUnitFiles } from "../domain/MachineUnits.js"
 import { type MachinePlan, planMachine, planSummaryLine } from "../domain/Plan.js"
 import type { SystemdShape } from "../services/Systemd.js"
 import type { UnitStoreShape } from "../services/UnitStore.js"
 import { all, machinesArg, resolve } from "./Targets.js"
-
-export interface Built {
-  readonly composed: Composed
-  readonly options: ReadonlyArray<QemuOption>
-}
-
-/**
- * Loads, merges and generates every named machine, collecting the problems of all of them; fails
- * with every problem found, so nothing is printed or written for a half-valid set.
- */
-export const buildAll = (
-  names: ReadonlyArray<string>,
-  given: GenerateOptions = {},
-  adjust: (composed: Composed) => Composed = (c) => c
-) =>
-  Effect.gen(function*() {
-    const options: GenerateOptions = given.binDir === undefined ? { ...given, binDir: installedBinDir() } : given
-    const s = yield* store
-    const host: Host = yield* s.loadHost
-    const problems: Array<ConfigIssue> = []
-    const built: Array<Built> = []
-    yield* Effect.forEach(names, validateMachineName, { discard: true })
-    for (const name of names) {
-      const machine = yield* Effect.either(s.loadMachine(name))
-      if (Either.isLeft(machine)) {
-        const e = machine.left
-        problems.push(...(e._tag === "ConfigInvalidError" ? e.issues : [issue(e._tag === "ConfigReadError" ? e.file : name, "$", e._tag === "ConfigReadError" ? e.reason : e.message)]))
-        continue
-      }
-      const composed = compose(host, machine.right)
-      if (Either.isLeft(composed)) {
-        problems.push(...composed.left.issues)
-        continue
-      }
-      const adjusted = adjust(composed.right)
-      const generated = generateQemu(host, adjusted, options)
-      const duplicates = duplicateWritableFiles(host, adjusted)
-      if (Either.isLeft(generated)) problems.push(...generated.left.issues)
-      problems.push(...duplicates)
-      if (Either.isRight(generated) && duplicates.length === 0) built.push({ composed: adjusted, options: generated.right })
-    }
-    if (problems.length > 0) return yield* invalid(problems)
-    return { host, built: built as ReadonlyArray<Built>, store: s, binDir: options.binDir }
-  })
 
 /**
  * What `generate` reports but does not refuse (machines that never run together may share a
@@ -110,36 +61,12 @@ export const hostWideWarnings = (host: Host, built: ReadonlyArray<Built>) =>
     ] as ReadonlyArray<ConfigWarning>
   })
 
-/** Prints one block per machine; a `----<name>----` header only when there are several. */
-const printBlocks = (blocks: ReadonlyArray<{ name: string; text: string }>) =>
-  Effect.forEach(blocks, ({ name, text }, i) =>
-    Console.log((i > 0 ? "\n" : "") + (blocks.length > 1 ? `----${name}----\n` : "") + text), { discard: true })
-
-const machines = Args.text({ name: "machines" }).pipe(Args.atLeast(1))
-
 /** No single configuration directory lets the units' hooks find the configuration at boot. */
 export class BootConfigError extends Schema.TaggedError<BootConfigError>()("BootConfigError", { problem: Schema.String }) {
   override get message(): string {
     return `generate: ${this.problem}; nothing was written. Give the configuration directory with --config-dir DIR (recorded in the units).`
   }
 }
-
-/** A word as a POSIX shell reads it back unchanged: bare when safe, else in single quotes. */
-export const shellQuote = (word: string): string =>
-  /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
-
-const shell = Options.boolean("shell").pipe(
-  Options.withDescription("Print one line to paste into a shell: the QEMU binary, then every argument, quoted.")
-)
-
-export const args = Command.make("args", { shell, machines }, ({ machines, shell }) =>
-  Effect.gen(function*() {
-    const { built } = yield* buildAll(machines)
-    yield* printBlocks(built.map((b) => ({
-      name: b.composed.machine.name,
-      text: shell ? [QEMU_EXECUTABLE, ...toArgv(b.options)].map(shellQuote).join(" ") : renderArgs(b.options)
-    })))
-  })).pipe(Command.withDescription("Displays the QEMU arguments for virtual machines."))
 
 const preview = Options.boolean("preview").pipe(Options.withDescription("Print the units instead of writing them."))
 const noReload = Options.boolean("no-reload").pipe(Options.withDescription("Do not ask systemd to reload its units after writing."))

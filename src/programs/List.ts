@@ -13,7 +13,7 @@ import { unitName as unitNameOf } from "../domain/Unit.js"
 import type { ListEntry } from "../domain/Output.js"
 import { defined, isoFromMicros } from "../domain/OutputValues.js"
 import { format } from "./Root.js"
-import { store, swtpmUnitsOf, systemd } from "./Workspace.js"
+import { noMachinesIn, store, swtpmUnitsOf, systemd } from "./Workspace.js"
 
 /** How long ago the state in force began, chosen by the active state (µs timestamps, 0 = unset). */
 export const sinceMicros = (u: UnitStatus): number => {
@@ -105,9 +105,6 @@ export const listEntry = (r: ListRow): ListEntry =>
   })
 
 /** Where machine files go, said from the path of a placeholder machine's file. */
-export const noMachinesIn = (placeholderFile: string): string =>
-  `${placeholderFile.replace(/\/[^/]*$/, "")} has no *.conf.json files (see: machina help new)`
-
 export const useColours = (): boolean =>
   process.stdout.isTTY === true && process.env["TERM"] !== "dumb" && process.env["NO_COLOR"] === undefined
 

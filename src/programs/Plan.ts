@@ -22,7 +22,8 @@ import { planChanges, planMachine, planSummaryLine, renderDiff } from "../domain
 import { UNIT_PREFIX, UNIT_SUFFIX, unitName } from "../domain/Unit.js"
 import { AlreadyReported } from "./Failures.js"
 import { hookExecutable } from "./Installation.js"
-import { buildAll, type PlannedUnit, planBuilt, unitDir, unitStore } from "./Generate.js"
+import { type PlannedUnit, planBuilt, unitDir, unitStore } from "./Generate.js"
+import { buildAll } from "./QemuArgs.js"
 import { format } from "./Root.js"
 import { qemuInfo, store } from "./Workspace.js"
 

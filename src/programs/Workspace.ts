@@ -77,6 +77,10 @@ export const store = Effect.map(quietStore, reporting)
 
 export const loadHost = Effect.flatMap(store, (s) => s.loadHost)
 
+/** What `list` and `cat` say when the configuration has no machines (`placeholderFile`: a machine file's path). */
+export const noMachinesIn = (placeholderFile: string): string =>
+  `${placeholderFile.replace(/\/[^/]*$/, "")} has no *.conf.json files (see: machina help new)`
+
 /** Loads and merges machines in argument order; the first failure aborts (nothing is done yet). */
 export const composeAll = (
   names: ReadonlyArray<string>

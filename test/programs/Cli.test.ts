@@ -11,7 +11,7 @@ import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
 import * as ConfigStoreMemory from "../../src/layers/ConfigStoreMemory.js"
 import * as SystemdMemory from "../../src/layers/SystemdMemory.js"
-import { command, VERSION } from "../../src/programs/Cli.js"
+import { command, commandTree, VERSION } from "../../src/programs/Cli.js"
 import { query } from "../../src/programs/Guests.js"
 import { COMMANDS, type CommandSpec, find, render, suggest } from "../../src/programs/Help.js"
 import { runCli } from "../support/Cli.js"
@@ -35,27 +35,37 @@ const leaves = (specs: ReadonlyArray<CommandSpec>, prefix: ReadonlyArray<string>
   specs.flatMap((c) => (c.subcommands === undefined ? [[...prefix, c.name]] : leaves(c.subcommands, [...prefix, c.name])))
 
 /** The parser's descriptor of a command (`query` is the only command with subcommands). */
-const descriptorAt = (path: ReadonlyArray<string>) =>
+const descriptorAt = (tree: Effect.Effect.Success<typeof command>, path: ReadonlyArray<string>) =>
   path.length === 1
-    ? HashMap.unsafeGet(Command.getSubcommands(command), path[0]!)
+    ? HashMap.unsafeGet(Command.getSubcommands(tree), path[0]!)
     : HashMap.unsafeGet(Command.getSubcommands(query), path[1]!)
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[/
 
 describe("help", () => {
-  it("describes exactly the options and arguments the parser accepts, for every command", () => {
-    const parserCommands = HashMap.keys(Command.getSubcommands(command))
-    expect([...parserCommands].sort()).toEqual(COMMANDS.map((c) => c.name).filter((n) => n !== "help").sort())
-    for (const path of leaves(COMMANDS.filter((c) => c.name !== "help"))) {
-      const spec = find(path)!
-      const words = named(CommandDescriptor.getUsage(descriptorAt(path)))
-      const options = words.filter((w) => w.startsWith("-")).sort()
-      const args = words.filter((w) => w.startsWith("<"))
-      expect(spec.options.map((o) => o.names[0]).sort(), path.join(" ")).toEqual(options)
-      expect(spec.args.length, `${path.join(" ")} arguments`).toBe(args.length)
-    }
-  })
+  it.effect("describes exactly the options and arguments the parser accepts, for every command", () =>
+    Effect.gen(function*() {
+      const tree = yield* command
+      const parserCommands = HashMap.keys(Command.getSubcommands(tree))
+      expect([...parserCommands].sort()).toEqual(COMMANDS.map((c) => c.name).filter((n) => n !== "help").sort())
+      for (const path of leaves(COMMANDS.filter((c) => c.name !== "help"))) {
+        const spec = find(path)!
+        const words = named(CommandDescriptor.getUsage(descriptorAt(tree, path)))
+        const options = words.filter((w) => w.startsWith("-")).sort()
+        const args = words.filter((w) => w.startsWith("<"))
+        expect(spec.options.map((o) => o.names[0]).sort(), path.join(" ")).toEqual(options)
+        expect(spec.args.length, `${path.join(" ")} arguments`).toBe(args.length)
+      }
+    }))
+
+  it.effect("a run builds the tree of its command alone, which has that command and no other", () =>
+    Effect.gen(function*() {
+      for (const spec of COMMANDS.filter((c) => c.name !== "help")) {
+        const tree = yield* commandTree(spec.name)
+        expect([...HashMap.keys(Command.getSubcommands(tree))], spec.name).toEqual([spec.name])
+      }
+    }))
 
   it("is plain text with real descriptions, defaults and the exit statuses", () => {
     for (const path of [[], ...leaves(COMMANDS), ["query"]]) {
@@ -115,6 +125,13 @@ describe("global options", () => {
       const after = yield* runCli(["args", "test-vm", "--config-dir=examples/seed"])
       expect(before.exitCode).toBe(0)
       expect(after).toEqual(before)
+    }))
+
+  it.effect("a configuration directory named like another command is still the directory", () =>
+    Effect.gen(function*() {
+      const r = yield* runCli(["--config-dir", "list", "cat", "test-vm"])
+      expect(r.stderr).toMatch(/^machina: error: list\/machina\.conf\.json: file not found/)
+      expect(r.exitCode).toBe(1)
     }))
 
   it.effect("--log-level debug logs the files read on stderr, and nothing extra on stdout", () =>
