@@ -29,7 +29,7 @@ import { hostUsers, lazy, netLinks, runDir, sysfsRoot } from "./Workspace.js"
  * unprivileged machine's prepare and checks use it, and the pipeline's modules build their error
  * classes when they load.
  */
-const pipeline = lazy(() => import("../domain/qemu/Pipeline.js"))
+const pipeline = lazy(() => import("./MachineFiles.js"))
 const machineFilesOf = (host: Host, c: Composed): Effect.Effect<ReturnType<typeof MachineFiles>> =>
   Effect.map(pipeline, (p) => p.machineFiles(host, c))
 

@@ -188,7 +188,7 @@ export const hostUsers = Effect.flatMap(
 )
 
 /** The unit model, loaded when first needed: the hooks that never ask for swtpm units do not pay for it. */
-const swtpmModules = lazy(() => Promise.all([import("../domain/SwtpmUnit.js"), import("../domain/Unit.js")]))
+const swtpmModule = lazy(() => import("./SwtpmUnits.js"))
 
 /**
  * The swtpm unit of each named machine that has one (TPM enabled, merged with its tags), or
@@ -196,7 +196,7 @@ const swtpmModules = lazy(() => Promise.all([import("../domain/SwtpmUnit.js"), i
  */
 export const swtpmUnitsOf = (names: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const [{ tpmStateOf }, { swtpmUnitName }] = yield* swtpmModules
+    const { tpmStateOf, swtpmUnitName } = yield* swtpmModule
     const s = yield* store
     const host = yield* Effect.either(s.loadHost)
     if (Either.isLeft(host)) return names.map(() => undefined)
