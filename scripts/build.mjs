@@ -169,13 +169,26 @@ const train = (source, args, { program, env } = {}) => {
       }
       // Later runs (each [program, ...args]) start when the previous one is done, in the same
       // script, so the cache also holds their functions; only the first run's status counts.
+      // A run ends either by draining the event loop (beforeExit) or by process.exit(), as
+      // machina's entry points do once their output is written (src/programs/EarlyExit.ts): that
+      // starts the next run instead while runs remain (the caller goes on as if exit returned; its
+      // runtime is done by then).
       const more = JSON.parse(process.env.MACHINA_TRAIN_MORE ?? "[]")
       let status
-      process.on("beforeExit", () => {
+      const next = () => {
         status ??= process.exitCode ?? 0
-        const next = more.shift()
-        if (next !== undefined) runAs(next[0], next.slice(1))
-      })
+        const run = more.shift()
+        if (run !== undefined) runAs(run[0], run.slice(1))
+      }
+      process.on("beforeExit", next)
+      const exit = process.exit
+      process.exit = (code) => {
+        if (code !== undefined) process.exitCode = code
+        if (more.length === 0) return exit.call(process)
+        status ??= process.exitCode ?? 0
+        process.exitCode = 0
+        setImmediate(next)
+      }
       process.on("exit", () => {
         writeFileSync(cacheFile, script.createCachedData())
         process.exitCode = status ?? process.exitCode

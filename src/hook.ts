@@ -7,6 +7,7 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
+import { teardown } from "./programs/EarlyExit.js"
 import { hookArgv } from "./programs/HookArgv.js"
 import { hookProgram } from "./programs/Hooks.js"
 
@@ -21,6 +22,6 @@ if (program === undefined) {
 } else {
   program.pipe(
     Effect.flatMap((code) => Effect.sync(() => { process.exitCode = code })),
-    NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
+    NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true, teardown })
   )
 }

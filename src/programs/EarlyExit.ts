@@ -1,0 +1,17 @@
+/**
+ * How machina's entry points end (src/bin.ts, src/hook.ts): when the program is done (its status
+ * in `process.exitCode`), the process exits there and then, as runMain already does after a
+ * signal or a failure. Left to end by itself, Node would first wait for the event loop to drain
+ * and then free the environment and the heap, which costs a command several milliseconds more
+ * than the exit. Every command has finished its work (files written, sockets answered, scopes
+ * closed, child processes reaped) when its effect completes; what may still be pending is output
+ * to a pipe (Node writes to pipes asynchronously): then the process ends by itself as before, once
+ * the reader has taken everything.
+ */
+import * as Runtime from "@effect/platform/Runtime"
+import * as Exit from "effect/Exit"
+
+export const teardown: Runtime.Teardown = (exit, onExit) => {
+  if (Exit.isSuccess(exit) && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit()
+  Runtime.defaultTeardown(exit, onExit)
+}
