@@ -16,6 +16,7 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { evaluate, type Expr, type ExprEvalProblem, type ExprParseProblem, MAX_MAGNITUDE, parseExpression, variablesOf } from "./Expression.js"
 import { goQuote, posixJoin } from "./GoText.js"
+import { LazyTaggedError } from "./LazyTaggedError.js"
 
 // Go's quoting and path rules live in GoText.ts (modules that need only them do not build this
 // module's error classes); they stay importable from here.
@@ -176,7 +177,7 @@ const head = (usage: PatternUsage, pattern: string): string => `${usage} pattern
  * A `${` opened inside a variable name (`${machine-name/${volume}.raw`), or a `${` never closed
  * by `}`. Go `os.Expand` silently reads these as odd names or drops the `${`; machina refuses them.
  */
-export class PatternMalformedError extends Schema.TaggedError<PatternMalformedError>()("PatternMalformedError", {
+export class PatternMalformedError extends LazyTaggedError<PatternMalformedError>()("PatternMalformedError", {
   usage: usageField,
   pattern: Schema.String,
   problem: Schema.Literal("nested", "unclosed"),
@@ -194,7 +195,7 @@ export class PatternMalformedError extends Schema.TaggedError<PatternMalformedEr
 }
 
 /** An expression reference that does not parse. */
-export class PatternSyntaxError extends Schema.TaggedError<PatternSyntaxError>()("PatternSyntaxError", {
+export class PatternSyntaxError extends LazyTaggedError<PatternSyntaxError>()("PatternSyntaxError", {
   usage: usageField,
   pattern: Schema.String,
   /** The reference as written, `${...}`. */
@@ -212,7 +213,7 @@ export class PatternSyntaxError extends Schema.TaggedError<PatternSyntaxError>()
  * A reference to a variable that is not defined: in a port pattern (any reference) or inside an
  * expression (storage or port). Plain references in storage patterns expand to "" instead.
  */
-export class PatternUnknownVariableError extends Schema.TaggedError<PatternUnknownVariableError>()(
+export class PatternUnknownVariableError extends LazyTaggedError<PatternUnknownVariableError>()(
   "PatternUnknownVariableError",
   {
     usage: usageField,
@@ -241,7 +242,7 @@ export class PatternUnknownVariableError extends Schema.TaggedError<PatternUnkno
 }
 
 /** A variable used in an expression whose value is not a decimal integer. */
-export class PatternNotANumberError extends Schema.TaggedError<PatternNotANumberError>()("PatternNotANumberError", {
+export class PatternNotANumberError extends LazyTaggedError<PatternNotANumberError>()("PatternNotANumberError", {
   usage: usageField,
   pattern: Schema.String,
   expression: Schema.String,
@@ -255,7 +256,7 @@ export class PatternNotANumberError extends Schema.TaggedError<PatternNotANumber
 }
 
 /** `/` or `%` by zero. */
-export class PatternDivisionByZeroError extends Schema.TaggedError<PatternDivisionByZeroError>()(
+export class PatternDivisionByZeroError extends LazyTaggedError<PatternDivisionByZeroError>()(
   "PatternDivisionByZeroError",
   { usage: usageField, pattern: Schema.String, expression: Schema.String, operation: Schema.String }
 ) {
@@ -265,7 +266,7 @@ export class PatternDivisionByZeroError extends Schema.TaggedError<PatternDivisi
 }
 
 /** A literal, variable value or intermediate result past ±(2^53 − 1). */
-export class PatternOverflowError extends Schema.TaggedError<PatternOverflowError>()("PatternOverflowError", {
+export class PatternOverflowError extends LazyTaggedError<PatternOverflowError>()("PatternOverflowError", {
   usage: usageField,
   pattern: Schema.String,
   expression: Schema.String,
@@ -456,7 +457,7 @@ export const expressionReferences = (parsed: ParsedPattern): ReadonlyArray<strin
 // Port patterns
 
 /** A port pattern did not produce a usable port (config.md §5.3). */
-export class PortPatternError extends Schema.TaggedError<PortPatternError>()("PortPatternError", {
+export class PortPatternError extends LazyTaggedError<PortPatternError>()("PortPatternError", {
   /** The pattern as written. */
   pattern: Schema.String,
   /** The pattern after expansion. */

@@ -30,6 +30,7 @@ import { type MachinePlan, planMachine, planSummaryLine } from "../domain/Plan.j
 import type { SystemdShape } from "../services/Systemd.js"
 import type { UnitStoreShape } from "../services/UnitStore.js"
 import { all, machinesArg, resolve } from "./Targets.js"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 /**
  * What `generate` reports but does not refuse (machines that never run together may share a
@@ -62,7 +63,7 @@ export const hostWideWarnings = (host: Host, built: ReadonlyArray<Built>) =>
   })
 
 /** No single configuration directory lets the units' hooks find the configuration at boot. */
-export class BootConfigError extends Schema.TaggedError<BootConfigError>()("BootConfigError", { problem: Schema.String }) {
+export class BootConfigError extends LazyTaggedError<BootConfigError>()("BootConfigError", { problem: Schema.String }) {
   override get message(): string {
     return `generate: ${this.problem}; nothing was written. Give the configuration directory with --config-dir DIR (recorded in the units).`
   }
@@ -127,7 +128,7 @@ export const runningUnits = (sd: Effect.Effect<SystemdShape, unknown, Scope.Scop
   })
 
 /** `generate` will not change what a running guest sees without `--yes` (or a yes at the terminal). */
-export class GuestHardwareChangeRefusedError extends Schema.TaggedError<GuestHardwareChangeRefusedError>()(
+export class GuestHardwareChangeRefusedError extends LazyTaggedError<GuestHardwareChangeRefusedError>()(
   "GuestHardwareChangeRefusedError",
   { machines: Schema.Array(Schema.String), reason: Schema.String }
 ) {

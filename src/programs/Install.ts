@@ -26,8 +26,9 @@ import { basename, dirname, join, resolve } from "node:path"
 import { BASH_COMPLETION_DIR, BIN_DIR, CONF_DIR, FISH_COMPLETION_DIR, ZSH_COMPLETION_DIR } from "../domain/Paths.js"
 import { MACHINE_DIR } from "../domain/ConfigFiles.js"
 import { script, type Shell } from "./Completion.js"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
-export class InstallError extends Schema.TaggedError<InstallError>()("InstallError", {
+export class InstallError extends LazyTaggedError<InstallError>()("InstallError", {
   path: Schema.String,
   reason: Schema.String
 }) {

@@ -26,12 +26,13 @@ import { AlreadyReported } from "./Failures.js"
 import { runningUnits, unitDir, unitStore } from "./Generate.js"
 import { durationValue } from "./Root.js"
 import { during, reloadUnits, runDir, store, systemd } from "./Workspace.js"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 /** The unit files that belong to a machine: its QEMU unit and its companions. */
 export const machineUnits = (name: string): ReadonlyArray<string> => [unitName(name), `${UNIT_PREFIX}swtpm-${name}${UNIT_SUFFIX}`]
 
 /** Running machines named without `--stop`. */
-export class MachineRunningError extends Schema.TaggedError<MachineRunningError>()("MachineRunningError", {
+export class MachineRunningError extends LazyTaggedError<MachineRunningError>()("MachineRunningError", {
   machines: Schema.Array(Schema.String)
 }) {
   override get message(): string {

@@ -14,8 +14,9 @@ import { buildAll } from "./QemuArgs.js"
 import { prepareMachine, teardownMachine } from "./Prepare.js"
 import { ensureFree } from "./Occupancy.js"
 import { processes, runDir, withHostLock } from "./Workspace.js"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
-export class QemuExitError extends Schema.TaggedError<QemuExitError>()("QemuExitError", {
+export class QemuExitError extends LazyTaggedError<QemuExitError>()("QemuExitError", {
   code: Schema.NullOr(Schema.Number),
   signal: Schema.NullOr(Schema.String)
 }) {

@@ -15,9 +15,10 @@ import { AlreadyReported } from "./Failures.js"
 import { unitWhyDown } from "./Shutdown.js"
 import { durationValue } from "./Root.js"
 import { composeAll, lazy, runDir, serviceOr } from "./Workspace.js"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 /** The machine has no serial console: which attribute to set, and what to run after. */
-export class ConsoleNotEnabledError extends Schema.TaggedError<ConsoleNotEnabledError>()("ConsoleNotEnabledError", {
+export class ConsoleNotEnabledError extends LazyTaggedError<ConsoleNotEnabledError>()("ConsoleNotEnabledError", {
   machine: Schema.String,
   file: Schema.String
 }) {

@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { UsageError } from "./Failures.js"
 import { lazy, store } from "./Workspace.js"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 export const machinesArg = Args.text({ name: "machines" }).pipe(
   Args.withDescription("Machine names (machine.conf.d/NAME.conf.json)."),
@@ -34,7 +35,7 @@ export const resolve = (command: string, names: ReadonlyArray<string>, everyMach
 export const yes = Options.boolean("yes").pipe(Options.withDescription("With --all, do not ask for confirmation."))
 
 /** Acting on every machine was not confirmed: the person said no, or nobody could be asked. */
-export class AllNotConfirmedError extends Schema.TaggedError<AllNotConfirmedError>()("AllNotConfirmedError", {
+export class AllNotConfirmedError extends LazyTaggedError<AllNotConfirmedError>()("AllNotConfirmedError", {
   command: Schema.String,
   machines: Schema.Array(Schema.String),
   reason: Schema.Literal("declined", "no terminal")

@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { lazy } from "./Workspace.js"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 const listen = Options.text("listen").pipe(
   Options.withDescription("Address and port to listen on, e.g. 127.0.0.1:8080 (default: 127.0.0.1 on a free port). A non-loopback address is used only when named here."),
@@ -21,7 +22,7 @@ const socket = Options.text("socket").pipe(
 const server = lazy(() => Promise.all([import("./ui/Server.js"), import("./ui/Security.js")]))
 
 /** `--listen` / `--socket` do not name a usable place to listen. */
-export class UiListenError extends Schema.TaggedError<UiListenError>()("UiListenError", { reason: Schema.String }) {
+export class UiListenError extends LazyTaggedError<UiListenError>()("UiListenError", { reason: Schema.String }) {
   override get message(): string {
     return this.reason
   }

@@ -9,6 +9,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 /** A file's text and its version: the SHA-256 of its bytes in hex; `null` when it does not exist. */
 export interface FileVersion {
@@ -18,7 +19,7 @@ export interface FileVersion {
 }
 
 /** The file changed (or appeared, or vanished) since the version the caller read. */
-export class ConfigConflictError extends Schema.TaggedError<ConfigConflictError>()("ConfigConflictError", {
+export class ConfigConflictError extends LazyTaggedError<ConfigConflictError>()("ConfigConflictError", {
   file: Schema.String,
   expected: Schema.NullOr(Schema.String),
   actual: Schema.NullOr(Schema.String)
@@ -33,7 +34,7 @@ export class ConfigConflictError extends Schema.TaggedError<ConfigConflictError>
 }
 
 /** The file could not be read or written. */
-export class ConfigWriteError extends Schema.TaggedError<ConfigWriteError>()("ConfigWriteError", {
+export class ConfigWriteError extends LazyTaggedError<ConfigWriteError>()("ConfigWriteError", {
   file: Schema.String,
   reason: Schema.String
 }) {

@@ -9,9 +9,10 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 /** QEMU could not be asked, or offers no versioned q35 machine type. */
-export class QemuMachineTypeError extends Schema.TaggedError<QemuMachineTypeError>()("QemuMachineTypeError", {
+export class QemuMachineTypeError extends LazyTaggedError<QemuMachineTypeError>()("QemuMachineTypeError", {
   command: Schema.String,
   reason: Schema.String
 }) {

@@ -7,6 +7,7 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 /** `Ctrl-]`, as virsh, telnet and ssh's `~.` habit: the byte that detaches. */
 export const ESCAPE_BYTE = 0x1d
@@ -16,7 +17,7 @@ export const ESCAPE_BYTE = 0x1d
 // ---------------------------------------------------------------------------
 
 /** The socket file does not exist (ENOENT): QEMU is not running, or was started without the console. */
-export class ConsoleSocketNotFoundError extends Schema.TaggedError<ConsoleSocketNotFoundError>()("ConsoleSocketNotFoundError", {
+export class ConsoleSocketNotFoundError extends LazyTaggedError<ConsoleSocketNotFoundError>()("ConsoleSocketNotFoundError", {
   path: Schema.String
 }) {
   override get message(): string {
@@ -26,7 +27,7 @@ export class ConsoleSocketNotFoundError extends Schema.TaggedError<ConsoleSocket
 
 /** The socket file exists but nothing listens (ECONNREFUSED): a stale socket of a QEMU that is gone. */
 export class ConsoleConnectionRefusedError
-  extends Schema.TaggedError<ConsoleConnectionRefusedError>()("ConsoleConnectionRefusedError", { path: Schema.String })
+  extends LazyTaggedError<ConsoleConnectionRefusedError>()("ConsoleConnectionRefusedError", { path: Schema.String })
 {
   override get message(): string {
     return `nothing listens on the console socket ${this.path}`
@@ -34,7 +35,7 @@ export class ConsoleConnectionRefusedError
 }
 
 /** Any other failure to connect (permissions, not a socket, the connect timeout). */
-export class ConsoleConnectError extends Schema.TaggedError<ConsoleConnectError>()("ConsoleConnectError", {
+export class ConsoleConnectError extends LazyTaggedError<ConsoleConnectError>()("ConsoleConnectError", {
   path: Schema.String,
   reason: Schema.String
 }) {
@@ -44,7 +45,7 @@ export class ConsoleConnectError extends Schema.TaggedError<ConsoleConnectError>
 }
 
 /** The connection failed while attached (not a normal close by QEMU). */
-export class ConsoleIoError extends Schema.TaggedError<ConsoleIoError>()("ConsoleIoError", {
+export class ConsoleIoError extends LazyTaggedError<ConsoleIoError>()("ConsoleIoError", {
   path: Schema.String,
   reason: Schema.String
 }) {

@@ -13,6 +13,7 @@ import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 /**
  * A unit file to write: its file name (e.g. `machina-test-vm.service`) and full text. A name
@@ -35,7 +36,7 @@ export interface UnitWriteResult {
 }
 
 /** The unit directory does not exist (or is not a directory): generation is not possible here. */
-export class UnitDirectoryMissingError extends Schema.TaggedError<UnitDirectoryMissingError>()(
+export class UnitDirectoryMissingError extends LazyTaggedError<UnitDirectoryMissingError>()(
   "UnitDirectoryMissingError",
   { directory: Schema.String }
 ) {
@@ -45,7 +46,7 @@ export class UnitDirectoryMissingError extends Schema.TaggedError<UnitDirectoryM
 }
 
 /** A unit file name was refused before anything was touched (see `checkUnitFileName`). */
-export class UnitNameInvalidError extends Schema.TaggedError<UnitNameInvalidError>()("UnitNameInvalidError", {
+export class UnitNameInvalidError extends LazyTaggedError<UnitNameInvalidError>()("UnitNameInvalidError", {
   name: Schema.String,
   reason: Schema.String
 }) {
@@ -55,7 +56,7 @@ export class UnitNameInvalidError extends Schema.TaggedError<UnitNameInvalidErro
 }
 
 /** Reading, writing or removing one unit file failed. */
-export class UnitFileError extends Schema.TaggedError<UnitFileError>()("UnitFileError", {
+export class UnitFileError extends LazyTaggedError<UnitFileError>()("UnitFileError", {
   /** Full path of the unit file concerned. */
   file: Schema.String,
   operation: Schema.Literal("read", "write", "remove", "list"),

@@ -14,6 +14,7 @@ import * as Schema from "effect/Schema"
 import type { Accelerator, Processor } from "../Config.js"
 import { type CpuBrand, cpuBrand, type HardwareRevision } from "./HardwareRevision.js"
 import { bare, flag, option, type Parameter, param, type QemuOption, verbatimOption } from "./Options.js"
+import { LazyTaggedError } from "../LazyTaggedError.js"
 
 // ---------------------------------------------------------------------------------------------
 // Processor selection (config.md §3.1)
@@ -23,7 +24,7 @@ export interface SelectedProcessor {
   readonly processor: Processor
 }
 
-export class ProcessorUnknownError extends Schema.TaggedError<ProcessorUnknownError>()("ProcessorUnknownError", {
+export class ProcessorUnknownError extends LazyTaggedError<ProcessorUnknownError>()("ProcessorUnknownError", {
   name: Schema.String,
   defined: Schema.Array(Schema.String)
 }) {

@@ -14,6 +14,7 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { LazyTaggedError } from "../LazyTaggedError.js"
 
 /** The processor brand as far as CPU flags care (config.md §3.1: compared case-insensitively). */
 export type CpuBrand = "AMD" | "Intel" | "other"
@@ -142,7 +143,7 @@ export const newestQ35 = (machineHelp: string): string | undefined => {
 }
 
 /** `attrs.hardware.revision` names no known revision. */
-export class HardwareRevisionUnknownError extends Schema.TaggedError<HardwareRevisionUnknownError>()(
+export class HardwareRevisionUnknownError extends LazyTaggedError<HardwareRevisionUnknownError>()(
   "HardwareRevisionUnknownError",
   { revision: Schema.String, known: Schema.Array(Schema.String) }
 ) {

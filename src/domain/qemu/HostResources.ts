@@ -11,6 +11,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { flag, option, type Parameter, param, type QemuOption } from "./Options.js"
+import { LazyTaggedError } from "../LazyTaggedError.js"
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -19,7 +20,7 @@ import { flag, option, type Parameter, param, type QemuOption } from "./Options.
 export const MAX_NODE_NAME_LENGTH = 31
 
 /** A node name QEMU would refuse. */
-export class BlockNodeNameInvalidError extends Schema.TaggedError<BlockNodeNameInvalidError>()(
+export class BlockNodeNameInvalidError extends LazyTaggedError<BlockNodeNameInvalidError>()(
   "BlockNodeNameInvalidError",
   { nodeName: Schema.String, problem: Schema.String }
 ) {
@@ -29,7 +30,7 @@ export class BlockNodeNameInvalidError extends Schema.TaggedError<BlockNodeNameI
 }
 
 /** Two block nodes with one name (e.g. an ISO volume named like `<machine>-<raw volume>`). */
-export class BlockNodeConflictError extends Schema.TaggedError<BlockNodeConflictError>()("BlockNodeConflictError", {
+export class BlockNodeConflictError extends LazyTaggedError<BlockNodeConflictError>()("BlockNodeConflictError", {
   nodeName: Schema.String,
   kind: Schema.Literal("file protocol", "raw format")
 }) {
@@ -39,7 +40,7 @@ export class BlockNodeConflictError extends Schema.TaggedError<BlockNodeConflict
 }
 
 /** A file protocol node without a file name. */
-export class BlockNodeEmptyPathError extends Schema.TaggedError<BlockNodeEmptyPathError>()("BlockNodeEmptyPathError", {
+export class BlockNodeEmptyPathError extends LazyTaggedError<BlockNodeEmptyPathError>()("BlockNodeEmptyPathError", {
   nodeName: Schema.String
 }) {
   override get message(): string {

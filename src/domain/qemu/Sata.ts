@@ -11,11 +11,12 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { param } from "./Options.js"
 import { type GuestDevice, leafDevice } from "./Topology.js"
+import { LazyTaggedError } from "../LazyTaggedError.js"
 
 /** Port order: the original's `ide.1` first, then the rest in order, `ide.0` last. */
 export const AHCI_PORTS: ReadonlyArray<string> = ["ide.1", "ide.2", "ide.3", "ide.4", "ide.5", "ide.0"]
 
-export class SataControllerFullError extends Schema.TaggedError<SataControllerFullError>()("SataControllerFullError", {
+export class SataControllerFullError extends LazyTaggedError<SataControllerFullError>()("SataControllerFullError", {
   limit: Schema.Number
 }) {
   override get message(): string {

@@ -7,10 +7,11 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { type Parameter, param } from "./Options.js"
 import { type GuestDevice, leafDevice } from "./Topology.js"
+import { LazyTaggedError } from "../LazyTaggedError.js"
 
 export const MAX_SCSI_DEVICES = 28
 
-export class ScsiControllerFullError extends Schema.TaggedError<ScsiControllerFullError>()("ScsiControllerFullError", {
+export class ScsiControllerFullError extends LazyTaggedError<ScsiControllerFullError>()("ScsiControllerFullError", {
   limit: Schema.Number
 }) {
   override get message(): string {

@@ -10,6 +10,7 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { param } from "./Options.js"
 import { type GuestDevice, leafDevice } from "./Topology.js"
+import { LazyTaggedError } from "../LazyTaggedError.js"
 
 /** The serial console's chardev id. */
 export const CONSOLE_CHARDEV_ID = "console"
@@ -20,7 +21,7 @@ export const consoleDevice: GuestDevice = leafDevice("isa-serial", [param("id", 
 /** Ports per controller (`max_ports` 31 with port 0 reserved, as the original counted). */
 export const MAX_SERIAL_PORTS = 30
 
-export class SerialControllerFullError extends Schema.TaggedError<SerialControllerFullError>()(
+export class SerialControllerFullError extends LazyTaggedError<SerialControllerFullError>()(
   "SerialControllerFullError",
   { limit: Schema.Number }
 ) {

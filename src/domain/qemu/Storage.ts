@@ -15,6 +15,7 @@ import type { ScsiControllerFullError } from "./Scsi.js"
 import type { RootComplexFullError } from "./Topology.js"
 import type { UsbControllerFullError } from "./Usb.js"
 import type { VmBuilder } from "./Vm.js"
+import { LazyTaggedError } from "../LazyTaggedError.js"
 
 /** Every storage type with a handler, sorted. */
 export const STORAGE_TYPES = ["firmware", "iso-ahci", "iso-scsi", "iso-usb", "raw", "raw-block", "raw-scsi"] as const
@@ -37,7 +38,7 @@ export const volumeNodeName = (type: StorageType, machine: string, volume: strin
 }
 
 /** A 128-bit WWN given to a SCSI hard disk. */
-export class ScsiWwnTooWideError extends Schema.TaggedError<ScsiWwnTooWideError>()("ScsiWwnTooWideError", {
+export class ScsiWwnTooWideError extends LazyTaggedError<ScsiWwnTooWideError>()("ScsiWwnTooWideError", {
   wwn: Schema.String
 }) {
   override get message(): string {

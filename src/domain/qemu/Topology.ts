@@ -34,6 +34,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { flag, type Parameter, param } from "./Options.js"
+import { LazyTaggedError } from "../LazyTaggedError.js"
 
 // ---------------------------------------------------------------------------------------------
 // Device tree
@@ -137,7 +138,7 @@ export const rootBusPlacement = (s: PcieSlot): ReadonlyArray<Parameter> =>
 export const rootPortId = (s: PcieSlot): string => `pcie.${s.slot}.${s.fn}`
 
 /** No PCI address is left on the root bus (or, in the stable layout, in the range of a kind of device). */
-export class RootComplexFullError extends Schema.TaggedError<RootComplexFullError>()("RootComplexFullError", {
+export class RootComplexFullError extends LazyTaggedError<RootComplexFullError>()("RootComplexFullError", {
   limit: Schema.Number,
   region: Schema.optional(Schema.String)
 }) {

@@ -7,6 +7,7 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { type Parameter, param } from "./Options.js"
 import { type GuestDevice, leafDevice } from "./Topology.js"
+import { LazyTaggedError } from "../LazyTaggedError.js"
 
 /** qemu-xhci has at most 15 ports of each kind. */
 export const MAX_USB_DEVICES = 15
@@ -14,7 +15,7 @@ export const MAX_USB_DEVICES = 15
 /** Ports announced at least. */
 const MIN_PORTS = 4
 
-export class UsbControllerFullError extends Schema.TaggedError<UsbControllerFullError>()("UsbControllerFullError", {
+export class UsbControllerFullError extends LazyTaggedError<UsbControllerFullError>()("UsbControllerFullError", {
   limit: Schema.Number
 }) {
   override get message(): string {

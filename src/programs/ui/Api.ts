@@ -23,26 +23,27 @@ import { formatUuid, randomUuidV4 } from "../../domain/Uuid.js"
 import { ConfigFiles, type ConfigFilesShape } from "../../services/ConfigFiles.js"
 import type { ConfigStoreShape } from "../../services/ConfigStore.js"
 import { lazy, reloadUnits, serviceOr, store, systemd } from "../Workspace.js"
+import { LazyTaggedError } from "../../domain/LazyTaggedError.js"
 
 // ---------------------------------------------------------------------------------------------
 // Errors the API answers with (Server.ts picks the HTTP status from the tag)
 
 /** The request names something that does not exist (404). */
-export class UiNotFoundError extends Schema.TaggedError<UiNotFoundError>()("UiNotFoundError", { what: Schema.String }) {
+export class UiNotFoundError extends LazyTaggedError<UiNotFoundError>()("UiNotFoundError", { what: Schema.String }) {
   override get message(): string {
     return `${this.what} not found`
   }
 }
 
 /** The request is malformed (400). */
-export class UiBadRequestError extends Schema.TaggedError<UiBadRequestError>()("UiBadRequestError", { reason: Schema.String }) {
+export class UiBadRequestError extends LazyTaggedError<UiBadRequestError>()("UiBadRequestError", { reason: Schema.String }) {
   override get message(): string {
     return this.reason
   }
 }
 
 /** The edit fails validation: nothing was written (422). */
-export class UiInvalidEditError extends Schema.TaggedError<UiInvalidEditError>()("UiInvalidEditError", {
+export class UiInvalidEditError extends LazyTaggedError<UiInvalidEditError>()("UiInvalidEditError", {
   problems: Schema.Array(Schema.Struct({ file: Schema.String, path: Schema.String, message: Schema.String }))
 }) {
   override get message(): string {
