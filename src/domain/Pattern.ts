@@ -18,10 +18,6 @@ import { evaluate, type Expr, type ExprEvalProblem, type ExprParseProblem, MAX_M
 import { goQuote, posixJoin } from "./GoText.js"
 import { LazyTaggedError } from "./LazyTaggedError.js"
 
-// Go's quoting and path rules live in GoText.ts (modules that need only them do not build this
-// module's error classes); they stay importable from here.
-export { decodeGoRune, goQuote, goQuoteBytes, isGoPrint, posixClean, posixJoin } from "./GoText.js"
-
 // ---------------------------------------------------------------------------
 // Variables
 

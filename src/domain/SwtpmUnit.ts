@@ -17,7 +17,8 @@ import { isVolumeSet } from "./Config.js"
 import type { Host } from "./ConfigFiles.js"
 import type { Composed } from "./Merge.js"
 import { tpmSocketPath } from "./Paths.js"
-import { posixJoin, volumeFileName, firstWinsVars } from "./Pattern.js"
+import { posixJoin } from "./GoText.js"
+import { volumeFileName, firstWinsVars } from "./Pattern.js"
 import {
   DEFAULT_STOP_TIMEOUT,
   directive,

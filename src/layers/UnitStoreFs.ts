@@ -18,7 +18,7 @@ import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
 import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from "node:fs/promises"
 import { UNIT_DIR } from "../domain/Paths.js"
-import { posixJoin } from "../domain/Pattern.js"
+import { posixJoin } from "../domain/GoText.js"
 import { checkUnitFileName } from "../domain/Unit.js"
 import {
   UnitDirectoryMissingError,

@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { UNIT_DIR } from "../domain/Paths.js"
-import { posixJoin } from "../domain/Pattern.js"
+import { posixJoin } from "../domain/GoText.js"
 import {
   UnitDirectoryMissingError,
   UnitFileError,

@@ -9,16 +9,14 @@ import {
   expandPort,
   firstWinsVars,
   goAtoi,
-  goQuote,
   lookupIn,
-  posixClean,
-  posixJoin,
   plainReferences,
   expressionReferences,
   storageScope,
   volumeFileName
 } from "../../src/domain/Pattern.js"
 import type { AtoiFailure } from "../../src/domain/Pattern.js"
+import { goQuote, posixClean, posixJoin } from "../../src/domain/GoText.js"
 
 const vars = new Map<string, string>([
   ["machine", "M"],
