@@ -319,6 +319,20 @@ for (let i = 0, at = 0; i < parts.length; at += parts[i].bytes.length + 1, i++) 
 const extraAt = layout.length === 0 ? 0 : layout[layout.length - 1][2] + 1
 const extraLayout = extra === undefined ? undefined : [extraAt, extraAt + extra.bytes.length]
 
+/**
+ * Both loaders' `require` for the hook bundle: dbus-next, kept apart from it, is run from
+ * `sourceBytes` (an expression giving its source as a Buffer) on first use.
+ */
+const hookRequireOf = (sourceBytes) => `  // dbus-next, kept apart from the hook bundle: run on first use.
+  let dbusNext
+  const loadDbusNext = () => {
+    const module = { exports: {} }
+    new (require("node:vm").Script)(${sourceBytes}.latin1Slice(), { filename: __filename }).runInThisContext()
+      .call(module.exports, module.exports, require, module, __filename, __dirname)
+    return module.exports
+  }
+  const hookRequire = Object.assign((id) => (id === "dbus-next" ? (dbusNext ??= loadDbusNext()) : require(id)), require)`
+
 // The installed form (`machina install`, src/programs/Install.ts): Node reads every byte of the
 // file it runs, about 10 ms per MB here, before any of it runs, and this file holds every bundle.
 // So install writes a small loader as `<prefix>/bin/machina` and the bundles, raw, with their
@@ -361,15 +375,7 @@ if (withHooks) {
     new (require("node:vm").Script)(read(name + ".js").latin1Slice(), { filename: __filename, cachedData: read(name + ".cache", true) })
   const run = (which, require) =>
     compile(which === 0 ? "cli" : "hooks").runInThisContext().call(exports, exports, require, module, __filename, __dirname)
-  // dbus-next, apart from the hook bundle: run on first use.
-  let dbusNext
-  const loadDbusNext = () => {
-    const module = { exports: {} }
-    new (require("node:vm").Script)(read("dbus-next.js").latin1Slice(), { filename: __filename }).runInThisContext()
-      .call(module.exports, module.exports, require, module, __filename, __dirname)
-    return module.exports
-  }
-  const hookRequire = Object.assign((id) => (id === "dbus-next" ? (dbusNext ??= loadDbusNext()) : require(id)), require)
+${hookRequireOf('read("dbus-next.js")')}
   globalThis.__machinaInstallable = {
     id,
     loader: () => fs.readFileSync(__filename),
@@ -413,28 +419,15 @@ const loader = `#!/usr/bin/env node
     for (const r of restored) part[r] = 0x2f
     return { part, length }
   }
+  const cacheIn = ({ part, length }) => require("node:zlib").brotliDecompressSync(Buffer.from(part.latin1Slice(length + 1), "base64"))
   const source = (which) => { const { part, length } = partOf(which); return part.subarray(0, length) }
-  const cache = (which) => {
-    const { part, length } = partOf(which)
-    return require("node:zlib").brotliDecompressSync(Buffer.from(part.latin1Slice(length + 1), "base64"))
-  }${extraLayout === undefined ? `
+  const cache = (which) => cacheIn(partOf(which))${extraLayout === undefined ? `
   const hookRequire = require` : `
-  // dbus-next, kept apart from the hook bundle: unpacked and run on first use.
   const dbusSourceBytes = () => require("node:zlib").brotliDecompressSync(Buffer.from(read(${extraLayout[0]}, ${extraLayout[1]}).latin1Slice(), "base64"))
-  let dbusNext
-  const loadDbusNext = () => {
-    const module = { exports: {} }
-    new (require("node:vm").Script)(dbusSourceBytes().latin1Slice(), { filename: __filename }).runInThisContext()
-      .call(module.exports, module.exports, require, module, __filename, __dirname)
-    return module.exports
-  }
-  const hookRequire = Object.assign((id) => (id === "dbus-next" ? (dbusNext ??= loadDbusNext()) : require(id)), require)`}
+${hookRequireOf("dbusSourceBytes()")}`}
   const run = (which, require) => {
-    const { part, length } = partOf(which)
-    const script = new (require("node:vm").Script)(part.latin1Slice(0, length), {
-      filename: __filename,
-      cachedData: require("node:zlib").brotliDecompressSync(Buffer.from(part.latin1Slice(length + 1), "base64"))
-    })
+    const found = partOf(which)
+    const script = new (require("node:vm").Script)(found.part.latin1Slice(0, found.length), { filename: __filename, cachedData: cacheIn(found) })
     script.runInThisContext().call(exports, exports, require, module, __filename, __dirname)
   }${installable}${chooser}
 }
