@@ -29,7 +29,6 @@ export interface Options {
 const statOf = (path: string) => new Promise<Stats>((resolve, reject) => stat(path, (e, s) => (e === null ? resolve(s) : reject(e))))
 const namesIn = (dir: string) =>
   new Promise<Array<string>>((resolve, reject) => readdir(dir, (e, names) => (e === null ? resolve(names) : reject(e))))
-const writing = (): Promise<typeof fsPromises> => Promise.resolve(fsPromises)
 
 const isDirectory = (path: string) =>
   Effect.promise(() => statOf(path).then((s) => s.isDirectory(), () => false))
@@ -108,7 +107,7 @@ export const loadByFileOrName = (
 
 /** Writes `text` to a temporary file beside `file` (keeping the old file's mode, else 0644) and renames it over `file`. */
 const replaceFile = async (file: string, text: string): Promise<void> => {
-  const { open, rename, unlink } = await writing()
+  const { open, rename, unlink } = fsPromises
   const mode = await statOf(file).then((s) => s.mode & 0o7777, () => 0o644)
   const slash = file.lastIndexOf("/")
   const temporary = `${file.slice(0, slash + 1)}.${file.slice(slash + 1)}.${randomBytes(6).toString("hex")}.tmp`
@@ -219,7 +218,7 @@ export const make = (options: Options = {}): Effect.Effect<ConfigStoreShape> =>
         Effect.flatMap(validateMachineName(name), () =>
           Effect.tryPromise({
             try: () =>
-              writing().then((fs) => fs.unlink(machineFile(name))).then(() => true, (e: NodeJS.ErrnoException) => {
+              fsPromises.unlink(machineFile(name)).then(() => true, (e: NodeJS.ErrnoException) => {
                 if (e.code === "ENOENT") return false
                 throw e
               }),
