@@ -13,6 +13,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as AST from "effect/SchemaAST"
 import { type ConfigIssue, type ConfigWarning, issue, jsonPath, warning } from "./ConfigIssue.js"
+import { decodeDirect } from "./DirectDecode.js"
 
 /**
  * An optional field with its default. The fields of one plain type (text, flag, count, port) with
@@ -186,7 +187,7 @@ let noAttributes: Attributes | undefined
  * file cost a third of decoding a typical machine file. (The schema still copies the default into
  * each decoded file, so no two files share it.)
  */
-const defaultAttributes = (): Attributes => (noAttributes ??= Schema.decodeSync(Attributes)({}))
+const defaultAttributes = (): Attributes => (noAttributes ??= decodeSyncOf(Attributes)({}))
 
 const definitionFields = {
   vars: opt(Schema.Record({ key: Str, value: Str }), () => ({})),
@@ -200,7 +201,7 @@ const definitionFields = {
 export const Definition = Schema.Struct(definitionFields)
 export type Definition = Schema.Schema.Type<typeof Definition>
 
-export const emptyDefinition = (): Definition => Schema.decodeSync(Definition)({})
+export const emptyDefinition = (): Definition => decodeSyncOf(Definition)({})
 
 // ---------------------------------------------------------------------------------------------
 // Machine file
@@ -261,7 +262,7 @@ export const HostFile = Schema.Struct({
 })
 export type HostFile = Schema.Schema.Type<typeof HostFile>
 
-export const emptyHost = (): HostFile => Schema.decodeSync(HostFile)({})
+export const emptyHost = (): HostFile => decodeSyncOf(HostFile)({})
 
 // ---------------------------------------------------------------------------------------------
 // JSON decoding with Go-compatible key matching
@@ -482,6 +483,14 @@ export const parseJsonText = (text: string, file: string): Either.Either<ParsedJ
   }
 }
 
+/**
+ * `Schema.decodeSync`, decoding directly (DirectDecode.ts) when it can: Schema's own decoder is
+ * built only when a value needs its report.
+ */
+function decodeSyncOf<A, I>(schema: Schema.Schema<A, I, never>): (u: unknown) => A {
+  return (u) => decodeDirect<A>(schema.ast, u)?.value ?? Schema.decodeUnknownSync(schema)(u)
+}
+
 const decoders = new WeakMap<object, (u: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
 
 /** One compiled decoder per schema (building it per document costs more than decoding). */
@@ -511,7 +520,8 @@ export const decodeDocument = <A, I>(
 ): Either.Either<Decoded<A>, ReadonlyArray<ConfigIssue>> => {
   const unknownKeys: Array<UnknownKey> = []
   const canonical = canonicalize(schema.ast, value === null ? {} : value, [], unknownKeys)
-  const result = decoderOf(schema)(canonical)
+  const direct = decodeDirect<A>(schema.ast, canonical)
+  const result = direct !== undefined ? Either.right(direct.value) : decoderOf(schema)(canonical)
   if (Either.isRight(result)) {
     return Either.right({
       value: result.right,

@@ -5,40 +5,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as fc from "fast-check"
-import { readFileSync } from "node:fs"
 import { decodeHost, decodeMachine } from "../../src/domain/ConfigFiles.js"
 import { compose } from "../../src/domain/Merge.js"
 import { hostSummary, machineSummary } from "../../src/domain/Summary.js"
+import { interesting, mutate, seedHost, seedMachine } from "../support/ConfigMutation.js"
 import { downstream } from "../support/Downstream.js"
-
-const seedHost = JSON.parse(readFileSync("test/golden/cases/seed-example/etc/machina/machina.conf.json", "utf8"))
-const seedMachine = JSON.parse(readFileSync("test/golden/cases/seed-example/etc/machina/machine.conf.d/test-vm.conf.json", "utf8"))
-
-/** Replaces the value at a random path of `doc` with `replacement`. */
-const mutate = (doc: unknown, pick: number, replacement: unknown): unknown => {
-  const paths: Array<Array<string | number>> = []
-  const walk = (v: unknown, path: Array<string | number>) => {
-    paths.push(path)
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]))
-    else if (v !== null && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, [...path, k])
-  }
-  walk(doc, [])
-  const path = paths[pick % paths.length]!
-  if (path.length === 0) return replacement
-  const copy = structuredClone(doc) as any
-  let at = copy
-  for (const seg of path.slice(0, -1)) at = at[seg]
-  at[path[path.length - 1]!] = replacement
-  return copy
-}
-
-const interesting = fc.oneof(
-  fc.jsonValue(),
-  fc.constantFrom("", "a b", "../x", "x,y", "${", "$", "0x", "-1", "99999999999", "é", "%n", "\u0000"),
-  fc.integer(),
-  fc.double(),
-  fc.constant(null)
-)
 
 const exercise = (hostText: string, machineText: string) => {
   const host = decodeHost(hostText, "h.json")
