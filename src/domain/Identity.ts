@@ -7,7 +7,8 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "./LazyTaggedError.js"
-import { createHash, randomBytes } from "node:crypto"
+import { sha3_224, shake128 } from "./Keccak.js"
+import { randomBytes } from "./NodeCrypto.js"
 import type { UuidBytes } from "./Uuid.js"
 import { isGoPrint } from "./GoText.js"
 import { setVersion4Bits } from "./Uuid.js"
@@ -55,10 +56,14 @@ export const makeSeed = (id: UuidBytes, machineName: string): Seed => {
 
 /** The first `length` bytes of the SHAKE128 stream of seed + components. */
 export const seededBytes = (seed: Seed, components: ReadonlyArray<Component>, length: number): Uint8Array => {
-  const hash = createHash("shake128", { outputLength: length })
-  hash.update(seed.bytes)
-  for (const component of components) hash.update(lengthPrefixed(component))
-  return new Uint8Array(hash.digest())
+  const parts = [seed.bytes, ...components.map(lengthPrefixed)]
+  const input = new Uint8Array(parts.reduce((n, part) => n + part.length, 0))
+  let at = 0
+  for (const part of parts) {
+    input.set(part, at)
+    at += part.length
+  }
+  return shake128(input, length)
 }
 
 // ---------------------------------------------------------------------------
@@ -191,8 +196,7 @@ export const tapName = (machine: string, connection: string): string => {
   const name = `${machine}.${connection}`
   const bytes = Buffer.from(name, "utf8")
   if (bytes.length <= MAX_INTERFACE_NAME_BYTES) return cleanInterfaceName(name)
-  const digest = createHash("sha3-224").update(bytes).digest()
-  return digest.subarray(0, 11).toString("base64url")
+  return Buffer.from(sha3_224(bytes).subarray(0, 11)).toString("base64url")
 }
 
 /** A machine connection that owns a tap. */

@@ -1,12 +1,12 @@
 /** ConfigFiles on the local filesystem: versions are SHA-256 hashes, writes are temp + rename. */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { createHash, randomBytes } from "node:crypto"
+import { nodeCrypto, randomBytes } from "../domain/NodeCrypto.js"
 import { link, open, readFile, rename, stat, unlink } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
 import { ConfigConflictError, ConfigFiles, type ConfigFilesShape, ConfigWriteError } from "../services/ConfigFiles.js"
 
-export const versionOf = (bytes: Uint8Array | string): string => createHash("sha256").update(bytes).digest("hex")
+export const versionOf = (bytes: Uint8Array | string): string => nodeCrypto().createHash("sha256").update(bytes).digest("hex")
 
 const reason = (e: unknown): string => {
   const err = e as NodeJS.ErrnoException

@@ -33,6 +33,7 @@ import {
   type QmpMessage,
   type Scanned
 } from "../domain/QmpMessage.js"
+import { nodeCrypto } from "../domain/NodeCrypto.js"
 import {
   Qmp,
   QmpCapabilitiesError,
@@ -105,7 +106,7 @@ type ListenerItem = { readonly _tag: "Event"; readonly event: QmpEvent } | {
 
 const randomClientId = (): bigint => {
   const words = new Uint32Array(2)
-  globalThis.crypto.getRandomValues(words)
+  nodeCrypto().randomFillSync(words)
   return (BigInt(words[0]!) << 32n) | BigInt(words[1]!)
 }
 

@@ -3,7 +3,7 @@
  * listens and its access token. Order: Host (DNS rebinding), Origin and Fetch Metadata (cross-site
  * requests), then the token (cookie, `?token=` on the first visit, or `Authorization: Bearer`).
  */
-import { timingSafeEqual } from "node:crypto"
+import { nodeCrypto } from "../../domain/NodeCrypto.js"
 import { isIP } from "node:net"
 
 export type Listen =
@@ -67,7 +67,7 @@ const sameToken = (a: string | undefined, b: string): boolean => {
   if (a === undefined) return false
   const x = Buffer.from(a)
   const y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
+  return x.length === y.length && nodeCrypto().timingSafeEqual(x, y)
 }
 
 /** Decides whether a request may proceed. */
