@@ -7,8 +7,8 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "./LazyTaggedError.js"
-import { sha3_224, shake128 } from "./Keccak.js"
-import { randomBytes } from "./NodeCrypto.js"
+import * as Keccak from "./Keccak.js"
+import { nodeCrypto, randomBytes } from "./NodeCrypto.js"
 import type { UuidBytes } from "./Uuid.js"
 import { isGoPrint } from "./GoText.js"
 import { setVersion4Bits } from "./Uuid.js"
@@ -53,6 +53,22 @@ export const makeSeed = (id: UuidBytes, machineName: string): Seed => {
   bytes.set(name, 16)
   return { _tag: "IdentitySeed", bytes }
 }
+
+/**
+ * A process's first hashes are computed in JavaScript (Keccak.ts), so that a command or hook that
+ * hashes a few times does not load node:crypto; from the 65th on, by node:crypto, faster per hash
+ * (`generate` and `check` of many machines hash thousands of times). Both give the same bytes.
+ */
+let hashes = 0
+const JS_HASHES = 64
+
+const shake128 = (input: Uint8Array, length: number): Uint8Array =>
+  ++hashes <= JS_HASHES
+    ? Keccak.shake128(input, length)
+    : new Uint8Array(nodeCrypto().createHash("shake128", { outputLength: length }).update(input).digest())
+
+const sha3_224 = (input: Uint8Array): Uint8Array =>
+  ++hashes <= JS_HASHES ? Keccak.sha3_224(input) : new Uint8Array(nodeCrypto().createHash("sha3-224").update(input).digest())
 
 /** The first `length` bytes of the SHAKE128 stream of seed + components. */
 export const seededBytes = (seed: Seed, components: ReadonlyArray<Component>, length: number): Uint8Array => {

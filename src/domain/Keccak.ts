@@ -1,10 +1,9 @@
 /**
  * SHA3-224 and SHAKE128 (FIPS 202), the two hashes machina's identifiers are derived with
  * (identity.md): tap names too long for an interface, MAC addresses, serials, WWNs. Written out here
- * rather than taken from `node:crypto` because loading that module costs more (5 to 9 ms here)
- * than the little hashing a command or hook does: a hash costs about 0.1 ms cold (the
- * interpreter; a command hashes a few times), microseconds once V8 has optimised it (`generate`
- * of many machines). test/domain/Keccak.test.ts checks
+ * because loading `node:crypto` costs more (5 to 9 ms here) than the little hashing a command or
+ * hook does: a hash costs about 0.1 ms cold (the interpreter), 5 us once optimised, where
+ * node:crypto takes 2 us. Identity.ts uses these for a process's first hashes only. test/domain/Keccak.test.ts checks
  * both against `node:crypto` on random inputs and output lengths.
  *
  * The state is 25 lanes of 64 bits, each held as two 32-bit halves (low word first); the

@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import { vi } from "vitest"
 import * as Either from "effect/Either"
 import {
   base32HexNoPad,
@@ -265,5 +266,20 @@ describe("tap names (identity.md §5.1)", () => {
       { tap: "ab.0", candidates: [candidates[0], candidates[2], candidates[3]] }
     ])
     assert.deepStrictEqual(tapNameCollisions(candidates.slice(0, 2)), [])
+  })
+})
+
+describe("the hashes before and after node:crypto takes over", () => {
+  it("a fresh process's first hashes (JavaScript) and later ones (node:crypto) give the same identifiers", async () => {
+    vi.resetModules()
+    const fresh = await import("../../src/domain/Identity.js")
+    const seed = fresh.makeSeed(ZERO_UUID, "vm")
+    // 100 hashes of each kind: the first 64 of the fresh module are computed in JavaScript.
+    const names = Array.from({ length: 50 }, (_, i) => `a-machine-with-a-long-name-${i}`)
+    const first = [...names.map((n) => fresh.tapName(n, "0")), ...names.map((n) => fresh.deriveMac(seed, n))]
+    const again = [...names.map((n) => fresh.tapName(n, "0")), ...names.map((n) => fresh.deriveMac(seed, n))]
+    assert.deepStrictEqual(first, again)
+    // The module's own instance (whatever it has hashed so far) agrees too.
+    assert.deepStrictEqual(first, [...names.map((n) => tapName(n, "0")), ...names.map((n) => deriveMac(makeSeed(ZERO_UUID, "vm"), n))])
   })
 })
