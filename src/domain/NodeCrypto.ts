@@ -6,7 +6,13 @@
  */
 let loaded: typeof import("node:crypto") | undefined
 
-export const nodeCrypto = (): typeof import("node:crypto") => (loaded ??= process.getBuiltinModule("node:crypto"))
+export const nodeCrypto = (): typeof import("node:crypto") => {
+  if (loaded === undefined) {
+    if (typeof process.getBuiltinModule !== "function") throw new Error(`machina needs Node.js 20.16 or later (this is ${process.version})`)
+    loaded = process.getBuiltinModule("node:crypto")
+  }
+  return loaded
+}
 
 /** `crypto.randomBytes(size)` (synchronous). */
 export const randomBytes = (size: number): Buffer => nodeCrypto().randomBytes(size)
