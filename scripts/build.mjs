@@ -216,17 +216,20 @@ const trainProgram = flag("--train-program")
 const cache = train(source, trainArgs, trainProgram === undefined ? {} : { program: trainProgram })
 
 /**
- * Compresses code caches (brotli, quality 11, a 16 MB window) as ONE stream, flushed after each
- * cache but the last: a later cache is stored as what differs from the earlier ones (caches of the
- * same source share most of their contents), and the first `k` caches are the output of the
- * stream's first `points[k - 1][0]` bytes alone, so a reader decompresses no further than the one
- * it needs. `points[i]`: [compressed bytes to decompress, start, end of cache i in that output].
+ * Compresses code caches (brotli, quality 9: decompressing quality 11 took longer than its
+ * smaller size saved) as ONE stream, flushed after each cache but the last: a later cache is stored
+ * as what differs from the earlier ones (within the 4 MB window; caches of the same source share
+ * much of their contents: the hook bundle's second cache adds about 80 KB to the first's 320 KB),
+ * and the first `k` caches are the output of the stream's first `points[k - 1][0]` bytes alone,
+ * so a reader decompresses no further than the one it needs (decompressing costs about 12 ms per
+ * MB of output here). `points[i]`: [compressed bytes to decompress, start, end of cache i in that
+ * output]. With one cache, the stream is what brotliCompressSync makes.
  */
 const compressCaches = (caches) =>
   new Promise((done, fail) => {
     const total = caches.reduce((n, c) => n + c.length, 0)
     const stream = createBrotliCompress({
-      params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_LGWIN]: 24, [zlib.BROTLI_PARAM_SIZE_HINT]: total }
+      params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_SIZE_HINT]: total }
     })
     const chunks = []
     let size = 0
@@ -280,9 +283,10 @@ let chooser = ""
 /** dbus-next's source, stored apart from both bundles (withHooks). */
 let extra
 if (withHooks) {
-  // The hook bundle, with one code cache per family of hooks, each trained in its own process
-  // against examples/seed (links simulated, a temp sysfs and run directory). V8 reads the whole
-  // cache it is given, so a hook should not pay for the functions only other hooks run.
+  // The hook bundle, with two code caches, each trained in its own process against examples/seed
+  // (links simulated, a temp sysfs and run directory). V8 reads the whole cache it is given, so a
+  // hook should not pay for the functions only other hooks run: the installed machina-ifup and
+  // machina-ifdown take a cache of their own (see the comment at the top).
   const hookSource = wrap(await bundleOf("src/hook.ts", { withoutDbus: true }))
   const host = mkdtempSync(join(tmpdir(), "machina-build-host-"))
   const hookCaches = []
@@ -298,10 +302,17 @@ if (withHooks) {
       MACHINA_RUN_DIR: join(host, "run"),
       MACHINA_SYSFS_ROOT: join(host, "sys")
     }
-    // In the order of hookCacheNames. "shutdown", for the machine's own hooks: shutdown --system
-    // of the stopped machine; prepare and teardown use it too (see above).
-    hookCaches.push(train(hookSource, ["shutdown", "--system", "--timeout", "1m25s", "test-vm"], { program: "machina", env }))
-    // "net", for QEMU's script and downscript: machina-ifup, then machina-ifdown in the same process.
+    // In the order of cacheNames[1]. hooks.cache: the hooks that run most, in one process
+    // (machina-ifup, then shutdown --system of the stopped machine, then machina-ifdown), for the
+    // machine's own hooks and for every hook run from this file (see cacheOf below).
+    hookCaches.push(train(hookSource, ["test-vm.0"], {
+      program: "machina-ifup",
+      env: {
+        ...env,
+        MACHINA_TRAIN_MORE: JSON.stringify([["machina", "shutdown", "--system", "--timeout", "1m25s", "test-vm"], ["machina-ifdown", "test-vm.0"]])
+      }
+    }))
+    // hooks-net.cache, for QEMU's script and downscript as installed: machina-ifup, then machina-ifdown.
     hookCaches.push(train(hookSource, ["test-vm.0"], {
       program: "machina-ifup",
       env: { ...env, MACHINA_TRAIN_MORE: JSON.stringify([["machina-ifdown", "test-vm.0"]]) }
@@ -335,9 +346,7 @@ if (withHooks) {
     if (choice === "report") process.stderr.write("machina: bundle: hooks\\n")
     // The hook bundle leaves what it cannot take as given to the full CLI (see src/hook.ts).
     globalThis.__machinaFullCli = () => run(0, require, 0)
-    // The code cache of the hook's family (cacheNames[1]): net for QEMU's script and downscript,
-    // shutdown for the machine's own hooks.
-    run(1, hookRequire, hook._tag === "Connect" || hook._tag === "Disconnect" ? 1 : 0)
+    run(1, hookRequire, cacheOf(hook))
   } else {
     if (choice === "report") process.stderr.write("machina: bundle: full\\n")
     run(0, require, 0)
@@ -376,7 +385,7 @@ const hookRequireOf = (sourceBytes) => `  // dbus-next, kept apart from the hook
 // The code caches' names, by bundle (0: the full CLI, 1: the hook bundle) and, for the hook
 // bundle, by family in training order: the files `machina install` writes, and what
 // MACHINA_BUNDLE=report names.
-const cacheNames = withHooks ? [["cli.cache"], ["hooks-shutdown.cache", "hooks-net.cache"]] : [["cli.cache"]]
+const cacheNames = withHooks ? [["cli.cache"], ["hooks.cache", "hooks-net.cache"]] : [["cli.cache"]]
 /** Both loaders' MACHINA_BUNDLE=report line: the code cache a bundle was compiled with, and whether V8 took it. */
 const reportCache = `    if (process.env.MACHINA_BUNDLE === "report") {
       process.stderr.write(\`machina: code cache: \${cacheNames[which][k]}: \${cachedData === undefined ? "none" : script.cachedDataRejected ? "rejected" : "accepted"}\\n\`)
@@ -422,6 +431,9 @@ if (withHooks) {
     }
   }
   const cacheNames = ${JSON.stringify(cacheNames)}
+  // The hook bundle's code cache for a hook: hooks-net.cache for QEMU's script and downscript,
+  // hooks.cache for the machine's own hooks (shutdown --system, prepare, teardown).
+  const cacheOf = (hook) => (hook._tag === "Connect" || hook._tag === "Disconnect" ? 1 : 0)
   // Runs bundle \`which\` (0: cli.js, 1: hooks.js) compiled with its code cache \`k\`, when there is one.
   const run = (which, require, k) => {
     const source = read(which === 0 ? "cli.js" : "hooks.js").latin1Slice()
@@ -467,14 +479,20 @@ const loader = `#!/usr/bin/env node
     fs.closeSync(fd)
     return part
   }
-  /** A bundle's part of the file: its source (restored) and its compressed code caches. */
-  const partOf = (which) => {
+  /**
+   * A bundle's part of the file: its source (restored) and its compressed code caches, as far as
+   * cache \`k\` needs (all when omitted).
+   */
+  const partOf = (which, k) => {
     const [at, length, end, restored, points] = layout[which]
-    const part = read(at, end)
+    const part = read(at, k === undefined ? end : Math.min(end, at + length + 1 + Math.ceil(points[k][0] / 3) * 4))
     for (const r of restored) part[r] = 0x2f
     return { part, length, points }
   }
   const cacheNames = ${JSON.stringify(cacheNames)}
+  // Every hook run from this file takes hooks.cache, the first cache of its stream: going on to
+  // hooks-net.cache would cost more decompressing than its smaller size saves (see build.mjs).
+  const cacheOf = () => 0
   /** Code cache \`k\` of a part: its one stream, decoded and decompressed no further than that cache (compressCaches). */
   const cacheIn = ({ part, length, points }, k) => {
     const zlib = require("node:zlib")
@@ -489,7 +507,7 @@ const loader = `#!/usr/bin/env node
 ${hookRequireOf("dbusSourceBytes()")}`}
   /** Runs bundle \`which\` (0: the full CLI, 1: the hook bundle) compiled with its code cache \`k\`. */
   const run = (which, require, k) => {
-    const found = partOf(which)
+    const found = partOf(which, k)
     const cachedData = cacheIn(found, k)
     const script = new (require("node:vm").Script)(found.part.latin1Slice(0, found.length), { filename: __filename, cachedData })
 ${reportCache}
