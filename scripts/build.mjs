@@ -14,15 +14,31 @@
 // (src/hook.ts: the commands systemd and QEMU run for every machine start and stop, without
 // @effect/cli), each with its own code cache. The loader runs src/programs/HookArgv.ts (tiny,
 // import-free, inlined in the loader) on argv, reads again only the part of this file that bundle
-// needs, and compiles only it. The hook bundle is trained on the hooks that run most (ifup,
-// shutdown --system of a stopped machine, ifdown; examples/seed's test-vm) in one process, with
-// simulated links and a temp sysfs and run directory. prepare and teardown are left out: on a
-// build host they are outside their unit and would put the D-Bus client (the occupancy check) in
-// the cache, which their real runs under systemd, inside the unit, do not load.
+// needs, and compiles only it. The hook bundle has two code caches of the same source (V8 takes
+// any cache made for the same source), each trained in a process of its own on examples/seed's
+// test-vm, with simulated links and a temp sysfs and run directory:
+// - hooks.cache: the hooks that run most (ifup, shutdown --system of a stopped machine, ifdown)
+//   in one process (924 KB). The installed shutdown, prepare and teardown take it, and so does
+//   every hook run from this file itself.
+// - hooks-net.cache: ifup, then ifdown (761 KB), for the installed machina-ifup and machina-ifdown.
+//   V8 reads the whole cache it is given (about 20 ms for 924 KB here), so the net hooks no
+//   longer pay for shutdown's functions: installed ifup measured 2-4 ms faster in interleaved runs.
+// A cache trained on shutdown alone (885 KB) measured no better than hooks.cache for shutdown
+// (within noise; about 1.5 ms less to read, in process), so the machine's hooks keep that one.
+// prepare and teardown are not trained: on a build host they are outside their unit and would put
+// the D-Bus client (the occupancy check) in the cache, which their real runs under systemd, inside
+// the unit, do not load; what they share with the trained hooks (configuration, Effect's runtime)
+// is in hooks.cache, and neither cache holds their own program's functions.
+// This file stores both caches as one brotli stream (compressCaches): hooks-net.cache adds about
+// 110 KB of base64 to the file (Node reads and scans every byte of it, about 10 ms per MB), and a
+// hook run from this file decompresses only hooks.cache, the first in the stream. Taking
+// hooks-net.cache here too would mean decompressing both (about 12 ms per MB of output), more
+// than its smaller size saves, so only the installed form uses it.
 // The hook bundle leaves dbus-next out: the file holds it once more, compressed, and the loader's
 // require for the hook bundle unpacks it on first use (see dbusApart below).
-// MACHINA_BUNDLE=full (force the full CLI) and MACHINA_BUNDLE=report (say which bundle runs, on
-// stderr) are diagnostics for tests and by hand.
+// MACHINA_BUNDLE=full (force the full CLI) and MACHINA_BUNDLE=report (say on stderr which bundle
+// runs, then which code cache it was compiled with and whether V8 took it: `accepted`, `rejected`,
+// or `none` when an installed cache file is missing) are diagnostics for tests and by hand.
 //
 // `node scripts/build.mjs --plain` writes the plain bundle instead (readable stack traces,
 // profiling). `--entry FILE --outfile FILE --train ARG,ARG...` builds another entry the same way
