@@ -239,7 +239,7 @@ const cache = train(source, trainArgs, trainProgram === undefined ? {} : { progr
  * and the first `k` caches are the output of the stream's first `points[k - 1][0]` bytes alone,
  * so a reader decompresses no further than the one it needs (decompressing costs about 12 ms per
  * MB of output here). `points[i]`: [compressed bytes to decompress, start, end of cache i in that
- * output]. With one cache, the stream is what brotliCompressSync makes.
+ * output].
  */
 const compressCaches = (caches) =>
   new Promise((done, fail) => {
@@ -430,8 +430,8 @@ if (withHooks) {
 "use strict";
 // machina, as \`machina install\` writes it: this loader runs the bundles installed in
 // ../lib/machina/${id}/ beside this file's directory (cli.js, hooks.js and dbus-next.js, the first
-// two with their V8 code caches: cli.cache, and one per family of hooks). See scripts/build.mjs in
-// the machina sources.
+// two with their V8 code caches: cli.cache; hooks.cache, and hooks-net.cache for machina-ifup and
+// machina-ifdown). See scripts/build.mjs in the machina sources.
 {
   const fs = require("node:fs")
   const { join } = require("node:path")
