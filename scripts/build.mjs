@@ -22,7 +22,7 @@
 //   every hook run from this file itself.
 // - hooks-net.cache: ifup, then ifdown (761 KB), for the installed machina-ifup and machina-ifdown.
 //   V8 reads the whole cache it is given (about 20 ms for 924 KB here), so the net hooks no
-//   longer pay for shutdown's functions: installed ifup and ifdown measured 2.5-4.5 ms faster.
+//   longer pay for shutdown's functions: installed ifup and ifdown measured about 3 ms faster.
 // A cache trained on shutdown alone (885 KB) measured no better than hooks.cache for shutdown
 // (within noise; about 1.5 ms less to read, in process), so the machine's hooks keep that one.
 // prepare and teardown are not trained: on a build host they are outside their unit and would put
