@@ -14,22 +14,38 @@
 // (src/hook.ts: the commands systemd and QEMU run for every machine start and stop, without
 // @effect/cli), each with its own code cache. The loader runs src/programs/HookArgv.ts (tiny,
 // import-free, inlined in the loader) on argv, reads again only the part of this file that bundle
-// needs, and compiles only it. The hook bundle is trained on the hooks that run most (ifup,
-// shutdown --system of a stopped machine, ifdown; examples/seed's test-vm) in one process, with
-// simulated links and a temp sysfs and run directory. prepare and teardown are left out: on a
-// build host they are outside their unit and would put the D-Bus client (the occupancy check) in
-// the cache, which their real runs under systemd, inside the unit, do not load.
+// needs, and compiles only it. The hook bundle has two code caches of the same source (V8 takes
+// any cache made for the same source), each trained in a process of its own on examples/seed's
+// test-vm, with simulated links and a temp sysfs and run directory:
+// - hooks.cache: the hooks that run most (ifup, shutdown --system of a stopped machine, ifdown)
+//   in one process (924 KB). The installed shutdown, prepare and teardown take it, and so does
+//   every hook run from this file itself.
+// - hooks-net.cache: ifup, then ifdown (761 KB), for the installed machina-ifup and machina-ifdown.
+//   V8 reads the whole cache it is given (about 20 ms for 924 KB here), so the net hooks no
+//   longer pay for shutdown's functions: installed ifup and ifdown measured about 3 ms faster.
+// A cache trained on shutdown alone (885 KB) measured no better than hooks.cache for shutdown
+// (within noise; about 1.5 ms less to read, in process), so the machine's hooks keep that one.
+// prepare and teardown are not trained: on a build host they are outside their unit and would put
+// the D-Bus client (the occupancy check) in the cache, which their real runs under systemd, inside
+// the unit, do not load; what they share with the trained hooks (configuration, Effect's runtime)
+// is in hooks.cache, and neither cache holds their own program's functions.
+// This file stores both caches as one brotli stream (compressCaches): hooks-net.cache adds about
+// 110 KB of base64 to the file (Node reads and scans every byte of it, about 10 ms per MB), and a
+// hook run from this file decompresses only hooks.cache, the first in the stream. Taking
+// hooks-net.cache here too would mean decompressing both (about 12 ms per MB of output), more
+// than its smaller size saves, so only the installed form uses it.
 // The hook bundle leaves dbus-next out: the file holds it once more, compressed, and the loader's
 // require for the hook bundle unpacks it on first use (see dbusApart below).
-// MACHINA_BUNDLE=full (force the full CLI) and MACHINA_BUNDLE=report (say which bundle runs, on
-// stderr) are diagnostics for tests and by hand.
+// MACHINA_BUNDLE=full (force the full CLI) and MACHINA_BUNDLE=report (say on stderr which bundle
+// runs, then which code cache it was compiled with and whether V8 took it: `accepted`, `rejected`,
+// or `none` when an installed cache file is missing) are diagnostics for tests and by hand.
 //
 // `node scripts/build.mjs --plain` writes the plain bundle instead (readable stack traces,
 // profiling). `--entry FILE --outfile FILE --train ARG,ARG...` builds another entry the same way
 // (the start-up benchmark's reference program, bench/floor.ts).
 import { build } from "esbuild"
 import { spawnSync } from "node:child_process"
-import { brotliCompressSync, brotliDecompressSync, constants as zlib } from "node:zlib"
+import { brotliCompressSync, brotliDecompressSync, constants as zlib, createBrotliCompress } from "node:zlib"
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
@@ -215,65 +231,112 @@ const train = (source, args, { program, env } = {}) => {
 const trainProgram = flag("--train-program")
 const cache = train(source, trainArgs, trainProgram === undefined ? {} : { program: trainProgram })
 
-/** A bundle's source (stored raw) and its cache (brotli, base64), as one stretch of the comment. */
-const pack = (source, cache) => {
+/**
+ * Compresses code caches (brotli, quality 9: decompressing quality 11 took longer than its
+ * smaller size saved) as ONE stream, flushed after each cache but the last: a later cache is stored
+ * as what differs from the earlier ones (within the 4 MB window; caches of the same source share
+ * much of their contents: the hook bundle's second cache adds about 80 KB to the first's 320 KB),
+ * and the first `k` caches are the output of the stream's first `points[k - 1][0]` bytes alone,
+ * so a reader decompresses no further than the one it needs (decompressing costs about 12 ms per
+ * MB of output here). `points[i]`: [compressed bytes to decompress, start, end of cache i in that
+ * output].
+ */
+const compressCaches = (caches) =>
+  new Promise((done, fail) => {
+    const total = caches.reduce((n, c) => n + c.length, 0)
+    const stream = createBrotliCompress({
+      params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_SIZE_HINT]: total }
+    })
+    const chunks = []
+    let size = 0
+    const points = []
+    stream.on("data", (chunk) => {
+      chunks.push(chunk)
+      size += chunk.length
+    })
+    stream.on("error", fail)
+    stream.on("end", () => {
+      points.push([size, total - caches.at(-1).length, total])
+      done({ packed: Buffer.concat(chunks), points })
+    })
+    const write = (i, from) => {
+      if (i === caches.length - 1) return void stream.end(caches[i])
+      stream.write(caches[i])
+      // The flushed output has been emitted once the callback's turn of the event loop is over.
+      stream.flush(zlib.BROTLI_OPERATION_FLUSH, () => setImmediate(() => {
+        points.push([size, from, from + caches[i].length])
+        write(i + 1, from + caches[i].length)
+      }))
+    }
+    write(0, 0)
+  })
+
+/** A bundle's source (stored raw) and its caches (one brotli stream, base64), as one stretch of the comment. */
+const pack = async (source, caches) => {
   const sourceBytes = Buffer.from(source, "latin1")
   // esbuild escapes non-ASCII by default; the loader decodes the source as latin1, so it must be ASCII.
   if (sourceBytes.length !== source.length || /[^\x00-\x7f]/.test(source)) throw new Error("the bundle is not ASCII")
   // Node reads the whole file as UTF-8 and scans it as JavaScript before the loader runs, at about
   // 10 ms per MB, and a file with non-ASCII bytes costs more again. So the source, ASCII already,
-  // is stored raw (no decoding at start-up) and the binary cache brotli-compressed in base64
-  // (a third of its size; decompressing costs less than scanning it raw or in plain base64).
+  // is stored raw (no decoding at start-up) and the binary caches brotli-compressed in base64
+  // (a third of their size; decompressing costs less than scanning them raw or in plain base64).
   // Both sit in one block comment at the end of the file. A comment ends at the first "*/", so
   // every "/" that follows a "*" in the source is stored as a NUL and its offset listed for the
-  // loader. Base64 has no "*", so the cache needs no such care.
+  // loader. Base64 has no "*", so the caches need no such care.
   const stored = Buffer.from(sourceBytes)
   const restored = []
   for (let at = stored.indexOf("*/"); at !== -1; at = stored.indexOf("*/", at + 1)) {
     restored.push(at + 1)
     stored[at + 1] = 0
   }
-  const packedCache = Buffer.from(
-    brotliCompressSync(cache, { params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_SIZE_HINT]: cache.length } }).toString("base64"),
-    "latin1"
-  )
-  return { sourceBytes, cache, restored, sourceLength: stored.length, bytes: Buffer.concat([stored, Buffer.from(" "), packedCache]) }
+  const { packed, points } = await compressCaches(caches)
+  const packedCache = Buffer.from(packed.toString("base64"), "latin1")
+  return { sourceBytes, caches, points, restored, sourceLength: stored.length, bytes: Buffer.concat([stored, Buffer.from(" "), packedCache]) }
 }
 
-const parts = [pack(source, cache)]
+const parts = [await pack(source, [cache])]
 let chooser = ""
 /** dbus-next's source, stored apart from both bundles (withHooks). */
 let extra
 if (withHooks) {
-  // The hook bundle, trained on `machina-ifup test-vm.0` against examples/seed, links simulated.
+  // The hook bundle, with two code caches, each trained in its own process against examples/seed
+  // (links simulated, a temp sysfs and run directory). V8 reads the whole cache it is given, so a
+  // hook should not pay for the functions only other hooks run: the installed machina-ifup and
+  // machina-ifdown take a cache of their own (see the comment at the top).
   const hookSource = wrap(await bundleOf("src/hook.ts", { withoutDbus: true }))
-  // Then the other frequent hooks in the same process, so their functions are in the cache too:
-  // shutdown --system of the stopped machine, machina-ifdown.
   const host = mkdtempSync(join(tmpdir(), "machina-build-host-"))
-  let hookCache
+  const hookCaches = []
   try {
     const type = join(host, "sys/bus/pci/devices/0000:c1:00.0/mdev_supported_types/nvidia-428")
     mkdirSync(type, { recursive: true })
     writeFileSync(join(type, "name"), "GRID RTX8000-6Q\n")
     writeFileSync(join(type, "create"), "")
     mkdirSync(join(host, "run"))
-    hookCache = train(hookSource, ["test-vm.0"], {
+    const env = {
+      MACHINA_CONFIG_DIR: join(root, "examples/seed"),
+      MACHINA_SIMULATE_LINKS: "kvmbr0:bridge,test-vm.0",
+      MACHINA_RUN_DIR: join(host, "run"),
+      MACHINA_SYSFS_ROOT: join(host, "sys")
+    }
+    // In the order of cacheNames[1]. hooks.cache: the hooks that run most, in one process
+    // (machina-ifup, then shutdown --system of the stopped machine, then machina-ifdown), for the
+    // machine's own hooks and for every hook run from this file (see cacheOf below).
+    hookCaches.push(train(hookSource, ["test-vm.0"], {
       program: "machina-ifup",
       env: {
-        MACHINA_CONFIG_DIR: join(root, "examples/seed"),
-        MACHINA_SIMULATE_LINKS: "kvmbr0:bridge,test-vm.0",
-        MACHINA_RUN_DIR: join(host, "run"),
-        MACHINA_SYSFS_ROOT: join(host, "sys"),
-        MACHINA_TRAIN_MORE: JSON.stringify([
-          ["machina", "shutdown", "--system", "--timeout", "1m25s", "test-vm"],
-          ["machina-ifdown", "test-vm.0"]
-        ])
+        ...env,
+        MACHINA_TRAIN_MORE: JSON.stringify([["machina", "shutdown", "--system", "--timeout", "1m25s", "test-vm"], ["machina-ifdown", "test-vm.0"]])
       }
-    })
+    }))
+    // hooks-net.cache, for QEMU's script and downscript as installed: machina-ifup, then machina-ifdown.
+    hookCaches.push(train(hookSource, ["test-vm.0"], {
+      program: "machina-ifup",
+      env: { ...env, MACHINA_TRAIN_MORE: JSON.stringify([["machina-ifdown", "test-vm.0"]]) }
+    }))
   } finally {
     rmSync(host, { recursive: true, force: true })
   }
-  parts.push(pack(hookSource, hookCache))
+  parts.push(await pack(hookSource, hookCaches))
   // dbus-next, compressed (brotli, base64: no "*" to end the comment); no code cache, as it is
   // loaded only by commands that then wait on systemd.
   const dbusSource = Buffer.from(wrap(await bundleOf(undefined, { stdin: 'module.exports = require("dbus-next")' })), "latin1")
@@ -291,19 +354,21 @@ if (withHooks) {
   const hookArgv = (() => { const module = { exports: {} }, exports = module.exports; ${recogniser.trim()}
     return module.exports.hookArgv })()
   // MACHINA_BUNDLE=full forces the full CLI (to compare both paths); MACHINA_BUNDLE=report says
-  // on stderr which bundle runs. Diagnostics, for tests and by hand.
+  // on stderr which bundle runs, then which code cache and whether V8 took it (see run).
+  // Diagnostics, for tests and by hand.
   const choice = process.env.MACHINA_BUNDLE
-  if (choice !== "full" && hookArgv(process.argv) !== undefined) {
+  const hook = choice === "full" ? undefined : hookArgv(process.argv)
+  if (hook !== undefined) {
     if (choice === "report") process.stderr.write("machina: bundle: hooks\\n")
     // The hook bundle leaves what it cannot take as given to the full CLI (see src/hook.ts).
-    globalThis.__machinaFullCli = () => run(0, require)
-    run(1, hookRequire)
+    globalThis.__machinaFullCli = () => run(0, require, 0)
+    run(1, hookRequire, cacheOf(hook))
   } else {
     if (choice === "report") process.stderr.write("machina: bundle: full\\n")
-    run(0, require)
+    run(0, require, 0)
   }`
 } else chooser = `
-  run(0, require)`
+  run(0, require, 0)`
 
 // Offsets of each part from the start of the payload, which ends the file (the loader finds it
 // from the end, by its length).
@@ -314,7 +379,7 @@ const payload = Buffer.concat([
 const tail = "*/\n"
 const layout = []
 for (let i = 0, at = 0; i < parts.length; at += parts[i].bytes.length + 1, i++) {
-  layout.push([at, parts[i].sourceLength, at + parts[i].bytes.length, parts[i].restored])
+  layout.push([at, parts[i].sourceLength, at + parts[i].bytes.length, parts[i].restored, parts[i].points])
 }
 const extraAt = layout.length === 0 ? 0 : layout[layout.length - 1][2] + 1
 const extraLayout = extra === undefined ? undefined : [extraAt, extraAt + extra.bytes.length]
@@ -333,6 +398,15 @@ const hookRequireOf = (sourceBytes) => `  // dbus-next, kept apart from the hook
   }
   const hookRequire = Object.assign((id) => (id === "dbus-next" ? (dbusNext ??= loadDbusNext()) : require(id)), require)`
 
+// The code caches' names, by bundle (0: the full CLI, 1: the hook bundle) and, for the hook
+// bundle, by family in training order: the files `machina install` writes, and what
+// MACHINA_BUNDLE=report names.
+const cacheNames = withHooks ? [["cli.cache"], ["hooks.cache", "hooks-net.cache"]] : [["cli.cache"]]
+/** Both loaders' MACHINA_BUNDLE=report line: the code cache a bundle was compiled with, and whether V8 took it. */
+const reportCache = `    if (process.env.MACHINA_BUNDLE === "report") {
+      process.stderr.write(\`machina: code cache: \${cacheNames[which][k]}: \${cachedData === undefined ? "none" : script.cachedDataRejected ? "rejected" : "accepted"}\\n\`)
+    }`
+
 // The installed form (`machina install`, src/programs/Install.ts): Node reads every byte of the
 // file it runs, about 10 ms per MB here, before any of it runs, and this file holds every bundle.
 // So install writes a small loader as `<prefix>/bin/machina` and the bundles, raw, with their
@@ -345,8 +419,8 @@ let installedLoader
 if (withHooks) {
   const { createHash } = await import("node:crypto")
   const files = [
-    ["cli.js", parts[0].sourceBytes], ["cli.cache", parts[0].cache],
-    ["hooks.js", parts[1].sourceBytes], ["hooks.cache", parts[1].cache],
+    ["cli.js", parts[0].sourceBytes], ["cli.cache", parts[0].caches[0]],
+    ["hooks.js", parts[1].sourceBytes], ...cacheNames[1].map((name, k) => [name, parts[1].caches[k]]),
     ["dbus-next.js", extra.sourceBytes]
   ]
   const hash = createHash("sha256")
@@ -356,7 +430,8 @@ if (withHooks) {
 "use strict";
 // machina, as \`machina install\` writes it: this loader runs the bundles installed in
 // ../lib/machina/${id}/ beside this file's directory (cli.js, hooks.js and dbus-next.js, the first
-// two with their V8 code caches). See scripts/build.mjs in the machina sources.
+// two with their V8 code caches: cli.cache; hooks.cache, and hooks-net.cache for machina-ifup and
+// machina-ifdown). See scripts/build.mjs in the machina sources.
 {
   const fs = require("node:fs")
   const { join } = require("node:path")
@@ -371,10 +446,18 @@ if (withHooks) {
       process.exit(70)
     }
   }
-  const compile = (name) =>
-    new (require("node:vm").Script)(read(name + ".js").latin1Slice(), { filename: __filename, cachedData: read(name + ".cache", true) })
-  const run = (which, require) =>
-    compile(which === 0 ? "cli" : "hooks").runInThisContext().call(exports, exports, require, module, __filename, __dirname)
+  const cacheNames = ${JSON.stringify(cacheNames)}
+  // The hook bundle's code cache for a hook: hooks-net.cache for QEMU's script and downscript,
+  // hooks.cache for the machine's own hooks (shutdown --system, prepare, teardown).
+  const cacheOf = (hook) => (hook._tag === "Connect" || hook._tag === "Disconnect" ? 1 : 0)
+  // Runs bundle \`which\` (0: cli.js, 1: hooks.js) compiled with its code cache \`k\`, when there is one.
+  const run = (which, require, k) => {
+    const source = read(which === 0 ? "cli.js" : "hooks.js").latin1Slice()
+    const cachedData = read(cacheNames[which][k], true)
+    const script = new (require("node:vm").Script)(source, { filename: __filename, cachedData })
+${reportCache}
+    script.runInThisContext().call(exports, exports, require, module, __filename, __dirname)
+  }
 ${hookRequireOf('read("dbus-next.js")')}
   globalThis.__machinaInstallable = {
     id,
@@ -390,8 +473,8 @@ ${hookRequireOf('read("dbus-next.js")')}
     id: "${id}",
     loader: () => Buffer.from(${JSON.stringify(installedLoader)}, "latin1"),
     files: () => [
-      ["cli.js", source(0)], ["cli.cache", cache(0)], ["hooks.js", source(1)], ["hooks.cache", cache(1)],
-      ["dbus-next.js", dbusSourceBytes()]
+      ["cli.js", source(0)], ["cli.cache", cache(0, 0)], ["hooks.js", source(1)],
+      ...cacheNames[1].map((name, k) => [name, cache(1, k)]), ["dbus-next.js", dbusSourceBytes()]
     ]
   }`
 }
@@ -412,22 +495,38 @@ const loader = `#!/usr/bin/env node
     fs.closeSync(fd)
     return part
   }
-  /** A bundle's part of the file: its source (restored) and its compressed code cache. */
-  const partOf = (which) => {
-    const [at, length, end, restored] = layout[which]
-    const part = read(at, end)
+  /**
+   * A bundle's part of the file: its source (restored) and its compressed code caches, as far as
+   * cache \`k\` needs (all when omitted).
+   */
+  const partOf = (which, k) => {
+    const [at, length, end, restored, points] = layout[which]
+    const part = read(at, k === undefined ? end : Math.min(end, at + length + 1 + Math.ceil(points[k][0] / 3) * 4))
     for (const r of restored) part[r] = 0x2f
-    return { part, length }
+    return { part, length, points }
   }
-  const cacheIn = ({ part, length }) => require("node:zlib").brotliDecompressSync(Buffer.from(part.latin1Slice(length + 1), "base64"))
+  const cacheNames = ${JSON.stringify(cacheNames)}
+  // Every hook run from this file takes hooks.cache, the first cache of its stream: going on to
+  // hooks-net.cache would cost more decompressing than its smaller size saves (see build.mjs).
+  const cacheOf = () => 0
+  /** Code cache \`k\` of a part: its one stream, decoded and decompressed no further than that cache (compressCaches). */
+  const cacheIn = ({ part, length, points }, k) => {
+    const zlib = require("node:zlib")
+    const [upTo, from, to] = points[k]
+    const packed = Buffer.from(part.latin1Slice(length + 1, Math.min(part.length, length + 1 + Math.ceil(upTo / 3) * 4)), "base64")
+    return zlib.brotliDecompressSync(packed.subarray(0, upTo), { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH }).subarray(from, to)
+  }
   const source = (which) => { const { part, length } = partOf(which); return part.subarray(0, length) }
-  const cache = (which) => cacheIn(partOf(which))${extraLayout === undefined ? `
+  const cache = (which, k) => cacheIn(partOf(which), k)${extraLayout === undefined ? `
   const hookRequire = require` : `
   const dbusSourceBytes = () => require("node:zlib").brotliDecompressSync(Buffer.from(read(${extraLayout[0]}, ${extraLayout[1]}).latin1Slice(), "base64"))
 ${hookRequireOf("dbusSourceBytes()")}`}
-  const run = (which, require) => {
-    const found = partOf(which)
-    const script = new (require("node:vm").Script)(found.part.latin1Slice(0, found.length), { filename: __filename, cachedData: cacheIn(found) })
+  /** Runs bundle \`which\` (0: the full CLI, 1: the hook bundle) compiled with its code cache \`k\`. */
+  const run = (which, require, k) => {
+    const found = partOf(which, k)
+    const cachedData = cacheIn(found, k)
+    const script = new (require("node:vm").Script)(found.part.latin1Slice(0, found.length), { filename: __filename, cachedData })
+${reportCache}
     script.runInThisContext().call(exports, exports, require, module, __filename, __dirname)
   }${installable}${chooser}
 }
@@ -440,12 +539,18 @@ const file = Buffer.concat([Buffer.from(loader, "latin1"), payload, Buffer.from(
   const copy = Buffer.from(file)
   const base = copy.length - payload.length - tail.length
   parts.forEach((p, i) => {
-    const [at, length, end, restored] = layout[i]
+    const [at, length, end, restored, points] = layout[i]
     for (const r of restored) copy[base + at + r] = 0x2f
     if (!copy.subarray(base + at, base + at + length).equals(p.sourceBytes)) throw new Error("the loader would not restore a bundle's source")
-    if (!brotliDecompressSync(Buffer.from(copy.latin1Slice(base + at + length + 1, base + end), "base64")).equals(p.cache)) {
-      throw new Error("the loader would not restore a code cache")
-    }
+    // As the loader's cacheIn: each cache from the stream's prefix alone.
+    p.caches.forEach((c, k) => {
+      const [upTo, from, to] = points[k]
+      const text = copy.latin1Slice(base + at + length + 1, Math.min(base + end, base + at + length + 1 + Math.ceil(upTo / 3) * 4))
+      const packed = Buffer.from(text, "base64").subarray(0, upTo)
+      if (!brotliDecompressSync(packed, { finishFlush: zlib.BROTLI_OPERATION_FLUSH }).subarray(from, to).equals(c)) {
+        throw new Error("the loader would not restore a code cache")
+      }
+    })
   })
   if (extra !== undefined) {
     const text = copy.latin1Slice(base + extraLayout[0], base + extraLayout[1])

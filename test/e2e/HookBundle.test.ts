@@ -1,6 +1,7 @@
 /**
  * The built bundle's two ways in (scripts/build.mjs): the loader runs the hook bundle for the
- * commands HookArgv recognises and the full CLI otherwise (checked with MACHINA_BUNDLE=report),
+ * commands HookArgv recognises and the full CLI otherwise (checked with MACHINA_BUNDLE=report,
+ * which also names the code cache each bundle was compiled with and says whether V8 took it),
  * and for every hook the hook bundle prints and exits exactly as the full CLI of the same file
  * (MACHINA_BUNDLE=full). The hook bundle hands what it cannot take as given (a `--timeout` that
  * does not parse) to the full CLI. Runs dist/machina.cjs (`npm run build`) through `machina`,
@@ -101,6 +102,10 @@ describe.skipIf(!existsSync(BUNDLE)).each(forms)("%s: hooks", (form) => {
       const options = { ...(h.links === undefined ? {} : { links: h.links }), ...(h.mdev === undefined ? {} : { mdev: h.mdev }) }
       const reported = run(h.program, h.args, { ...options, bundle: "report" })
       expect(reported.stderr.split("\n")[0]).toBe("machina: bundle: hooks")
+      // Installed, QEMU's script and downscript take the net hooks' own cache; everything else,
+      // and every hook run from the built file itself, the cache of all the frequent hooks.
+      const cache = form === "installed" && h.program !== "machina" ? "hooks-net.cache" : "hooks.cache"
+      expect(reported.stderr.split("\n")[1]).toBe(`machina: code cache: ${cache}: accepted`)
       const fast = run(h.program, h.args, options)
       const full = run(h.program, h.args, { ...options, bundle: "full" })
       expect(fast).toEqual(full)
@@ -122,7 +127,7 @@ describe.skipIf(!existsSync(BUNDLE)).each(forms)("%s: hooks", (form) => {
   it("leaves help, other commands and bad values to the full CLI", { timeout: 120_000 }, () => {
     expect(run("machina", ["args", "test-vm"], { bundle: "report" }).stderr.split("\n")[0]).toBe("machina: bundle: full")
     const help = run("machina", ["prepare", "--help"], { bundle: "report" })
-    expect(help.stderr).toBe("machina: bundle: full\n")
+    expect(help.stderr).toBe("machina: bundle: full\nmachina: code cache: cli.cache: accepted\n")
     expect(help.status).toBe(0)
     expect(help.stdout).toContain("Prepares the host environment")
     // The hook bundle recognises the shape, cannot parse the duration, and hands over.
@@ -167,6 +172,22 @@ describe.skipIf(!existsSync(BUNDLE)).each(forms)("%s: hooks", (form) => {
     } finally {
       if (Number.isInteger(pid) && pid > 0) process.kill(pid, "SIGTERM")
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it.runIf(form === "installed")("a missing code cache only makes a hook compile its bundle: same output, reported as none", { timeout: 120_000 }, () => {
+    const lib = join(root!, "usr/lib/machina")
+    const [id] = readdirSync(lib)
+    for (const [program, args, cache] of [["machina-ifup", ["test-vm.0"], "hooks-net.cache"], ["machina", ["shutdown", "--system", "test-vm"], "hooks.cache"]] as const) {
+      const file = join(lib, id!, cache)
+      const before = run(program, args)
+      execFileSync("mv", [file, `${file}.away`])
+      try {
+        expect(run(program, args, { bundle: "report" }).stderr.split("\n").slice(0, 2)).toEqual(["machina: bundle: hooks", `machina: code cache: ${cache}: none`])
+        expect(run(program, args)).toEqual(before)
+      } finally {
+        execFileSync("mv", [`${file}.away`, file])
+      }
     }
   })
 
