@@ -274,9 +274,18 @@ export const populate = (machine: Machine, d: Definition): Definition => {
 }
 
 /** Resolves a machine's tags against the host, merges and populates ("Build" in the original). */
-export const compose = (host: Host, machine: Machine): Either.Either<Composed, ConfigInvalidError> => {
+export const compose = (host: Host, machine: Machine): Either.Either<Composed, ConfigInvalidError> =>
+  Either.map(composeUnpopulated(host, machine), (c) => ({ ...c, definition: populate(machine, c.definition) }))
+
+/**
+ * As `compose`, without the derived identifiers (MACs, WWNs, serials, device and group ids are
+ * left as configured, possibly empty): for what needs only names and networks, the tap hooks,
+ * which would otherwise hash a few times per machine for nothing. It fails exactly when `compose`
+ * does (populating cannot fail).
+ */
+export const composeUnpopulated = (host: Host, machine: Machine): Either.Either<Composed, ConfigInvalidError> => {
   const sources = collectSources(host, machine)
   if (Either.isLeft(sources)) return Either.left(sources.left)
   const { definition, origins } = mergeSources(sources.right)
-  return Either.right({ machine, definition: populate(machine, definition), origins })
+  return Either.right({ machine, definition, origins })
 }

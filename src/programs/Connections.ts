@@ -15,7 +15,7 @@ import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 import type { Connection } from "../domain/Config.js"
 import type { Host } from "../domain/ConfigFiles.js"
 import { resolveTapName, tapName } from "../domain/Identity.js"
-import { compose, type Composed } from "../domain/Merge.js"
+import { type Composed, composeUnpopulated } from "../domain/Merge.js"
 import { AlreadyReported } from "./Failures.js"
 import { netLinks, store } from "./Workspace.js"
 
@@ -30,6 +30,7 @@ export class ConnectionNotFoundError extends LazyTaggedError<ConnectionNotFoundE
 
 export interface Selected {
   readonly machine: string
+  /** As configured: its MAC is not derived (nothing here needs it). */
   readonly connection: Connection
   readonly tap: string
 }
@@ -45,7 +46,7 @@ export const select = (args: ReadonlyArray<string>) =>
         const cached = cache.get(name)
         if (cached !== undefined) return cached
         const machine = yield* s.loadMachine(name)
-        const composed = yield* Either.match(compose(host, machine), { onLeft: Effect.fail, onRight: Effect.succeed })
+        const composed = yield* Either.match(composeUnpopulated(host, machine), { onLeft: Effect.fail, onRight: Effect.succeed })
         cache.set(name, composed)
         return composed
       })

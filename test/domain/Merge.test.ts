@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import { readFileSync } from "node:fs"
 import { decodeHost, decodeMachine } from "../../src/domain/ConfigFiles.js"
-import { compose } from "../../src/domain/Merge.js"
+import { compose, composeUnpopulated, populate } from "../../src/domain/Merge.js"
 import { machineSummary } from "../../src/domain/Summary.js"
 
 const seed = "test/golden/cases/seed-example/etc/machina"
@@ -14,6 +14,19 @@ const host = (json: unknown) => Either.getOrThrow(decodeHost(JSON.stringify(json
 const machine = (json: unknown, name = "vm") => Either.getOrThrow(decodeMachine(JSON.stringify(json), `${name}.conf.json`, name))
 
 describe("merge", () => {
+  it("without derived identifiers: the same merge, identifiers left as configured", () => {
+    const full = Either.getOrThrow(compose(seedHost(), seedMachine()))
+    const bare = Either.getOrThrow(composeUnpopulated(seedHost(), seedMachine()))
+    expect(bare.definition.connections).toEqual([{ name: "0", network: "local", ip: "", mac: "" }])
+    expect(bare.definition.volumes.map((v) => v.wwn)).toEqual(["", "", ""])
+    expect(bare.origins).toEqual(full.origins)
+    expect(populate(bare.machine, bare.definition)).toEqual(full.definition)
+    // It fails where compose fails: an unknown tag.
+    const unknownTag = machine({ tags: ["nope"] })
+    expect(Either.getLeft(composeUnpopulated(seedHost(), unknownTag))).toEqual(Either.getLeft(compose(seedHost(), unknownTag)))
+    expect(Either.isLeft(compose(seedHost(), unknownTag))).toBe(true)
+  })
+
   it("reproduces the seed walk-through (config.md §6)", () => {
     const c = Either.getOrThrow(compose(seedHost(), seedMachine()))
     const d = c.definition
