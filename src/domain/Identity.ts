@@ -55,12 +55,14 @@ export const makeSeed = (id: UuidBytes, machineName: string): Seed => {
 }
 
 /**
- * A process's first hashes are computed in JavaScript (Keccak.ts), so that a command or hook that
- * hashes a few times does not load node:crypto; from the 65th on, by node:crypto, faster per hash
+ * A process's first hashes are computed in JavaScript (Keccak.ts), so that a hook hashing a tap
+ * name or two does not load node:crypto; from the fifth on, by node:crypto. A few more hashes in
+ * JavaScript would have V8 optimise the permutation on a background thread, which the process
+ * then waits for at exit (about 10 ms for `args`, measured), and node:crypto is faster per hash
  * (`generate` and `check` of many machines hash thousands of times). Both give the same bytes.
  */
 let hashes = 0
-const JS_HASHES = 64
+const JS_HASHES = 4
 
 const shake128 = (input: Uint8Array, length: number): Uint8Array =>
   ++hashes <= JS_HASHES

@@ -83,7 +83,8 @@ export interface ShutdownOptions {
 /** `shutdown [--system] [--wait] [--timeout D] [--repeat D] [--grace D] MACHINES...` (names resolved). */
 export const shutdownAll = (names: ReadonlyArray<string>, o: ShutdownOptions) =>
   Effect.gen(function*() {
-    const { machines } = yield* composeAll(names)
+    // Names and QMP settings are all it needs: no derived identifiers (no hashing).
+    const { machines } = yield* composeAll(names, { identities: false })
     const hasTimeout = Option.isSome(o.timeout) && Duration.greaterThan(o.timeout.value, Duration.zero)
     const { during } = yield* progress
     yield* withQmp((ops) => ops.shutdown(targetsOf(machines, o.system), {

@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { ConfigInvalidError, ConfigWarning } from "../domain/ConfigIssue.js"
-import { compose, type Composed } from "../domain/Merge.js"
+import { compose, type Composed, composeUnpopulated } from "../domain/Merge.js"
 import * as ConfigStoreFs from "../layers/ConfigStoreFs.js"
 import { RUN_DIR } from "../domain/Paths.js"
 import type { HostLockError } from "../services/HostLock.js"
@@ -83,7 +83,9 @@ export const noMachinesIn = (placeholderFile: string): string =>
 
 /** Loads and merges machines in argument order; the first failure aborts (nothing is done yet). */
 export const composeAll = (
-  names: ReadonlyArray<string>
+  names: ReadonlyArray<string>,
+  /** `false`: without the derived identifiers (Merge.ts `composeUnpopulated`), for what needs none. */
+  options: { readonly identities?: boolean } = {}
 ) =>
   Effect.gen(function*() {
     const s = yield* store
@@ -91,7 +93,8 @@ export const composeAll = (
     const machines: Array<Composed> = []
     for (const name of names) {
       const machine = yield* s.loadMachine(name)
-      machines.push(yield* Either.match<Composed, ConfigInvalidError, Effect.Effect<Composed, ConfigError>, Effect.Effect<Composed>>(compose(host, machine), {
+      const composed = options.identities === false ? composeUnpopulated(host, machine) : compose(host, machine)
+      machines.push(yield* Either.match<Composed, ConfigInvalidError, Effect.Effect<Composed, ConfigError>, Effect.Effect<Composed>>(composed, {
         onLeft: (e: ConfigInvalidError) => Effect.fail(e),
         onRight: Effect.succeed
       }))

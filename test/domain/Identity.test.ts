@@ -274,7 +274,7 @@ describe("the hashes before and after node:crypto takes over", () => {
     vi.resetModules()
     const fresh = await import("../../src/domain/Identity.js")
     const seed = fresh.makeSeed(ZERO_UUID, "vm")
-    // 100 hashes of each kind: the first 64 of the fresh module are computed in JavaScript.
+    // 100 hashes of each kind: the first few of the fresh module are computed in JavaScript.
     const names = Array.from({ length: 50 }, (_, i) => `a-machine-with-a-long-name-${i}`)
     const first = [...names.map((n) => fresh.tapName(n, "0")), ...names.map((n) => fresh.deriveMac(seed, n))]
     const again = [...names.map((n) => fresh.tapName(n, "0")), ...names.map((n) => fresh.deriveMac(seed, n))]
