@@ -7,14 +7,18 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { Definition, HostFile, isVolumeSet, type Volume } from "./Config.js"
 import type { Machine } from "./ConfigFiles.js"
+import { encodeDirect } from "./DirectDecode.js"
 import type { CatResolved } from "./Output.js"
 import { defined, omitUnset } from "./OutputValues.js"
 import { consoleSocketPath, qmpSocketPaths, tpmSocketPath } from "./Paths.js"
 import { effectivePort, firstWinsVars, volumeFileName } from "./Pattern.js"
 
 const ZERO_ID = "00000000-0000-0000-0000-000000000000"
-const encodeDefinition = Schema.encodeSync(Definition)
-const encodeHost = Schema.encodeSync(HostFile)
+/** `Schema.encodeSync`, directly (DirectDecode.ts) when it can: Schema's encoder is built only when needed. */
+const encoderOf = <A, I>(schema: Schema.Schema<A, I, never>) => (value: A): I =>
+  encodeDirect<I>(schema.ast, value)?.value ?? Schema.encodeSync(schema)(value)
+const encodeDefinition = encoderOf(Definition)
+const encodeHost = encoderOf(HostFile)
 
 /** The values the summary shows derived from the configuration: effective ports, sockets, files. */
 export const resolvedValues = (machine: Machine, d: Definition, host: HostFile): CatResolved => {

@@ -1,11 +1,11 @@
 /**
- * A direct decoder for the configuration schemas (Config.ts): it walks a schema's AST over a value
- * and builds the decoded value itself, for the kinds of schema the configuration uses (structs with
+ * A direct decoder (and encoder) for the configuration schemas (Config.ts): it walks a schema's AST
+ * over a value and builds the decoded (or encoded) value itself, for the kinds of schema the configuration uses (structs with
  * optional fields and defaults, renamed keys, records, arrays, strings, booleans, refined numbers,
  * literal choices). It gives up (`undefined`) on any value the schema rejects and on any kind of
  * schema it does not know; the caller then decodes with Schema's own decoder, which reports the
- * issues. On success its value is the one Schema's decoder gives, key order included
- * (test/property/DirectDecode.test.ts checks it against Schema on generated documents).
+ * issues. On success its value is the one Schema's decoder (encoder) gives, key order included
+ * (test/property/DirectDecode.test.ts checks both against Schema on generated values).
  *
  * Why: Schema's decoder is built per schema on first use, which for the host file's schema costs
  * more than decoding a file, and every command and hook decodes the host file and a machine or
@@ -22,7 +22,8 @@ const has = (o: object, key: PropertyKey) => Object.prototype.hasOwnProperty.cal
 const GIVE_UP: unique symbol = Symbol("give up")
 type Result = unknown | typeof GIVE_UP
 
-const walk = (ast: AST.AST, value: unknown): Result => {
+/** `decoding`: from the encoded side (a file) to the type; else the other way (Schema's encode). */
+const walk = (ast: AST.AST, value: unknown, decoding: boolean): Result => {
   switch (ast._tag) {
     case "StringKeyword":
       return typeof value === "string" ? value : GIVE_UP
@@ -39,7 +40,9 @@ const walk = (ast: AST.AST, value: unknown): Result => {
       }
       return ast.types.some((member) => (member as AST.Literal).literal === value) ? value : GIVE_UP
     case "Refinement": {
-      const from = walk(ast.from, value)
+      // Both ways the value must pass every filter (encoding checks the type side first; the
+      // result is the same value).
+      const from = walk(ast.from, value, decoding)
       if (from === GIVE_UP) return GIVE_UP
       return Option.isNone(ast.filter(from, { errors: "all" }, ast)) ? from : GIVE_UP
     }
@@ -49,7 +52,7 @@ const walk = (ast: AST.AST, value: unknown): Result => {
       const element = ast.rest[0]!.type
       const out: Array<unknown> = []
       for (const item of value) {
-        const decoded = walk(element, item)
+        const decoded = walk(element, item, decoding)
         if (decoded === GIVE_UP) return GIVE_UP
         out.push(decoded)
       }
@@ -67,7 +70,7 @@ const walk = (ast: AST.AST, value: unknown): Result => {
           if (ps.isOptional) continue
           return GIVE_UP
         }
-        const decoded = walk(ps.type, value[ps.name])
+        const decoded = walk(ps.type, value[ps.name], decoding)
         if (decoded === GIVE_UP) return GIVE_UP
         out[ps.name] = decoded
       }
@@ -75,7 +78,7 @@ const walk = (ast: AST.AST, value: unknown): Result => {
       if (index !== undefined) {
         if (index.parameter._tag !== "StringKeyword") return GIVE_UP
         for (const key of Object.keys(value)) {
-          const decoded = walk(index.type, value[key])
+          const decoded = walk(index.type, value[key], decoding)
           if (decoded === GIVE_UP) return GIVE_UP
           if (!ast.propertySignatures.some((ps) => ps.name === key)) out[key] = decoded
         }
@@ -85,15 +88,16 @@ const walk = (ast: AST.AST, value: unknown): Result => {
     case "Transformation": {
       // A struct's optional fields with defaults and renamed keys; other transformations are left to Schema.
       if (ast.transformation._tag !== "TypeLiteralTransformation") return GIVE_UP
-      const from = walk(ast.from, value)
-      if (from === GIVE_UP) return GIVE_UP
-      const fields = from as Record<string, unknown>
+      const first = walk(decoding ? ast.from : ast.to, value, decoding)
+      if (first === GIVE_UP) return GIVE_UP
+      const fields = first as Record<string, unknown>
       for (const pst of ast.transformation.propertySignatureTransformations) {
-        const given = pst.decode(has(fields, pst.from) ? Option.some(fields[pst.from as string]) : Option.none())
-        delete fields[pst.from as string]
-        if (Option.isSome(given)) fields[pst.to as string] = given.value
+        const [from, to] = decoding ? [pst.from as string, pst.to as string] : [pst.to as string, pst.from as string]
+        const given = (decoding ? pst.decode : pst.encode)(has(fields, from) ? Option.some(fields[from]) : Option.none())
+        delete fields[from]
+        if (Option.isSome(given)) fields[to] = given.value
       }
-      return walk(ast.to, fields)
+      return walk(decoding ? ast.to : ast.from, fields, decoding)
     }
     default:
       return GIVE_UP
@@ -102,6 +106,12 @@ const walk = (ast: AST.AST, value: unknown): Result => {
 
 /** The value `schema` decodes `value` to, or undefined when this decoder cannot tell (see above). */
 export const decodeDirect = <A>(ast: AST.AST, value: unknown): { readonly value: A } | undefined => {
-  const decoded = walk(ast, value)
+  const decoded = walk(ast, value, true)
   return decoded === GIVE_UP ? undefined : { value: decoded as A }
+}
+
+/** The value `schema` encodes `value` to (as `Schema.encodeSync`), or undefined when this cannot tell. */
+export const encodeDirect = <I>(ast: AST.AST, value: unknown): { readonly value: I } | undefined => {
+  const encoded = walk(ast, value, false)
+  return encoded === GIVE_UP ? undefined : { value: encoded as I }
 }

@@ -9,7 +9,7 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as fc from "fast-check"
 import { Attributes, Definition, HostFile, MachineFile } from "../../src/domain/Config.js"
-import { decodeDirect } from "../../src/domain/DirectDecode.js"
+import { decodeDirect, encodeDirect } from "../../src/domain/DirectDecode.js"
 import { interesting, mutate, seedHost, seedMachine } from "../support/ConfigMutation.js"
 
 /** Objects and arrays reachable from `value`. */
@@ -41,6 +41,24 @@ const agrees = <A, I>(schema: Schema.Schema<A, I, never>, input: unknown) => {
   return true
 }
 
+/** As `agrees`, for encoding (`cat --format json` encodes merged definitions and the host file). */
+const encodesAlike = <A, I>(schema: Schema.Schema<A, I, never>, input: unknown) => {
+  const before = JSON.stringify(input)
+  const expected = Schema.encodeUnknownEither(schema, { errors: "all" })(structuredClone(input))
+  const direct = encodeDirect<I>(schema.ast, input)
+  expect(JSON.stringify(input)).toBe(before)
+  if (Either.isLeft(expected)) {
+    expect(direct).toBeUndefined()
+    return false
+  }
+  expect(direct).toBeDefined()
+  expect(direct!.value).toStrictEqual(expected.right)
+  expect(JSON.stringify(direct!.value)).toBe(JSON.stringify(expected.right))
+  const shared = [...containers(direct!.value)].filter((c) => containers(input).has(c))
+  expect(shared).toEqual([])
+  return true
+}
+
 const schemas = [["host file", HostFile], ["machine file", MachineFile], ["definition", Definition], ["attributes", Attributes]] as const
 
 describe("direct decoding agrees with Schema", () => {
@@ -59,6 +77,19 @@ describe("direct decoding agrees with Schema", () => {
     it(`${what}: random JSON`, () =>
       fc.assert(fc.property(fc.jsonValue(), (doc) => {
         agrees(s, doc)
+      }), { numRuns: 200 }))
+  }
+
+  for (const [what, schema] of schemas) {
+    const s = schema as unknown as Schema.Schema<unknown, unknown, never>
+    it(`${what}: encoding values as Schema does`, () =>
+      fc.assert(fc.property(Arbitrary.make(s), (value) => {
+        expect(encodesAlike(s, value)).toBe(true)
+      }), { numRuns: 200 }))
+
+    it(`${what}: encoding what is not a value gives up as Schema fails`, () =>
+      fc.assert(fc.property(fc.oneof(fc.jsonValue(), Arbitrary.make(Schema.encodedSchema(s))), (value) => {
+        encodesAlike(s, value)
       }), { numRuns: 200 }))
   }
 
