@@ -1,6 +1,6 @@
 /**
- * The direct decoder (src/domain/DirectDecode.ts) agrees with Schema's own decoder: on every value
- * it decodes exactly when Schema does, to the same value with the same key order, and gives up
+ * The direct decoder and encoder (src/domain/DirectDecode.ts) agree with Schema's own: on every
+ * value they succeed exactly when Schema does, with the same value and key order, and give up
  * otherwise (the caller then reports Schema's issues).
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -21,10 +21,14 @@ const containers = (value: unknown, into = new Set<object>()): Set<object> => {
   return into
 }
 
-const agrees = <A, I>(schema: Schema.Schema<A, I, never>, input: unknown) => {
+/**
+ * Whether the direct walk and Schema agree on `input`, decoding (or encoding: `cat --format json`
+ * encodes merged definitions and the host file); true when both succeed.
+ */
+const sameAsSchema = (direction: "decode" | "encode") => <A, I>(schema: Schema.Schema<A, I, never>, input: unknown) => {
   const before = JSON.stringify(input)
-  const expected = Schema.decodeUnknownEither(schema, { errors: "all" })(structuredClone(input))
-  const direct = decodeDirect<A>(schema.ast, input)
+  const expected = (direction === "decode" ? Schema.decodeUnknownEither : Schema.encodeUnknownEither)(schema as Schema.Schema<unknown, unknown, never>, { errors: "all" })(structuredClone(input))
+  const direct = (direction === "decode" ? decodeDirect : encodeDirect)(schema.ast, input)
   // The input is left as it was.
   expect(JSON.stringify(input)).toBe(before)
   if (Either.isLeft(expected)) {
@@ -35,29 +39,13 @@ const agrees = <A, I>(schema: Schema.Schema<A, I, never>, input: unknown) => {
   // Same value, same key order (what JSON output and summaries print).
   expect(direct!.value).toStrictEqual(expected.right)
   expect(JSON.stringify(direct!.value)).toBe(JSON.stringify(expected.right))
-  // Fresh containers, as Schema's: nothing of the input is shared with the decoded value.
+  // Fresh containers, as Schema's: nothing of the input is shared with the result.
   const shared = [...containers(direct!.value)].filter((c) => containers(input).has(c))
   expect(shared).toEqual([])
   return true
 }
-
-/** As `agrees`, for encoding (`cat --format json` encodes merged definitions and the host file). */
-const encodesAlike = <A, I>(schema: Schema.Schema<A, I, never>, input: unknown) => {
-  const before = JSON.stringify(input)
-  const expected = Schema.encodeUnknownEither(schema, { errors: "all" })(structuredClone(input))
-  const direct = encodeDirect<I>(schema.ast, input)
-  expect(JSON.stringify(input)).toBe(before)
-  if (Either.isLeft(expected)) {
-    expect(direct).toBeUndefined()
-    return false
-  }
-  expect(direct).toBeDefined()
-  expect(direct!.value).toStrictEqual(expected.right)
-  expect(JSON.stringify(direct!.value)).toBe(JSON.stringify(expected.right))
-  const shared = [...containers(direct!.value)].filter((c) => containers(input).has(c))
-  expect(shared).toEqual([])
-  return true
-}
+const agrees = sameAsSchema("decode")
+const encodesAlike = sameAsSchema("encode")
 
 const schemas = [["host file", HostFile], ["machine file", MachineFile], ["definition", Definition], ["attributes", Attributes]] as const
 
