@@ -93,27 +93,23 @@ export const make = (
       master: Effect.fn("NetLinks.master")(function* (name: string) {
         return Option.fromNullable((yield* find(name)).master)
       }),
-      setUp: Effect.fn("NetLinks.setUp")(function* (name: string) {
-        yield* update(name, (link) => ({ ...link, up: true }))
-      }),
-      setDown: Effect.fn("NetLinks.setDown")(function* (name: string) {
-        yield* update(name, (link) => ({ ...link, up: false }))
-      }),
-      setMaster: Effect.fn("NetLinks.setMaster")(function* (name: string, bridge: string) {
+      attach: Effect.fn("NetLinks.attach")(function* (name: string, bridge: string) {
         yield* find(name)
         const master = yield* find(bridge)
         if (master.kind !== "bridge") return yield* new NetLinkNotABridgeError({ link: bridge })
         if (name === bridge) {
+          // The kernel sets the flags of a link before its master: the link is up all the same.
+          yield* update(name, (link) => ({ ...link, up: true }))
           return yield* new NetLinkCommandError({
-            argv: ["ip", "link", "set", "dev", name, "master", bridge],
+            argv: ["ip", "link", "set", "dev", name, "master", bridge, "up"],
             exitCode: 2,
             stderr: "RTNETLINK answers: Invalid argument"
           })
         }
-        yield* update(name, (link) => ({ ...link, master: bridge }))
+        yield* update(name, (link) => ({ ...link, master: bridge, up: true }))
       }),
-      noMaster: Effect.fn("NetLinks.noMaster")(function* (name: string) {
-        yield* update(name, withoutMaster)
+      detach: Effect.fn("NetLinks.detach")(function* (name: string) {
+        yield* update(name, (link) => ({ ...withoutMaster(link), up: false }))
       }),
       createTap: Effect.fn("NetLinks.createTap")(function* (name: string, owner: { readonly uid: number; readonly gid: number }) {
         if (!isValidLinkName(name)) return yield* new NetLinkInvalidNameError({ link: name })

@@ -137,8 +137,7 @@ export const connectAll = (args: ReadonlyArray<string>) =>
       Effect.gen(function*() {
         const network = host.config.network[sel.connection.network]
         if (network === undefined) return yield* Effect.fail(`invalid network name ${JSON.stringify(sel.connection.network)}`)
-        yield* links.setUp(sel.tap)
-        yield* links.setMaster(sel.tap, network.device).pipe(
+        yield* links.attach(sel.tap, network.device).pipe(
           Effect.mapError((e) =>
             e._tag === "NetLinkNotFoundError" && e.link === network.device
               ? `bridge ${JSON.stringify(network.device)} of network ${JSON.stringify(sel.connection.network)} does not exist (create it, or fix network.${sel.connection.network}.device in ${host.file})`
@@ -161,8 +160,7 @@ export const disconnectAll = (args: ReadonlyArray<string>) =>
     const links = yield* netLinks
     const results = yield* Effect.forEach(selected, (sel) =>
       Effect.gen(function*() {
-        yield* links.noMaster(sel.tap)
-        yield* links.setDown(sel.tap)
+        yield* links.detach(sel.tap)
       }).pipe(
         Effect.mapError((e) => withRootHint(e.message)),
         Effect.tapBoth({

@@ -128,8 +128,7 @@ export const grantMachine = (host: Host, c: Composed) =>
       if (network === undefined) continue
       const tap = tapName(name, conn.name)
       yield* links.createTap(tap, { uid: user.uid, gid })
-      yield* links.setMaster(tap, network.device)
-      yield* links.setUp(tap)
+      yield* links.attach(tap, network.device)
       yield* Console.log(`${name}: ${tap}: created for ${user.name}, enabled on ${network.device}`)
     }
   })

@@ -62,14 +62,14 @@ export interface NetLinksShape {
   readonly isBridge: (link: string) => Effect.Effect<boolean, NetLinkError>
   /** The link's master (bridge), if it has one. */
   readonly master: (link: string) => Effect.Effect<Option.Option<string>, NetLinkError>
-  /** Sets the link administratively up. */
-  readonly setUp: (link: string) => Effect.Effect<void, NetLinkError>
-  /** Sets the link administratively down. */
-  readonly setDown: (link: string) => Effect.Effect<void, NetLinkError>
-  /** Adds the link to a bridge; `bridge` must exist and be a bridge. */
-  readonly setMaster: (link: string, bridge: string) => Effect.Effect<void, NetLinkError | NetLinkNotABridgeError>
-  /** Removes the link from its master (no-op without one). */
-  readonly noMaster: (link: string) => Effect.Effect<void, NetLinkError>
+  /**
+   * Sets the link up and adds it to a bridge, in one change of the link (the kernel applies the
+   * flag, then the master). Fails, changing nothing, when the link is missing, then when the
+   * bridge is missing or is not a bridge. `machina-ifup` runs this for every tap QEMU opens.
+   */
+  readonly attach: (link: string, bridge: string) => Effect.Effect<void, NetLinkError | NetLinkNotABridgeError>
+  /** Removes the link from its master (if it has one) and sets it down, in one change. */
+  readonly detach: (link: string) => Effect.Effect<void, NetLinkError>
   /**
    * Creates a persistent tap (with a virtio-net header, as QEMU opens it) that the given user and
    * group may open without privileges; an existing tap of that name is kept.

@@ -5,6 +5,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { afterAll, beforeAll } from "vitest"
@@ -39,42 +42,47 @@ const contract = (links: Effect.Effect<NetLinksShape>, observe: (link: string) =
     assert.isFalse(yield* net.isBridge("tap0"))
     assert.deepStrictEqual(yield* net.master("tap0"), Option.none())
 
-    yield* net.setUp("tap0")
-    assert.isTrue((yield* observe("tap0")).up)
-    yield* net.setMaster("tap0", "br0")
+    yield* net.attach("tap0", "br0")
     assert.deepStrictEqual(yield* net.master("tap0"), Option.some("br0"))
-    assert.strictEqual((yield* observe("tap0")).master, "br0")
-    yield* net.setMaster("tap0", "br0") // again: no-op
+    assert.deepStrictEqual(yield* observe("tap0"), { up: true, master: "br0" })
+    yield* net.attach("tap0", "br0") // again: no-op
+    assert.deepStrictEqual(yield* observe("tap0"), { up: true, master: "br0" })
 
-    yield* net.noMaster("tap0")
+    yield* net.detach("tap0")
     assert.deepStrictEqual(yield* net.master("tap0"), Option.none())
-    yield* net.noMaster("tap0") // again: no-op
-    yield* net.setDown("tap0")
-    assert.isFalse((yield* observe("tap0")).up)
+    assert.deepStrictEqual(yield* observe("tap0"), { up: false, master: undefined })
+    yield* net.detach("tap0") // again: no-op
+    assert.deepStrictEqual(yield* observe("tap0"), { up: false, master: undefined })
 
-    const missing = yield* Effect.flip(net.setUp("nope0"))
-    assert.strictEqual(missing._tag, "NetLinkNotFoundError")
-    assert.strictEqual(missing.message, `link "nope0" not found`)
     for (const error of [
-      yield* Effect.flip(net.setDown("nope0")),
+      yield* Effect.flip(net.detach("nope0")),
       yield* Effect.flip(net.isBridge("nope0")),
       yield* Effect.flip(net.master("nope0")),
-      yield* Effect.flip(net.noMaster("nope0")),
-      yield* Effect.flip(net.setMaster("nope0", "br0"))
+      yield* Effect.flip(net.attach("nope0", "br0")),
+      // a missing link is reported before a missing bridge, or one that is not a bridge
+      yield* Effect.flip(net.attach("nope0", "nope1")),
+      yield* Effect.flip(net.attach("nope0", "tap1"))
     ]) {
-      assert.strictEqual(error._tag, "NetLinkNotFoundError")
+      assert.deepStrictEqual([error._tag, error.message], ["NetLinkNotFoundError", `link "nope0" not found`])
     }
-    const noBridge = yield* Effect.flip(net.setMaster("tap0", "nope0"))
+    const noBridge = yield* Effect.flip(net.attach("tap0", "nope0"))
     assert.deepStrictEqual([noBridge._tag, noBridge.message], ["NetLinkNotFoundError", `link "nope0" not found`])
-    const notABridge = yield* Effect.flip(net.setMaster("tap0", "tap1"))
+    const notABridge = yield* Effect.flip(net.attach("tap0", "tap1"))
     assert.deepStrictEqual(
       [notABridge._tag, notABridge.message],
       ["NetLinkNotABridgeError", `network link "tap1" is not a bridge`]
     )
-    assert.deepStrictEqual(yield* net.master("tap0"), Option.none())
+    // the checks fail before any change
+    assert.deepStrictEqual(yield* observe("tap0"), { up: false, master: undefined })
+    // the kernel refuses the master after setting the flag
+    const itself = yield* Effect.flip(net.attach("br0", "br0"))
+    assert.strictEqual(itself._tag, "NetLinkCommandError")
+    assert.deepStrictEqual(yield* observe("br0"), { up: true, master: undefined })
     const invalid = yield* Effect.flip(net.exists("has space"))
     assert.strictEqual(invalid._tag, "NetLinkInvalidNameError")
-    assert.strictEqual((yield* Effect.flip(net.setUp("a-very-long-link-name")))._tag, "NetLinkInvalidNameError")
+    assert.strictEqual((yield* Effect.flip(net.attach("a-very-long-link-name", "br0")))._tag, "NetLinkInvalidNameError")
+    assert.strictEqual((yield* Effect.flip(net.attach("tap0", "a-very-long-link-name")))._tag, "NetLinkInvalidNameError")
+    assert.strictEqual((yield* Effect.flip(net.detach("a-very-long-link-name")))._tag, "NetLinkInvalidNameError")
   })
 
 describe("NetLinksIproute2", () => {
@@ -87,6 +95,27 @@ describe("NetLinksIproute2", () => {
           return { up: info?.flags.includes("UP") ?? false, master: info?.master }
         })
     ))
+
+  // What machina-ifup and machina-ifdown cost on a real host is mostly the `ip` processes.
+  it.effect("attaches with two ip commands and detaches with one", () =>
+    Effect.gen(function* () {
+      const dir = mkdtempSync(join(tmpdir(), "machina-ip-"))
+      const log = join(dir, "log")
+      const wrapper = join(dir, "ip")
+      writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> '${log}'\nexec ip "$@"\n`, { mode: 0o755 })
+      const net = yield* NetLinksIproute2.make({ netns, ip: wrapper })
+      const commands = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [])
+      yield* net.attach("tap1", "br0")
+      assert.deepStrictEqual(commands(), [`-n ${netns} -j -d link show dev br0`, `-n ${netns} link set dev tap1 master br0 up`])
+      assert.deepStrictEqual(flags("tap1")?.master, "br0")
+      assert.include(flags("tap1")?.flags, "UP")
+      rmSync(log)
+      yield* net.detach("tap1")
+      assert.deepStrictEqual(commands(), [`-n ${netns} link set dev tap1 nomaster down`])
+      assert.strictEqual(flags("tap1")?.master, undefined)
+      assert.notInclude(flags("tap1")?.flags, "UP")
+      rmSync(dir, { recursive: true })
+    }))
 
   it.effect("reports a failing ip command with its stderr", () =>
     Effect.gen(function* () {
@@ -122,7 +151,7 @@ describe("NetLinksMemory", () => {
         })
       )
       // Removing a bridge releases its ports.
-      yield* netLinks.setMaster("tap1", "br0")
+      yield* netLinks.attach("tap1", "br0")
       yield* control.remove("br0")
       assert.deepStrictEqual(yield* netLinks.master("tap1"), Option.none())
     }))
