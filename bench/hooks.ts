@@ -8,7 +8,8 @@
  *   interactive commands) in the same rotation; medians, as ratios to bare Node;
  * - boot storm: N machines (default 50, two taps each) go through their seven hooks at once,
  *   each machine's in order (prepare, ifup x2, shutdown --system, ifdown x2, teardown); wall time
- *   and the CPU time of all the processes, beside the same storm of `node -e 0` processes.
+ *   and the CPU time of all the processes, beside the same storm of `node -e 0` processes;
+ * - real links: ifup and ifdown on a real bridge and tap in a network namespace (root only).
  *
  * Standalone: `node --import tsx bench/hooks.ts` (env `BENCH_HOOK_RUNS`, default 15;
  * `BENCH_STORM_MACHINES`, default 50).
@@ -178,6 +179,65 @@ export const benchStorm = async (options: { readonly machines?: number; readonly
   }
 }
 
+export interface RealLinkFigures {
+  readonly runs: number
+  /** label -> median ms, and ratio of medians to bare node run the same way. */
+  readonly medians: Record<string, number>
+  readonly ratios: Record<string, number>
+}
+
+/**
+ * `machina-ifup` and `machina-ifdown` on real links: a bridge and a tap in a network namespace of
+ * their own, with iproute2 doing the work as on a host (the offline figures above simulate the
+ * links, so they leave out the `ip` processes). Every command, bare `node -e 0` too, runs through
+ * `ip netns exec`; ifup and ifdown alternate, so each finds the tap as QEMU would. Undefined when
+ * this is not root or `ip netns` does not work here.
+ */
+export const benchRealLinks = (options: { readonly runs?: number; readonly bundle?: string } = {}): RealLinkFigures | undefined => {
+  if (process.getuid?.() !== 0) return undefined
+  const netns = `machina-bench-${process.pid}`
+  const ip = (...args: ReadonlyArray<string>) => spawnSync("ip", args, { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" })
+  if (ip("netns", "add", netns).status !== 0) return undefined
+  const host = makeHost(1, options.bundle)
+  try {
+    const machine = host.machines[0]!
+    const [tap] = host.taps(machine) as [string]
+    for (const args of [["link", "add", "kvmbr0", "type", "bridge"], ["link", "set", "kvmbr0", "up"], ["tuntap", "add", "dev", tap, "mode", "tap"]]) {
+      const r = ip("-n", netns, ...args)
+      if (r.status !== 0) throw new Error(`ip -n ${netns} ${args.join(" ")}: ${r.stderr}`)
+    }
+    const { MACHINA_SIMULATE_LINKS: _, ...env } = host.env
+    const rotation: ReadonlyArray<Hook> = [
+      { label: "bare node", argv: ["-e", "0"], ok: [0] },
+      { label: "machina-ifup TAP", argv: [join(host.bin, "machina-ifup"), tap], ok: [0] },
+      { label: "machina-ifdown TAP", argv: [join(host.bin, "machina-ifdown"), tap], ok: [0] }
+    ]
+    const runs = options.runs ?? 15
+    const times = rotation.map(() => [] as Array<number>)
+    for (let i = 0; i <= runs; i++) {
+      rotation.forEach((hook, j) => {
+        const t0 = performance.now()
+        const r = spawnSync("ip", ["netns", "exec", netns, process.execPath, ...hook.argv], { env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" })
+        const elapsed = performance.now() - t0
+        if (r.error !== undefined) throw r.error
+        check(hook, r.status, r.stderr)
+        if (i > 0) times[j]!.push(elapsed)
+      })
+    }
+    const bare = median(times[0]!)
+    const medians: Record<string, number> = {}
+    const ratios: Record<string, number> = {}
+    rotation.forEach((hook, j) => {
+      medians[hook.label] = round(median(times[j]!))
+      ratios[hook.label] = ratio(median(times[j]!), bare)
+    })
+    return { runs, medians, ratios }
+  } finally {
+    ip("netns", "del", netns)
+    host.dispose()
+  }
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const envInt = (name: string, fallback: number) => {
     const n = Number(process.env[name])
@@ -186,4 +246,5 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const s = benchHookStartup({ runs: envInt("BENCH_HOOK_RUNS", 15) })
   for (const k of Object.keys(s.medians)) console.log(`${k.padEnd(32)} ${String(s.medians[k]).padStart(8)} ms  ${s.ratios[k]}x`)
   console.log(await benchStorm({ machines: envInt("BENCH_STORM_MACHINES", 50) }))
+  console.log(benchRealLinks({ runs: envInt("BENCH_HOOK_RUNS", 15) }) ?? "real links: skipped (needs root and ip netns)")
 }

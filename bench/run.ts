@@ -11,6 +11,8 @@
  *   `machina install` as on a host: start-up of `machina-ifup TAP` and `shutdown --system` of a
  *   stopped machine against bare Node, target 1.4x; `args` and `cat` in the same rotation, target
  *   1.9x; ifup and args run as the built file itself beside them;
+ * - links (bench/hooks.ts): machina-ifup and machina-ifdown on a real bridge and tap in a
+ *   network namespace (root only), through `ip netns exec` as bare Node is; no target;
  * - storm (bench/hooks.ts): the hooks of N machines (default 50, two taps each) at once,
  *   wall and CPU time beside the same storm of `node -e 0` processes;
  * - scale (bench/scale.ts): `generate --preview` of 1,000 seed-like machines by the bundle, wall
@@ -20,13 +22,13 @@
  *   unprivileged machine's unit (target: at most 2.5) and of a default one.
  *
  * The machine may be busy with other work: the start-up figures are medians of interleaved runs,
- * with minimums beside them. `BENCH_ONLY=startup,hooks,storm,scale,generate,qmp,security` picks
+ * with minimums beside them. `BENCH_ONLY=startup,hooks,links,storm,scale,generate,qmp,security` picks
  * benches; the modules' own variables (`BENCH_STARTUP_RUNS`, `BENCH_HOOK_RUNS`,
  * `BENCH_STORM_MACHINES`, `BENCH_SCALE_MACHINES`, `BENCH_GENERATE_MACHINES`, `BENCH_QMP_CALLS`, ...) apply.
  * Exits non-zero only when a bench could not run.
  */
 import { benchGenerate } from "./generate.js"
-import { benchHookStartup, benchStorm } from "./hooks.js"
+import { benchHookStartup, benchRealLinks, benchStorm } from "./hooks.js"
 import { benchScale } from "./scale.js"
 import { benchQmp } from "./qmp.js"
 import { benchSecurity } from "./security.js"
@@ -44,7 +46,7 @@ const envInt = (name: string, fallback: number) => {
   return Number.isInteger(n) && n > 0 ? n : fallback
 }
 
-const only = new Set((process.env["BENCH_ONLY"] ?? "startup,hooks,storm,scale,generate,qmp,security").split(",").map((s) => s.trim()))
+const only = new Set((process.env["BENCH_ONLY"] ?? "startup,hooks,links,storm,scale,generate,qmp,security").split(",").map((s) => s.trim()))
 const rows: Array<Row> = []
 const failures: Array<string> = []
 
@@ -104,6 +106,18 @@ await section("hooks", () => {
     ].map((k) => `${h.cpuRatios[k]}x`).join(" / ")),
     info("as the built file itself (dist/machina.cjs, not installed): ifup / args", ["machina-ifup TAP (built file)", "args (built file)"].map((k) => `${h.ratios[k]}x`).join(" / ")),
     info("hooks: runs of each (after 1 warm-up)", h.runs)
+  )
+})
+
+await section("links", () => {
+  const l = benchRealLinks({ runs: envInt("BENCH_HOOK_RUNS", 15) })
+  if (l === undefined) {
+    rows.push(info("hooks on real links (network namespace)", "skipped: needs root and ip netns"))
+    return
+  }
+  rows.push(
+    info("real links: machina-ifup TAP / machina-ifdown TAP / bare node (median, ip netns exec)", ["machina-ifup TAP", "machina-ifdown TAP"].map((k) => `${l.ratios[k]}x`).join(" / ")),
+    info("real links: medians (ms): bare/ifup/ifdown", ["bare node", "machina-ifup TAP", "machina-ifdown TAP"].map((k) => l.medians[k]).join(" / "))
   )
 })
 
