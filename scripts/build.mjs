@@ -102,7 +102,53 @@ const dbusApart = {
     build.onLoad({ filter: /.*/, namespace: "dbus-next-apart" }, () => ({ contents: 'module.exports = require("dbus-next")', loader: "js" }))
   }
 }
-const bundleOf = async (entryPoint, { withoutDbus = false, stdin } = {}) => {
+// Two probes of the environment that Effect's modules run when they load, made to run when first
+// needed instead, in machina's bundles (esbuild substitutes the text; the build fails if Effect's
+// text is no longer what is replaced, so an upgrade of Effect makes someone look again):
+// - internal/clock.js reads the global `performance` to align its nanosecond clock with the wall
+//   clock. Node creates `performance` on first use, loading its perf_hooks modules (about 1.3 ms
+//   here), and a hook never asks the clock for nanoseconds. The same functions are now made on
+//   their first call: same values.
+// - internal/logger.js reads `process.stdout` (and its `isTTY`) to choose colours for the pretty
+//   logger. Reading it creates Node's stdout stream: 2.5 ms, 4.5 ms for a pipe or a socket (the
+//   journal's), for a hook that writes with layers/ConsoleFd.ts and never makes the stream. Only
+//   in the hook bundle, which runs without the pretty logger (src/hook.ts, disablePrettyLogger):
+//   there it now never colours.
+const effectProbes = ({ stdout }) => ({
+  name: "effect-probes",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]effect[\\/]dist[\\/]esm[\\/]internal[\\/](clock|logger)\.js$/ }, (args) => {
+      let text = readFileSync(args.path, "utf8")
+      const missing = (what) =>
+        new Error(`${args.path}: the text machina's build replaces is not there once (${JSON.stringify(what.slice(0, 60))}); see effectProbes in scripts/build.mjs`)
+      const replace = (from, to) => {
+        const at = text.indexOf(from)
+        if (at === -1 || text.indexOf(from, at + 1) !== -1) throw missing(from)
+        text = text.slice(0, at) + to + text.slice(at + from.length)
+      }
+      if (args.path.endsWith("clock.js")) {
+        // `const NAME = function () { ... }();` becomes `const NAME = firstCall(function () { ... });`
+        for (const name of ["performanceNowNanos", "processOrPerformanceNow"]) {
+          const head = `const ${name} = /*#__PURE__*/function () {`
+          const at = text.indexOf(head)
+          const end = at === -1 ? -1 : text.indexOf("\n}();", at)
+          if (end === -1 || text.indexOf(head, at + 1) !== -1) throw missing(head)
+          text = text.slice(0, at) + `const ${name} = /*#__PURE__*/firstCall(function () {` + text.slice(at + head.length, end) + "\n});" + text.slice(end + "\n}();".length)
+        }
+        text += "\nfunction firstCall(make) {\n  let f;\n  return () => (f ??= make())();\n}\n"
+      } else if (stdout) {
+        replace(
+          `const hasProcessStdout = typeof process === "object" && process !== null && typeof process.stdout === "object" && process.stdout !== null;
+const processStdoutIsTTY = hasProcessStdout && process.stdout.isTTY === true;`,
+          `const hasProcessStdout = typeof process === "object" && process !== null;
+const processStdoutIsTTY = false;`
+        )
+      }
+      return { contents: text, loader: "js" }
+    })
+  }
+})
+const bundleOf = async (entryPoint, { withoutDbus = false, hook = false, stdin } = {}) => {
   const result = await build({
     absWorkingDir: root,
     ...(stdin === undefined ? { entryPoints: [entryPoint] } : { stdin: { contents: stdin, resolveDir: root, loader: "js" } }),
@@ -120,7 +166,7 @@ const bundleOf = async (entryPoint, { withoutDbus = false, stdin } = {}) => {
     logLevel: "warning",
     // Optional transports of dbus-next that machina never uses (X11 session buses, native sockets).
     external: ["x11", "usocket", "abstract-socket"],
-    plugins: withoutDbus ? [dbusApart] : []
+    plugins: [effectProbes({ stdout: hook }), ...(withoutDbus ? [dbusApart] : [])]
   })
   return result.outputFiles[0].text
 }
@@ -303,7 +349,7 @@ if (withHooks) {
   // (links simulated, a temp sysfs and run directory). V8 reads the whole cache it is given, so a
   // hook should not pay for the functions only other hooks run: the installed machina-ifup and
   // machina-ifdown take a cache of their own (see the comment at the top).
-  const hookSource = wrap(await bundleOf("src/hook.ts", { withoutDbus: true }))
+  const hookSource = wrap(await bundleOf("src/hook.ts", { withoutDbus: true, hook: true }))
   const host = mkdtempSync(join(tmpdir(), "machina-build-host-"))
   const hookCaches = []
   try {

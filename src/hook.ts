@@ -7,10 +7,14 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
-import { teardown } from "./programs/EarlyExit.js"
+import * as ConsoleFd from "./layers/ConsoleFd.js"
+import { teardown, watchStdio } from "./programs/EarlyExit.js"
 import { hookArgv } from "./programs/HookArgv.js"
 import { hookProgram } from "./programs/Hooks.js"
 
+// A hook's output goes straight to descriptors 1 and 2 (layers/ConsoleFd.ts): Node's stdio streams
+// are created only if something else reads them, and the teardown waits only for those.
+watchStdio()
 const hook = hookArgv(process.argv)
 const program = hook === undefined ? undefined : hookProgram(hook)
 if (program === undefined) {
@@ -22,6 +26,10 @@ if (program === undefined) {
 } else {
   program.pipe(
     Effect.flatMap((code) => Effect.sync(() => { process.exitCode = code })),
+    Effect.withConsole(ConsoleFd.make()),
+    // Spans (Effect.fn) are not exported here: untimed, they do not read the clock, and the
+    // process does not create Node's `performance` (see effectProbes in scripts/build.mjs).
+    Effect.withTracerTiming(false),
     NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true, teardown })
   )
 }
