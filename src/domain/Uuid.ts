@@ -5,7 +5,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "./LazyTaggedError.js"
-import { randomBytes } from "./NodeCrypto.js"
+import { randomBytes } from "./NodeBuiltins.js"
 import { goQuoteBytes } from "./GoText.js"
 
 /** A UUID: exactly 16 bytes, in the order they appear in the canonical text. */

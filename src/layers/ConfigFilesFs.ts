@@ -1,7 +1,7 @@
 /** ConfigFiles on the local filesystem: versions are SHA-256 hashes, writes are temp + rename. */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { nodeCrypto, randomBytes } from "../domain/NodeCrypto.js"
+import { nodeCrypto, randomBytes } from "../domain/NodeBuiltins.js"
 import { link, open, readFile, rename, stat, unlink } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
 import { ConfigConflictError, ConfigFiles, type ConfigFilesShape, ConfigWriteError } from "../services/ConfigFiles.js"

@@ -10,7 +10,7 @@
  *   and removing it only if it is still the record judged stale.
  * - Releasing: on scope exit, the file is removed if it still carries our token.
  */
-import { randomBytes } from "../domain/NodeCrypto.js"
+import { randomBytes } from "../domain/NodeBuiltins.js"
 import * as fs from "node:fs/promises"
 import { readFileSync } from "node:fs"
 import * as path from "node:path"

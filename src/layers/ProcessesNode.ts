@@ -3,8 +3,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { spawn } from "node:child_process"
 import { readdirSync, readFileSync } from "node:fs"
+import { nodeChildProcess } from "../domain/NodeBuiltins.js"
 import { type Exit, Processes, type ProcessesShape, ProcessSpawnError } from "../services/Processes.js"
 
 const readOr = (file: string): string | undefined => {
@@ -45,7 +45,7 @@ const ownCgroup = (): Option.Option<string> => {
 export const make: ProcessesShape = {
   runForeground: (command, args, options) =>
     Effect.async<Exit, ProcessSpawnError>((resume) => {
-      const child = spawn(command, [...args], { stdio: ["ignore", "inherit", "inherit"] })
+      const child = nodeChildProcess().spawn(command, [...args], { stdio: ["ignore", "inherit", "inherit"] })
       let done = false
       child.once("error", (e) => {
         if (done) return

@@ -22,7 +22,8 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as net from "node:net"
+import { statSync } from "node:fs"
+import type * as net from "node:net"
 import {
   classify,
   decodeGreeting,
@@ -33,7 +34,7 @@ import {
   type QmpMessage,
   type Scanned
 } from "../domain/QmpMessage.js"
-import { nodeCrypto } from "../domain/NodeCrypto.js"
+import { nodeCrypto, nodeNet } from "../domain/NodeBuiltins.js"
 import {
   Qmp,
   QmpCapabilitiesError,
@@ -348,7 +349,14 @@ export const openUnixSocket: OpenTransport = (path, connectTimeout) =>
     const socket = yield* Effect.acquireRelease(
       Effect.async<net.Socket, QmpSocketNotFoundError | QmpConnectionRefusedError | QmpSocketConnectError>(
         (resume) => {
-          const socket = net.createConnection({ path })
+          // No socket file is what a machine whose QEMU has exited leaves (QEMU removes it):
+          // said without loading node:net. Any other outcome is the connection's own.
+          try {
+            statSync(path)
+          } catch (err) {
+            if (errnoCode(err) === "ENOENT") return void resume(Effect.fail(new QmpSocketNotFoundError({ path, cause: err })))
+          }
+          const socket = nodeNet().createConnection({ path })
           const onError = (err: unknown) => {
             socket.destroy()
             const code = errnoCode(err)

@@ -15,7 +15,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { randomBytes } from "../domain/NodeCrypto.js"
+import { randomBytes } from "../domain/NodeBuiltins.js"
 import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from "node:fs/promises"
 import { UNIT_DIR } from "../domain/Paths.js"
 import { posixJoin } from "../domain/GoText.js"

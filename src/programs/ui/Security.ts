@@ -3,7 +3,7 @@
  * listens and its access token. Order: Host (DNS rebinding), Origin and Fetch Metadata (cross-site
  * requests), then the token (cookie, `?token=` on the first visit, or `Authorization: Bearer`).
  */
-import { nodeCrypto } from "../../domain/NodeCrypto.js"
+import { nodeCrypto } from "../../domain/NodeBuiltins.js"
 import { isIP } from "node:net"
 
 export type Listen =
