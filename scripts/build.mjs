@@ -102,19 +102,19 @@ const dbusApart = {
     build.onLoad({ filter: /.*/, namespace: "dbus-next-apart" }, () => ({ contents: 'module.exports = require("dbus-next")', loader: "js" }))
   }
 }
-// Two probes of the environment that Effect's modules run when they load, made to run when first
-// needed instead, in machina's bundles (esbuild substitutes the text; the build fails if Effect's
-// text is no longer what is replaced, so an upgrade of Effect makes someone look again):
+// Two probes of the environment that Effect's modules run when they load, taken out of machina's
+// bundles (esbuild substitutes the text; the build fails if Effect's text is no longer what is
+// replaced, so an upgrade of Effect makes someone look again):
 // - internal/clock.js reads the global `performance` to align its nanosecond clock with the wall
 //   clock. Node creates `performance` on first use, loading its perf_hooks modules (about 1.3 ms
-//   here), and a hook never asks the clock for nanoseconds. The same functions are now made on
-//   their first call: same values.
+//   here), and a hook never asks the clock for nanoseconds (src/hook.ts runs spans untimed). The
+//   same functions are now made on their first call: same values.
 // - internal/logger.js reads `process.stdout` (and its `isTTY`) to choose colours for the pretty
 //   logger. Reading it creates Node's stdout stream: 2.5 ms, 4.5 ms for a pipe or a socket (the
-//   journal's), for a hook that writes with layers/ConsoleFd.ts and never makes the stream. Only
-//   in the hook bundle, which runs without the pretty logger (src/hook.ts, disablePrettyLogger):
-//   there it now never colours.
-const effectProbes = ({ stdout }) => ({
+//   journal's), for commands that write with layers/ConsoleFd.ts and need no stream. Both entry
+//   points run without the pretty logger (runMain's disablePrettyLogger), which is all the value
+//   is for: it now never colours.
+const effectProbes = {
   name: "effect-probes",
   setup(build) {
     build.onLoad({ filter: /[\\/]effect[\\/]dist[\\/]esm[\\/]internal[\\/](clock|logger)\.js$/ }, (args) => {
@@ -136,7 +136,7 @@ const effectProbes = ({ stdout }) => ({
           text = text.slice(0, at) + `const ${name} = /*#__PURE__*/firstCall(function () {` + text.slice(at + head.length, end) + "\n});" + text.slice(end + "\n}();".length)
         }
         text += "\nfunction firstCall(make) {\n  let f;\n  return () => (f ??= make())();\n}\n"
-      } else if (stdout) {
+      } else {
         replace(
           `const hasProcessStdout = typeof process === "object" && process !== null && typeof process.stdout === "object" && process.stdout !== null;
 const processStdoutIsTTY = hasProcessStdout && process.stdout.isTTY === true;`,
@@ -147,8 +147,8 @@ const processStdoutIsTTY = false;`
       return { contents: text, loader: "js" }
     })
   }
-})
-const bundleOf = async (entryPoint, { withoutDbus = false, hook = false, stdin } = {}) => {
+}
+const bundleOf = async (entryPoint, { withoutDbus = false, probes = false, stdin } = {}) => {
   const result = await build({
     absWorkingDir: root,
     ...(stdin === undefined ? { entryPoints: [entryPoint] } : { stdin: { contents: stdin, resolveDir: root, loader: "js" } }),
@@ -166,11 +166,12 @@ const bundleOf = async (entryPoint, { withoutDbus = false, hook = false, stdin }
     logLevel: "warning",
     // Optional transports of dbus-next that machina never uses (X11 session buses, native sockets).
     external: ["x11", "usocket", "abstract-socket"],
-    plugins: [effectProbes({ stdout: hook }), ...(withoutDbus ? [dbusApart] : [])]
+    plugins: [...(probes ? [effectProbes] : []), ...(withoutDbus ? [dbusApart] : [])]
   })
   return result.outputFiles[0].text
 }
-const bundle = await bundleOf(entry)
+// machina's own entries only: the benchmark's floor program stays the stack as published.
+const bundle = await bundleOf(entry, { probes: entry === "src/bin.ts" })
 
 /** Replaces the output atomically: a running machina reads its own file again after Node did. */
 const writeExecutable = (text) => {
@@ -349,7 +350,7 @@ if (withHooks) {
   // (links simulated, a temp sysfs and run directory). V8 reads the whole cache it is given, so a
   // hook should not pay for the functions only other hooks run: the installed machina-ifup and
   // machina-ifdown take a cache of their own (see the comment at the top).
-  const hookSource = wrap(await bundleOf("src/hook.ts", { withoutDbus: true, hook: true }))
+  const hookSource = wrap(await bundleOf("src/hook.ts", { withoutDbus: true, probes: true }))
   const host = mkdtempSync(join(tmpdir(), "machina-build-host-"))
   const hookCaches = []
   try {

@@ -2,6 +2,7 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as CliPlatform from "./layers/CliPlatform.js"
+import * as ConsoleFd from "./layers/ConsoleFd.js"
 import { teardown } from "./programs/EarlyExit.js"
 import { main } from "./programs/Cli.js"
 import { hookArgv } from "./programs/HookArgv.js"
@@ -14,9 +15,14 @@ import { lazy } from "./programs/Workspace.js"
  */
 const platform = CliPlatform.layer
 
+// Output goes straight to descriptors 1 and 2 until something creates Node's stdio stream for one
+// (layers/ConsoleFd.ts): `args` and `cat` print without creating either.
+ConsoleFd.watchStdio()
+
 const run = (status: Effect.Effect<number>) =>
   status.pipe(
     Effect.flatMap((code) => Effect.sync(() => { process.exitCode = code })),
+    Effect.withConsole(ConsoleFd.make()),
     NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true, teardown })
   )
 

@@ -8,13 +8,13 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as ConsoleFd from "./layers/ConsoleFd.js"
-import { teardown, watchStdio } from "./programs/EarlyExit.js"
+import { teardown } from "./programs/EarlyExit.js"
 import { hookArgv } from "./programs/HookArgv.js"
 import { hookProgram } from "./programs/Hooks.js"
 
 // A hook's output goes straight to descriptors 1 and 2 (layers/ConsoleFd.ts): Node's stdio streams
 // are created only if something else reads them, and the teardown waits only for those.
-watchStdio()
+ConsoleFd.watchStdio()
 const hook = hookArgv(process.argv)
 const program = hook === undefined ? undefined : hookProgram(hook)
 if (program === undefined) {

@@ -1,39 +1,73 @@
 /**
- * Effect's `Console` written straight to file descriptors 1 and 2 (`fs.writeSync`), for the hooks
- * (src/hook.ts). A hook prints a line or two; Node's `process.stdout` and `process.stderr` cost
- * more than that to create: the stream modules (about 2.5 ms here), and `net` as well when the
- * descriptor is a pipe or a socket, as systemd's journal is (about 4.5 ms).
+ * Effect's `Console` written straight to file descriptors 1 and 2 (`fs.writeSync`), for machina's
+ * entry points (src/bin.ts, src/hook.ts). A command prints a few lines; Node's `process.stdout`
+ * and `process.stderr` cost more than that to create: the stream modules (about 2.5 ms here), and
+ * `net` as well when the descriptor is a pipe or a socket, as systemd's journal is (about 4.5 ms).
  *
- * The bytes are those `console` writes, without colours. A write the descriptor cannot take now (EAGAIN: someone made it non-blocking
- * and it is full) goes to Node's stream for that descriptor, which queues it, and so does all
- * later output of that descriptor, in order. Other write errors are ignored, as `console` ignores
- * them (a reader that went away must not fail the hook).
+ * The bytes are those `console` writes, without colours. Once Node's stream for a descriptor
+ * exists (something read `process.stdout`, as `list` does to choose colours, or a command writes
+ * to it directly), output goes through it, so nothing overtakes what it has queued. A write the
+ * descriptor cannot take now (EAGAIN: someone made it non-blocking and it is full) creates that
+ * stream, which queues it. Other write errors are ignored, as `console` ignores them (a reader
+ * that went away must not fail the command).
  */
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { writeSync } from "node:fs"
 import { format } from "node:util"
 
-/** A writable for Node's `Console`: synchronous writes to `fd`, then its stream after an EAGAIN. */
-const descriptor = (fd: 1 | 2, stream: () => NodeJS.WritableStream) => {
-  let fallback: NodeJS.WritableStream | undefined
-  return {
-    write(chunk: string | Uint8Array): boolean {
-      if (fallback !== undefined) return fallback.write(chunk)
-      let rest = typeof chunk === "string" ? Buffer.from(chunk) : chunk
-      while (rest.length > 0) {
-        try {
-          rest = rest.subarray(writeSync(fd, rest))
-        } catch (e) {
-          if ((e as { code?: unknown }).code !== "EAGAIN") return true
-          fallback = stream()
-          return fallback.write(rest)
-        }
-      }
-      return true
+/** Node's stdio streams created since `watchStdio` ran; undefined when it did not run. */
+let created: Map<1 | 2, NodeJS.WriteStream> | undefined
+
+/**
+ * From now on, notes which of `process.stdout` and `process.stderr` get created (reading either
+ * property creates its stream). Node's getters are kept; they are only wrapped.
+ */
+export const watchStdio = (): void => {
+  const streams = (created ??= new Map())
+  for (const [fd, name] of [[1, "stdout"], [2, "stderr"]] as const) {
+    const property = Object.getOwnPropertyDescriptor(process, name)
+    const get = property?.get
+    if (get === undefined || property?.configurable !== true) {
+      // Not Node's lazy getter (someone replaced it): the stream is there already.
+      streams.set(fd, process[name])
+      continue
     }
+    Object.defineProperty(process, name, {
+      ...property,
+      get(this: NodeJS.Process) {
+        const stream = get.call(this) as NodeJS.WriteStream
+        streams.set(fd, stream)
+        return stream
+      }
+    })
   }
 }
+
+/** Node's stream for `fd` if it exists (always, when `watchStdio` did not run: it cannot tell). */
+const streamOf = (fd: 1 | 2): NodeJS.WriteStream | undefined =>
+  created === undefined ? (fd === 1 ? process.stdout : process.stderr) : created.get(fd)
+
+/** Whether output is still queued in a stdio stream (a pipe whose reader has not taken it yet). */
+export const pendingOutput = (): boolean => [streamOf(1), streamOf(2)].some((stream) => stream !== undefined && stream.writableLength > 0)
+
+/** A writable for Node's `Console`: synchronous writes to `fd` while Node has no stream for it. */
+const descriptor = (fd: 1 | 2) => ({
+  write(chunk: string | Uint8Array): boolean {
+    const stream = streamOf(fd)
+    if (stream !== undefined) return stream.write(chunk)
+    let rest = typeof chunk === "string" ? Buffer.from(chunk) : chunk
+    while (rest.length > 0) {
+      try {
+        rest = rest.subarray(writeSync(fd, rest))
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== "EAGAIN") return true
+        return (fd === 1 ? process.stdout : process.stderr).write(rest)
+      }
+    }
+    return true
+  }
+})
 
 /**
  * The console Effect's loggers write with (`unsafe`). Lines of `log`, `info` and `debug` (stdout)
@@ -43,8 +77,8 @@ const descriptor = (fd: 1 | 2, stream: () => NodeJS.WritableStream) => {
  * (making one costs about 0.4 ms, more than a hook's own lines).
  */
 export const makeUnsafe = (): Console.UnsafeConsole => {
-  const out = descriptor(1, () => process.stdout)
-  const err = descriptor(2, () => process.stderr)
+  const out = descriptor(1)
+  const err = descriptor(2)
   let full: Console.UnsafeConsole | undefined
   const node = () =>
     (full ??= new globalThis.console.Console({

@@ -6,47 +6,12 @@
  * than the exit. Every command has finished its work (files written, sockets answered, scopes
  * closed, child processes reaped) when its effect completes; what may still be pending is output
  * to a pipe (Node writes to pipes asynchronously): then the process ends by itself as before, once
- * the reader has taken everything.
+ * the reader has taken everything. Only the stdio streams that exist are asked (creating one to
+ * ask would cost more than the early exit saves; see layers/ConsoleFd.ts).
  */
 import * as Runtime from "@effect/platform/Runtime"
 import * as Exit from "effect/Exit"
-
-/** The stdio streams Node created since `watchStdio` ran; undefined when it did not run. */
-let created: Set<NodeJS.WriteStream> | undefined
-
-/**
- * From now on, notes which of `process.stdout` and `process.stderr` get created, so that the
- * teardown looks only at those: reading either property creates its stream, which costs 2.5 to
- * 4.5 ms (the stream modules, and `net` for a pipe or a socket), and a hook may not need either
- * (it writes with layers/ConsoleFd.ts). The hook bundle runs this first. Node's getters are kept;
- * they are only wrapped.
- */
-export const watchStdio = (): void => {
-  const streams = (created ??= new Set())
-  for (const name of ["stdout", "stderr"] as const) {
-    const property = Object.getOwnPropertyDescriptor(process, name)
-    const get = property?.get
-    if (get === undefined || property?.configurable !== true) {
-      // Not Node's lazy getter (already replaced by someone): it is there to look at.
-      streams.add(process[name])
-      continue
-    }
-    Object.defineProperty(process, name, {
-      ...property,
-      get(this: NodeJS.Process) {
-        const stream = get.call(this) as NodeJS.WriteStream
-        streams.add(stream)
-        return stream
-      }
-    })
-  }
-}
-
-/** Whether output is still queued in a stdio stream (a pipe whose reader has not taken it yet). */
-const pendingOutput = () =>
-  created === undefined
-    ? process.stdout.writableLength > 0 || process.stderr.writableLength > 0
-    : [...created].some((stream) => stream.writableLength > 0)
+import { pendingOutput } from "../layers/ConsoleFd.js"
 
 export const teardown: Runtime.Teardown = (exit, onExit) => {
   if (Exit.isSuccess(exit) && !pendingOutput()) process.exit()

@@ -1,8 +1,9 @@
 /**
  * ConsoleFd (the hooks' Console on descriptors 1 and 2), in child processes whose stdout and stderr
  * are pipes, as the journal's socket is for a hook: the bytes are those of Effect's default
- * console, no stdio stream is created for them, and output a full non-blocking pipe cannot take
- * goes through Node's stream, complete and in order.
+ * console, written without reading `process.stdout` or `process.stderr` (which would create
+ * Node's streams), and output a full non-blocking pipe cannot take goes through Node's stream,
+ * complete and in order.
  */
 import { describe, expect, it } from "vitest"
 import { spawn, spawnSync } from "node:child_process"
@@ -17,7 +18,7 @@ const script = (body: string, fd: boolean) => `
   import * as Effect from "effect/Effect"
   import * as ConsoleFd from ${JSON.stringify(CONSOLE_FD)}
   const withFd = ${fd ? "Effect.withConsole(ConsoleFd.make())" : "(e) => e"}
-  ${body}
+  ${body.replace("WATCH", fd ? "ConsoleFd.watchStdio()" : "")}
 `
 
 const runChild = (body: string, fd: boolean) =>
@@ -28,13 +29,14 @@ const runChild = (body: string, fd: boolean) =>
   })
 
 describe("ConsoleFd", () => {
-  it("writes what Effect's default console writes, without creating Node's stdio streams", { timeout: 120_000 }, () => {
+  it("writes what Effect's default console writes, without reading process.stdout or process.stderr", { timeout: 120_000 }, () => {
     const body = `
       const created = []
       for (const name of ["stdout", "stderr"]) {
         const property = Object.getOwnPropertyDescriptor(process, name)
         Object.defineProperty(process, name, { ...property, get() { created.push(name); return property.get.call(this) } })
       }
+      WATCH
       const program = Effect.gen(function*() {
         yield* Console.log("plain", 42, { a: [1, "x"] }, null)
         yield* Console.log("%s has %d taps", "test-vm", 2)
@@ -62,10 +64,12 @@ describe("ConsoleFd", () => {
   })
 
   it("queues what a full non-blocking pipe cannot take in Node's stream: all of it arrives, in order", { timeout: 120_000 }, async () => {
-    // Reading process.stdout makes a pipe non-blocking (libuv); the reader starts late, so the
-    // pipe fills and writeSync meets EAGAIN.
+    // Reading process.stdout makes a pipe non-blocking (libuv), here before ConsoleFd watches (as
+    // another process sharing the pipe could); the reader starts late, so the pipe fills and
+    // writeSync meets EAGAIN.
     const body = `
       void process.stdout
+      WATCH
       const lines = Array.from({ length: 2000 }, (_, i) => String(i).padStart(6, "0") + " " + "x".repeat(500))
       await Effect.runPromise(withFd(Effect.forEach(lines, (line) => Console.log(line), { discard: true })))
       process.stderr.write("queued " + (process.stdout.writableLength > 0) + "\\n")
