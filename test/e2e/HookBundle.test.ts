@@ -13,7 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { execFileSync, spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { BUNDLE, REPO } from "../support/Bundle.js"
@@ -214,6 +214,23 @@ describe.skipIf(!existsSync(BUNDLE)).each(forms)("%s: hooks", (form) => {
       } finally {
         execFileSync("mv", [`${file}.away`, file])
       }
+    }
+  })
+
+  // The loader reads a bundle and then its cache into one buffer sized for the installed files;
+  // a file grown since (edited by hand, say) is read whole all the same.
+  it.runIf(form === "installed")("a bundle larger than when installed is read whole: same output, its cache rejected", { timeout: 120_000 }, () => {
+    const lib = join(root!, "usr/lib/machina")
+    const [id] = readdirSync(lib)
+    const file = join(lib, id!, "hooks.js")
+    const before = run("machina-ifup", ["test-vm.0"])
+    execFileSync("cp", [file, `${file}.away`])
+    try {
+      appendFileSync(file, `\n/* ${"x".repeat(2 * 1024 * 1024)} */\n`)
+      expect(run("machina-ifup", ["test-vm.0"], { bundle: "report" }).stderr.split("\n").slice(0, 2)).toEqual(["machina: bundle: hooks", "machina: code cache: hooks-net.cache: rejected"])
+      expect(run("machina-ifup", ["test-vm.0"])).toEqual(before)
+    } finally {
+      execFileSync("mv", [`${file}.away`, file])
     }
   })
 
