@@ -143,7 +143,10 @@ const usageError = (message: string, path: ReadonlyArray<string>) =>
 export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, CliApp.CliApp.Environment> => {
   const program = basename(argv[1] ?? "machina")
   const as = personality(program)
-  if (as !== undefined) return execute([argv[0] ?? "node", argv[1] ?? "machina", as, ...argv.slice(2)], program, as)
+  if (as !== undefined) {
+    return Effect.flatMap(network, (m) =>
+      Effect.provideService(execute([argv[0] ?? "node", argv[1] ?? "machina", as, ...argv.slice(2)], program, as), m.TapArguments, true))
+  }
   const front = Front.parse(argv.slice(2))
   switch (front._tag) {
     case "Help":

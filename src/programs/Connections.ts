@@ -8,6 +8,7 @@
  * commands are in Network.ts.
  */
 import * as Console from "effect/Console"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
@@ -35,8 +36,19 @@ export interface Selected {
   readonly tap: string
 }
 
-/** Resolves arguments to connections, loading only the machines needed (all of them for tap names). */
-export const select = (args: ReadonlyArray<string>) =>
+/**
+ * Whether arguments are taps first: true for the `machina-ifup` and `machina-ifdown`
+ * personalities (QEMU passes a tap name), whichever way they run (src/programs/Hooks.ts, Cli.ts).
+ */
+export class TapArguments extends Context.Reference<TapArguments>()("machina/TapArguments", { defaultValue: () => false }) {}
+
+/**
+ * Resolves arguments to connections, loading only the machines needed (all of them for hashed tap
+ * names). An argument is a machine first, then `machine.connection`, then a tap name; with `taps`
+ * (TapArguments) the tap readings come first and a machine last. That order also spares a hook
+ * reading every machine file: only the whole argument as a machine's JSON `name` needs that.
+ */
+export const select = (args: ReadonlyArray<string>, options: { readonly taps?: boolean } = {}) =>
   Effect.gen(function*() {
     const s = yield* store
     const host: Host = yield* s.loadHost
@@ -79,12 +91,15 @@ export const select = (args: ReadonlyArray<string>) =>
       const tap = tapName(c.machine.name, conn.name)
       if (!selected.some((x) => x.tap === tap)) selected.push({ machine: c.machine.name, connection: conn, tap })
     }
-    for (const arg of args) {
-      if (yield* isMachine(arg)) {
+    const asMachine = (arg: string) =>
+      Effect.gen(function*() {
+        if (!(yield* isMachine(arg))) return false
         const c = yield* load(arg)
         for (const conn of c.definition.connections) add(c, conn)
-        continue
-      }
+        return true
+      })
+    for (const arg of args) {
+      if (options.taps !== true && (yield* asMachine(arg))) continue
       // machine.connection, splitting at any dot whose prefix is a machine (names may contain dots)
       const direct: Array<[Composed, Connection]> = []
       for (let i = arg.indexOf("."); i > 0; i = arg.indexOf(".", i + 1)) {
@@ -109,6 +124,7 @@ export const select = (args: ReadonlyArray<string>) =>
       }
       const matches = resolveTapName(arg, candidates)
       if (matches.length === 1) add(matches[0]!.composed, matches[0]!.conn)
+      else if (matches.length === 0 && options.taps === true && (yield* asMachine(arg))) continue
       else if (matches.length > 1) {
         return yield* new ConnectionNotFoundError({ argument: arg, reason: `ambiguous: ${matches.map((m) => `${m.machine}.${m.connection}`).join(", ")}` })
       } else {
@@ -129,9 +145,10 @@ export const withRootHint = (message: string): string =>
     ? `${message} (needs root (CAP_NET_ADMIN): run with sudo)`
     : message
 
+/** `connect`, and the `machina-ifup` personality (TapArguments). */
 export const connectAll = (args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const { host, selected } = yield* select(args)
+    const { host, selected } = yield* select(args, { taps: yield* TapArguments })
     const links = yield* netLinks
     const results = yield* Effect.forEach(selected, (sel) =>
       Effect.gen(function*() {
@@ -154,9 +171,10 @@ export const connectAll = (args: ReadonlyArray<string>) =>
     yield* report("connect", results)
   })
 
+/** `disconnect`, and the `machina-ifdown` personality (TapArguments). */
 export const disconnectAll = (args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const { selected } = yield* select(args)
+    const { selected } = yield* select(args, { taps: yield* TapArguments })
     const links = yield* netLinks
     const results = yield* Effect.forEach(selected, (sel) =>
       Effect.gen(function*() {

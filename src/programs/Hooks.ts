@@ -31,10 +31,10 @@ export const hookProgram = (hook: HookArgv): Effect.Effect<number> | undefined =
   let program: Effect.Effect<void, unknown>
   switch (hook._tag) {
     case "Connect":
-      program = Effect.flatMap(connections, (m) => m.connectAll(hook.targets))
+      program = Effect.flatMap(connections, (m) => Effect.provideService(m.connectAll(hook.targets), m.TapArguments, true))
       break
     case "Disconnect":
-      program = Effect.flatMap(connections, (m) => m.disconnectAll(hook.targets))
+      program = Effect.flatMap(connections, (m) => Effect.provideService(m.disconnectAll(hook.targets), m.TapArguments, true))
       break
     case "Prepare":
       program = Effect.flatMap(preparation, (m) => m.prepareAll(hook.machines, hook.swtpm))

@@ -7,7 +7,7 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import { connectAll, disconnectAll } from "./Connections.js"
 
-export { ConnectionNotFoundError, connectAll, disconnectAll, select, type Selected, withRootHint } from "./Connections.js"
+export { ConnectionNotFoundError, connectAll, disconnectAll, select, type Selected, TapArguments, withRootHint } from "./Connections.js"
 
 const targets = Args.text({ name: "machines-or-connections" }).pipe(Args.atLeast(1))
 

@@ -21,6 +21,7 @@ import * as SystemdMemory from "../../src/layers/SystemdMemory.js"
 import { main } from "../../src/programs/Cli.js"
 import { hookArgv } from "../../src/programs/HookArgv.js"
 import { hookProgram } from "../../src/programs/Hooks.js"
+import { ConfigStore } from "../../src/services/ConfigStore.js"
 import { HostLock } from "../../src/services/HostLock.js"
 import { capturingConsole } from "../support/Cli.js"
 
@@ -132,6 +133,46 @@ describe("hookArgv", () => {
     expect(hook?._tag).toBe("Shutdown")
     expect(hookProgram(hook!)).toBeUndefined()
   })
+})
+
+// A machine whose JSON name reads as another machine's tap: `vdi.wan-uplink` is vdi's tap for its
+// connection `wan-uplink`, and the name of the machine in dotted.conf.json.
+describe("machina-ifup and machina-ifdown take their argument as a tap first", () => {
+  const withDotted = { ...machines, dotted: { name: "vdi.wan-uplink", attrs: { memory: { ram: 512 } }, connections: [{ name: "z", network: "lan" }] } }
+  const run = (argv: ReadonlyArray<string>, status: Effect.Effect<number, never, any>) =>
+    Effect.gen(function*() {
+      const texts: Array<string> = []
+      const store = ConfigStoreMemory.make({ location: "/etc/machina", host, machines: withDotted })
+      const counted = Layer.succeed(ConfigStore, { ...store, readMachineText: (name: string) => Effect.zipRight(Effect.sync(() => texts.push(name)), store.readMachineText(name)) })
+      const out: Array<string> = []
+      const err: Array<string> = []
+      const links = NetLinksMemory.layer({ links: [{ name: "br0", kind: "bridge", up: true }, { name: "vdi.wan-uplink" }, { name: "vdi.0" }] })
+      const exitCode = yield* (status.pipe(Effect.withConsole(capturingConsole(out, err)), Effect.provide(Layer.mergeAll(counted, links, NodeContext.layer))) as Effect.Effect<number>)
+      return { argv, stdout: out.join(""), stderr: err.join(""), exitCode, texts }
+    })
+
+  it.effect("the hook and the full CLI's personality attach vdi's tap, reading no machine file's text", () =>
+    Effect.gen(function*() {
+      for (const program of ["machina-ifup", "machina-ifdown"]) {
+        const argv = ["node", `/usr/bin/${program}`, "vdi.wan-uplink"]
+        const fast = yield* run(argv, hookProgram(hookArgv(argv)!)!)
+        const full = yield* run(argv, main(argv))
+        expect(fast).toEqual(full)
+        expect(fast.stdout).toBe(`vdi.wan-uplink: ${program === "machina-ifup" ? "enabled" : "disabled"}\n`)
+        expect(fast.exitCode).toBe(0)
+        // Only a machine's JSON name needs every file's text: a tap does not.
+        expect(fast.texts).toEqual([])
+      }
+    }))
+
+  it.effect("connect by hand takes the machine of that name, as before", () =>
+    Effect.gen(function*() {
+      const connect = yield* run(["node", "/usr/bin/machina", "connect", "vdi.wan-uplink"], main(["node", "/usr/bin/machina", "connect", "vdi.wan-uplink"]))
+      // dotted's only tap (hashed: the name is too long for a link), not vdi's.
+      expect(connect.stderr).not.toContain("vdi.wan-uplink:")
+      expect(connect.stderr).toMatch(/failed: link ".*" not found/)
+      expect(connect.texts.length).toBeGreaterThan(0)
+    }))
 })
 
 describe("the hook fast path prints and exits as the full CLI", () => {
