@@ -1,11 +1,11 @@
 import * as Schema from "effect/Schema"
-import { LazyTaggedError } from "./LazyTaggedError.js"
+import { LazyClass, LazyTaggedError } from "./LazyTaggedError.js"
 
 /**
  * One problem found in the configuration: the file it is in, the JSON path inside that file
  * (`$` is the document root) and what was expected. Rendered as `<file>: <path>: <message>`.
  */
-export class ConfigIssue extends Schema.Class<ConfigIssue>("ConfigIssue")({
+export class ConfigIssue extends LazyClass<ConfigIssue>("ConfigIssue")({
   file: Schema.String,
   path: Schema.String,
   message: Schema.String
@@ -26,7 +26,7 @@ export const issue = (file: string, path: string, message: string): ConfigIssue 
  *
  * A warning about no file in particular has `file` "" and renders as `machina: warning: <message>`.
  */
-export class ConfigWarning extends Schema.Class<ConfigWarning>("ConfigWarning")({
+export class ConfigWarning extends LazyClass<ConfigWarning>("ConfigWarning")({
   file: Schema.String,
   path: Schema.String,
   message: Schema.String
@@ -79,7 +79,8 @@ export const issueAt = (origin: Origin, message: string): ConfigIssue =>
 
 /** The configuration is invalid: every problem found, not just the first. */
 export class ConfigInvalidError extends LazyTaggedError<ConfigInvalidError>()("ConfigInvalidError", {
-  issues: Schema.Array(ConfigIssue)
+  // Suspended: ConfigIssue is built when an issue is first made, not when this module loads.
+  issues: Schema.Array(Schema.suspend((): Schema.Schema<ConfigIssue, typeof ConfigIssue.Encoded> => ConfigIssue))
 }) {
   override get message(): string {
     return this.issues.map((i) => i.toString()).join("\n")

@@ -13,44 +13,63 @@
  * constructor validates the fields as before), with `XError.prototype` first in its chain, so
  * `instanceof`, `_tag`, `message`, `yield*`, equality and printing are those of `Schema.TaggedError`.
  * The class's statics are there once it is built; `_tag` is there from the start, and `fields`,
- * `identifier`, `ast`, `make`, `annotations` and `pipe` build it when read first (so the class can
- * serve as a schema).
+ * `identifier`, `ast`, `make`, `annotations`, `pipe` and Schema's type id build it when read first
+ * (so the class can serve as a schema, alone or inside another).
+ *
+ * `LazyClass` does the same for `Schema.Class` (the configuration's issues and warnings, whose
+ * module every command and hook loads, and which they make only for a file with problems).
  *
  * Pure: no I/O.
  */
 import * as Schema from "effect/Schema"
 
-const BUILT_ON_READ = ["fields", "identifier", "ast", "make", "annotations", "pipe"] as const
+// Schema's mark of a schema (`Schema.isSchema`) too: a class used inside another schema
+// (`Schema.Array(X)`) is built then.
+const BUILT_ON_READ = ["fields", "identifier", "ast", "make", "annotations", "pipe", Schema.TypeId] as const
+
+type Constructor = new(props: unknown, options: unknown) => object
+
+/** A class that stands for the one `make` builds, built when first used (see above). */
+const lazyClass = (make: () => Constructor, statics: Record<string, unknown>) => {
+  let real: Constructor | undefined
+  const build = () => {
+    if (real === undefined) {
+      const built = make()
+      // Instances and statics of the declared class now reach the real ones.
+      Object.setPrototypeOf(Lazy.prototype, built.prototype)
+      Object.setPrototypeOf(Lazy, built)
+      for (const key of BUILT_ON_READ) delete (Lazy as unknown as Record<PropertyKey, unknown>)[key]
+      real = built
+    }
+    return real
+  }
+  class Lazy {
+    constructor(props?: unknown, options?: unknown) {
+      // The real class makes the instance, for the class that was asked for (`new.target`).
+      return Reflect.construct(build(), [props, options], new.target)
+    }
+  }
+  Object.assign(Lazy, statics)
+  for (const key of BUILT_ON_READ) {
+    Object.defineProperty(Lazy, key, {
+      configurable: true,
+      get(this: unknown) {
+        build()
+        return Reflect.get(Lazy, key, this)
+      }
+    })
+  }
+  return Lazy
+}
 
 export const LazyTaggedError: typeof Schema.TaggedError = (identifier?: string) =>
-  ((tag: string, fieldsOr: Schema.Struct.Fields, annotations?: unknown) => {
-    let real: (new(props: unknown, options: unknown) => object) | undefined
-    const build = () => {
-      if (real === undefined) {
-        const built = (Schema.TaggedError(identifier) as unknown as (t: string, f: unknown, a?: unknown) => new(props: unknown, options: unknown) => object)(tag, fieldsOr, annotations)
-        // Instances and statics of the declared class now reach the real ones.
-        Object.setPrototypeOf(Lazy.prototype, built.prototype)
-        Object.setPrototypeOf(Lazy, built)
-        for (const key of BUILT_ON_READ) delete (Lazy as unknown as Record<string, unknown>)[key]
-        real = built
-      }
-      return real
-    }
-    class Lazy {
-      static readonly _tag = tag
-      constructor(props?: unknown, options?: unknown) {
-        // The real class makes the instance, for the class that was asked for (`new.target`).
-        return Reflect.construct(build(), [props, options], new.target)
-      }
-    }
-    for (const key of BUILT_ON_READ) {
-      Object.defineProperty(Lazy, key, {
-        configurable: true,
-        get(this: unknown) {
-          build()
-          return Reflect.get(Lazy, key, this)
-        }
-      })
-    }
-    return Lazy
-  }) as never
+  ((tag: string, fields: Schema.Struct.Fields, annotations?: unknown) =>
+    lazyClass(
+      () => (Schema.TaggedError(identifier) as unknown as (t: string, f: unknown, a?: unknown) => Constructor)(tag, fields, annotations),
+      { _tag: tag }
+    )) as never
+
+/** `Schema.Class`, built when first used, as LazyTaggedError (same declaration, same class once used). */
+export const LazyClass: typeof Schema.Class = (identifier: string) =>
+  ((fields: Schema.Struct.Fields, annotations?: unknown) =>
+    lazyClass(() => (Schema.Class(identifier) as unknown as (f: unknown, a?: unknown) => Constructor)(fields, annotations), {})) as never

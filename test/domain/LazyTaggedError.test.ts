@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
-import { LazyTaggedError } from "../../src/domain/LazyTaggedError.js"
+import { LazyClass, LazyTaggedError } from "../../src/domain/LazyTaggedError.js"
 
 class LazyProblemError extends LazyTaggedError<LazyProblemError>()("LazyProblemError", {
   path: Schema.String,
@@ -99,5 +99,49 @@ describe("LazyTaggedError", () => {
     expect(made.n).toBe(2)
     expect(Schema.is(MadeError)(made)).toBe(true)
     expect(Schema.is(MadeError)(new LazyPlainError({ code: 1 }))).toBe(false)
+  })
+})
+
+class LazyPoint extends LazyClass<LazyPoint>("LazyPoint")({ file: Schema.String, line: Schema.Number }) {
+  override toString(): string {
+    return `${this.file}:${this.line}`
+  }
+}
+class EagerPoint extends Schema.Class<EagerPoint>("EagerPoint")({ file: Schema.String, line: Schema.Number }) {
+  override toString(): string {
+    return `${this.file}:${this.line}`
+  }
+}
+
+describe("LazyClass", () => {
+  it("builds nothing until used", () => {
+    class Unused extends LazyClass<Unused>("Unused")({ n: Schema.Number }) {}
+    expect(Object.getPrototypeOf(Object.getPrototypeOf(Unused.prototype))).toBe(Object.prototype)
+    expect(new Unused({ n: 1 }).n).toBe(1)
+    expect(Object.getPrototypeOf(Object.getPrototypeOf(Unused.prototype))).not.toBe(Object.prototype)
+  })
+
+  it("makes instances like Schema.Class: fields, own methods, equality, validation", () => {
+    const lazy = new LazyPoint({ file: "a.json", line: 3 })
+    const eager = new EagerPoint({ file: "a.json", line: 3 })
+    expect(lazy).toBeInstanceOf(LazyPoint)
+    expect(String(lazy)).toBe(String(eager))
+    expect(Object.keys(lazy)).toEqual(Object.keys(eager))
+    expect(Equal.equals(lazy, new LazyPoint({ file: "a.json", line: 3 }))).toBe(true)
+    expect(Equal.equals(lazy, new LazyPoint({ file: "a.json", line: 4 }))).toBe(false)
+    expect(() => new LazyPoint({ file: "a.json", line: "3" } as unknown as { file: string; line: number })).toThrow(/Expected number, actual "3"/)
+  })
+
+  it("serves as a schema, decoding to instances of the declared class", () => {
+    class Later extends LazyClass<Later>("Later")({ n: Schema.Number }) {
+      get twice(): number {
+        return this.n * 2
+      }
+    }
+    const decoded = Schema.decodeUnknownSync(Schema.Array(Later))([{ n: 1 }, { n: 2 }])
+    expect(decoded[1]).toBeInstanceOf(Later)
+    expect(decoded.map((x) => x.twice)).toEqual([2, 4])
+    expect(Later.identifier).toBe("Later")
+    expect(Schema.is(Later)(new Later({ n: 5 }))).toBe(true)
   })
 })
