@@ -470,7 +470,7 @@ if (withHooks) {
     ["hooks.js", parts[1].sourceBytes], ...cacheNames[1].map((name, k) => [name, parts[1].caches[k]]),
     ["dbus-next.js", extra.sourceBytes]
   ]
-  const largest = [Math.max(parts[0].sourceBytes.length, ...parts[0].caches.map((c) => c.length)), Math.max(parts[1].sourceBytes.length, ...parts[1].caches.map((c) => c.length))]
+  const largest = parts.map((p) => Math.max(p.sourceBytes.length, ...p.caches.map((c) => c.length)))
   const hash = createHash("sha256")
   for (const [name, bytes] of files) hash.update(`${name}\0${bytes.length}\0`).update(bytes)
   const id = hash.digest("hex").slice(0, 16)
@@ -514,7 +514,7 @@ if (withHooks) {
   // Runs bundle \`which\` (0: cli.js, 1: hooks.js) compiled with its code cache \`k\`, when there is one.
   // The source is copied into a string before the cache is read, so both are read into one buffer:
   // each page of fresh memory costs a fault to touch, and faults are slow on virtual machines
-  // (about 10 us here, where this saved the hooks 1 ms and \`args\` 3 ms).
+  // (about 10 us here, where this saved the hooks 1.5-2 ms and \`args\` 4-5 ms).
   const run = (which, require, k) => {
     const buffer = Buffer.allocUnsafeSlow(largest[which])
     const source = read(which === 0 ? "cli.js" : "hooks.js", false, buffer).latin1Slice()

@@ -44,9 +44,11 @@ export const watchStdio = (): void => {
   }
 }
 
+/** Node's stream for `fd`, made if need be. */
+const nodeStream = (fd: 1 | 2): NodeJS.WriteStream => (fd === 1 ? process.stdout : process.stderr)
+
 /** Node's stream for `fd` if it exists (always, when `watchStdio` did not run: it cannot tell). */
-const streamOf = (fd: 1 | 2): NodeJS.WriteStream | undefined =>
-  created === undefined ? (fd === 1 ? process.stdout : process.stderr) : created.get(fd)
+const streamOf = (fd: 1 | 2): NodeJS.WriteStream | undefined => (created === undefined ? nodeStream(fd) : created.get(fd))
 
 /** Whether output is still queued in a stdio stream (a pipe whose reader has not taken it yet). */
 export const pendingOutput = (): boolean => [streamOf(1), streamOf(2)].some((stream) => stream !== undefined && stream.writableLength > 0)
@@ -62,7 +64,7 @@ const descriptor = (fd: 1 | 2) => ({
         rest = rest.subarray(writeSync(fd, rest))
       } catch (e) {
         if ((e as { code?: unknown }).code !== "EAGAIN") return true
-        return (fd === 1 ? process.stdout : process.stderr).write(rest)
+        return nodeStream(fd).write(rest)
       }
     }
     return true

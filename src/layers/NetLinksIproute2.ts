@@ -97,8 +97,7 @@ const makeShape = (options: Options): NetLinksShape => {
       Option.isSome(info) ? Effect.succeed(info.value) : Effect.fail(new NetLinkNotFoundError({ link }))
     )
 
-  /** `ip link set dev <link> <rest...>`, with a missing link reported as such. */
-  /** `ip link set dev LINK ...`; a missing device is `link`, or the `other` one its message names. */
+  /** `ip link set dev LINK ...`; a missing device is reported as `link`, or as `other` when its message names only that one. */
   const set = (link: string, rest: ReadonlyArray<string>, other?: string) =>
     Effect.gen(function* () {
       yield* validName(link)
