@@ -7,16 +7,16 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { Definition, HostFile, isVolumeSet, type Volume } from "./Config.js"
 import type { Machine } from "./ConfigFiles.js"
-import { encodeDirect } from "./DirectDecode.js"
+import { type EncodedOf, encodeShape, schemaOf, type Shape, type TypeOf } from "./ConfigShape.js"
 import type { CatResolved } from "./Output.js"
 import { defined, omitUnset } from "./OutputValues.js"
 import { consoleSocketPath, qmpSocketPaths, tpmSocketPath } from "./Paths.js"
 import { effectivePort, firstWinsVars, volumeFileName } from "./Pattern.js"
 
 const ZERO_ID = "00000000-0000-0000-0000-000000000000"
-/** `Schema.encodeSync`, directly (DirectDecode.ts) when it can: Schema's encoder is built only when needed. */
-const encoderOf = <A, I>(schema: Schema.Schema<A, I, never>) => (value: A): I =>
-  encodeDirect<I>(schema.ast, value)?.value ?? Schema.encodeSync(schema)(value)
+/** A value in the file's form (ConfigShape.ts `encodeShape`); Schema throws its report for what is not a value. */
+const encoderOf = <S extends Shape>(shape: S) => (value: TypeOf<S>): EncodedOf<S> =>
+  encodeShape(shape, value)?.value ?? Schema.encodeSync(schemaOf(shape))(value)
 const encodeDefinition = encoderOf(Definition)
 const encodeHost = encoderOf(HostFile)
 

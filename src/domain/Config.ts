@@ -1,6 +1,7 @@
 /**
  * The configuration model: the host file (`machina.conf.json`) and the machine files
- * (`machine.conf.d/<name>.conf.json`), decoded with Schema.
+ * (`machine.conf.d/<name>.conf.json`), declared as shapes (ConfigShape.ts) and decoded by walking
+ * them; a file that does not decode is reported by Schema (`schemaOf`).
  *
  * Compatibility with the original's Go decoding (config.md §7): keys match case-insensitively,
  * `null` leaves the default, absent, empty and zero values are indistinguishable, unknown keys are
@@ -13,114 +14,106 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as AST from "effect/SchemaAST"
 import { type ConfigIssue, type ConfigWarning, issue, jsonPath, warning } from "./ConfigIssue.js"
-import { decodeDirect } from "./DirectDecode.js"
-
-/**
- * An optional field with its default. The fields of one plain type (text, flag, count, port) with
- * the same default share one property signature, built once (schemas are immutable): fewer schemas
- * to build when this module loads, which every command and hook does.
- */
-const opt = <S extends Schema.Schema.Any>(schema: S, value: () => Schema.Schema.Type<S>) => {
-  const make = () => Schema.optionalWith(schema, { default: value, exact: true })
-  const plain = plainTypes.get(schema)
-  if (plain === undefined) return make()
-  const key = `${plain}:${String(value())}`
-  const shared = plainFields.get(key) as ReturnType<typeof make> | undefined
-  if (shared !== undefined) return shared
-  const field = make()
-  plainFields.set(key, field)
-  return field
-}
-const plainFields = new Map<string, unknown>()
-
-const Str = Schema.String
-const Bool = Schema.Boolean
-const Count = Schema.Int.pipe(Schema.nonNegative())
-const Port = Schema.Int.pipe(Schema.between(0, 65535))
-const Uint32 = Schema.Int.pipe(Schema.between(0, 4294967295))
-const Strings = Schema.Array(Str)
-const plainTypes = new Map<Schema.Schema.Any, string>([[Str, "text"], [Bool, "flag"], [Count, "count"], [Port, "port"], [Uint32, "uint32"]])
+import {
+  choice,
+  count,
+  decodeShape,
+  dict,
+  field,
+  flag,
+  list,
+  port,
+  schemaOf,
+  type Shape,
+  struct,
+  text,
+  type TypeOf,
+  uint32,
+  type UnknownKey
+} from "./ConfigShape.js"
 
 // ---------------------------------------------------------------------------------------------
 // Definitions (shared by tags and machines)
 
-export const Volume = Schema.Struct({
-  name: opt(Str, () => ""),
-  storage: opt(Str, () => ""),
+export const Volume = struct({
+  name: field(text, () => ""),
+  storage: field(text, () => ""),
   /** Canonical rendering (`0x` + uppercase hex) once decoded; "" when absent. */
-  wwn: opt(Str, () => ""),
-  serial: opt(Str, () => ""),
-  bootable: opt(Bool, () => false)
+  wwn: field(text, () => ""),
+  serial: field(text, () => ""),
+  bootable: field(flag, () => false)
 })
-export type Volume = Schema.Schema.Type<typeof Volume>
+export type Volume = TypeOf<typeof Volume>
 export const emptyVolume: Volume = { name: "", storage: "", wwn: "", serial: "", bootable: false }
 export const isVolumeSet = (v: Volume): boolean => v.name !== "" || v.storage !== ""
 
-export const Connection = Schema.Struct({
-  name: opt(Str, () => ""),
-  network: opt(Str, () => ""),
-  ip: opt(Str, () => ""),
-  mac: opt(Str, () => "")
+export const Connection = struct({
+  name: field(text, () => ""),
+  network: field(text, () => ""),
+  ip: field(text, () => ""),
+  mac: field(text, () => "")
 })
-export type Connection = Schema.Schema.Type<typeof Connection>
+export type Connection = TypeOf<typeof Connection>
 
-export const Device = Schema.Struct({
-  name: opt(Str, () => ""),
-  class: opt(Str, () => ""),
+export const Device = struct({
+  name: field(text, () => ""),
+  class: field(text, () => ""),
   /** Canonical lowercase UUID once decoded; "" when absent or zero. */
-  id: opt(Str, () => "")
+  id: field(text, () => "")
 })
-export type Device = Schema.Schema.Type<typeof Device>
+export type Device = TypeOf<typeof Device>
 
-export const Firmware = Schema.Struct({
-  code: opt(Volume, () => emptyVolume),
-  vars: opt(Volume, () => emptyVolume)
-})
-
-export const Cpu = Schema.Struct({
-  processor: opt(Str, () => ""),
-  sockets: opt(Count, () => 0),
-  cores: opt(Count, () => 0),
-  threads: opt(Count, () => 0)
+export const Firmware = struct({
+  code: field(Volume, () => emptyVolume),
+  vars: field(Volume, () => emptyVolume)
 })
 
-export const Memory = Schema.Struct({
+export const Cpu = struct({
+  processor: field(text, () => ""),
+  sockets: field(count, () => 0),
+  cores: field(count, () => 0),
+  threads: field(count, () => 0)
+})
+
+export const Memory = struct({
   /** MiB */
-  ram: opt(Count, () => 0)
+  ram: field(count, () => 0)
 })
 
-export const Enlightenments = Schema.Struct({ enabled: opt(Bool, () => false) })
+export const Enlightenments = struct({ enabled: field(flag, () => false) })
 
-export const Tpm = Schema.Struct({
-  enabled: opt(Bool, () => false),
-  socket: opt(Schema.Struct({ path: opt(Str, () => "") }), () => ({ path: "" })),
+export const Tpm = struct({
+  enabled: field(flag, () => false),
+  socket: field(struct({ path: field(text, () => "") }), () => ({ path: "" })),
   /** The swtpm state directory, through a pool of type `tpm-data`; unset = /var/lib/machina/swtpm/<machine>. */
-  data: opt(Volume, () => emptyVolume)
+  data: field(Volume, () => emptyVolume)
 })
 
-export const Qmp = Schema.Struct({
-  enabled: opt(Bool, () => false),
-  sockets: opt(
-    Schema.Struct({ names: opt(Strings, () => []), paths: opt(Strings, () => []) }),
+const strings = list(text)
+
+export const Qmp = struct({
+  enabled: field(flag, () => false),
+  sockets: field(
+    struct({ names: field(strings, () => []), paths: field(strings, () => []) }),
     () => ({ names: [], paths: [] })
   )
 })
 
-export const QemuAgent = Schema.Struct({
-  enabled: opt(Bool, () => false),
-  port: opt(Port, () => 0),
-  portPattern: opt(Str, () => "").pipe(Schema.fromKey("port-pattern"))
+export const QemuAgent = struct({
+  enabled: field(flag, () => false),
+  port: field(port, () => 0),
+  portPattern: field(text, () => "", "port-pattern")
 })
 
-export const Agent = Schema.Struct({
-  qemu: opt(QemuAgent, () => ({ enabled: false, port: 0, portPattern: "" }))
+export const Agent = struct({
+  qemu: field(QemuAgent, () => ({ enabled: false, port: 0, portPattern: "" }))
 })
 
-export const Spice = Schema.Struct({
-  enabled: opt(Bool, () => false),
-  port: opt(Port, () => 0),
-  portPattern: opt(Str, () => "").pipe(Schema.fromKey("port-pattern")),
-  displays: opt(Count, () => 0)
+export const Spice = struct({
+  enabled: field(flag, () => false),
+  port: field(port, () => 0),
+  portPattern: field(text, () => "", "port-pattern"),
+  displays: field(count, () => 0)
 })
 
 /**
@@ -128,7 +121,7 @@ export const Spice = Schema.Struct({
  * in the machine's runtime directory, `<run dir>/<machine>/console.socket`. Opt-in, so machines
  * without it keep their hardware.
  */
-export const SerialConsole = Schema.Struct({ enabled: opt(Bool, () => false) })
+export const SerialConsole = struct({ enabled: field(flag, () => false) })
 
 /**
  * Pinned virtual hardware (see `qemu/HardwareRevision.ts`): the revision ("" = the default, 2024.12)
@@ -136,147 +129,138 @@ export const SerialConsole = Schema.Struct({ enabled: opt(Bool, () => false) })
  * q35 type; revisions from 2026.12 require a versioned `pc-q35-X.Y`, which `machina pin-hardware`
  * records).
  */
-export const Hardware = Schema.Struct({
-  revision: opt(Str, () => ""),
-  machineType: opt(Str, () => "").pipe(Schema.fromKey("machine-type"))
+export const Hardware = struct({
+  revision: field(text, () => ""),
+  machineType: field(text, () => "", "machine-type")
 })
 
 /** Direct kernel boot: kernel and initrd located through storage pools, plus a command line. */
-export const Boot = Schema.Struct({
-  kernel: opt(Volume, () => emptyVolume),
-  initrd: opt(Volume, () => emptyVolume),
-  append: opt(Str, () => "")
+export const Boot = struct({
+  kernel: field(Volume, () => emptyVolume),
+  initrd: field(Volume, () => emptyVolume),
+  append: field(text, () => "")
 })
 
-export const Attributes = Schema.Struct({
-  firmware: opt(Firmware, () => ({ code: emptyVolume, vars: emptyVolume })),
-  cpu: opt(Cpu, () => ({ processor: "", sockets: 0, cores: 0, threads: 0 })),
-  memory: opt(Memory, () => ({ ram: 0 })),
-  enlightenments: opt(Enlightenments, () => ({ enabled: false })),
-  tpm: opt(Tpm, () => ({ enabled: false, socket: { path: "" }, data: emptyVolume })),
-  qmp: opt(Qmp, () => ({ enabled: false, sockets: { names: [], paths: [] } })),
-  agent: opt(Agent, () => ({ qemu: { enabled: false, port: 0, portPattern: "" } })),
-  spice: opt(Spice, () => ({ enabled: false, port: 0, portPattern: "", displays: 0 })),
-  hardware: opt(Hardware, () => ({ revision: "", machineType: "" })),
-  boot: opt(Boot, () => ({ kernel: emptyVolume, initrd: emptyVolume, append: "" })),
-  console: opt(SerialConsole, () => ({ enabled: false }))
+export const Attributes = struct({
+  firmware: field(Firmware, () => ({ code: emptyVolume, vars: emptyVolume })),
+  cpu: field(Cpu, () => ({ processor: "", sockets: 0, cores: 0, threads: 0 })),
+  memory: field(Memory, () => ({ ram: 0 })),
+  enlightenments: field(Enlightenments, () => ({ enabled: false })),
+  tpm: field(Tpm, () => ({ enabled: false, socket: { path: "" }, data: emptyVolume })),
+  qmp: field(Qmp, () => ({ enabled: false, sockets: { names: [], paths: [] } })),
+  agent: field(Agent, () => ({ qemu: { enabled: false, port: 0, portPattern: "" } })),
+  spice: field(Spice, () => ({ enabled: false, port: 0, portPattern: "", displays: 0 })),
+  hardware: field(Hardware, () => ({ revision: "", machineType: "" })),
+  boot: field(Boot, () => ({ kernel: emptyVolume, initrd: emptyVolume, append: "" })),
+  console: field(SerialConsole, () => ({ enabled: false }))
 })
-export type Attributes = Schema.Schema.Type<typeof Attributes>
+export type Attributes = TypeOf<typeof Attributes>
 
-export const Group = Schema.Struct({
-  name: opt(Str, () => ""),
-  id: opt(Uint32, () => 0)
+export const Group = struct({
+  name: field(text, () => ""),
+  id: field(uint32, () => 0)
 })
 
-export const Privileges = Schema.Struct({
+export const Privileges = struct({
   /**
    * The host user QEMU runs as ("" = root, as before). With a user, QEMU also runs as the
    * machine's file-system group (numerically) with no capabilities, in a hardened unit.
    */
-  user: opt(Str, () => ""),
-  filesystem: opt(Schema.Struct({ group: opt(Group, () => ({ name: "", id: 0 })) }), () => ({
+  user: field(text, () => ""),
+  filesystem: field(struct({ group: field(Group, () => ({ name: "", id: 0 })) }), () => ({
     group: { name: "", id: 0 }
   }))
 })
-export type Privileges = Schema.Schema.Type<typeof Privileges>
+export type Privileges = TypeOf<typeof Privileges>
 
 let noAttributes: Attributes | undefined
 
 /**
  * The `attrs` of a definition that has none, decoded once on first use: decoding them for every
- * file cost a third of decoding a typical machine file. (The schema still copies the default into
+ * file cost a third of decoding a typical machine file. (Decoding still copies the default into
  * each decoded file, so no two files share it.)
  */
 const defaultAttributes = (): Attributes => (noAttributes ??= decodeSyncOf(Attributes)({}))
 
+const stringRecord = dict(text)
+
 const definitionFields = {
-  vars: opt(Schema.Record({ key: Str, value: Str }), () => ({})),
-  privileges: opt(Privileges, () => ({ user: "", filesystem: { group: { name: "", id: 0 } } })),
-  attrs: opt(Attributes, defaultAttributes),
-  volumes: opt(Schema.Array(Volume), () => []),
-  connections: opt(Schema.Array(Connection), () => []),
-  devices: opt(Schema.Array(Device), () => [])
+  vars: field(stringRecord, () => ({})),
+  privileges: field(Privileges, () => ({ user: "", filesystem: { group: { name: "", id: 0 } } })),
+  attrs: field(Attributes, defaultAttributes),
+  volumes: field(list(Volume), () => []),
+  connections: field(list(Connection), () => []),
+  devices: field(list(Device), () => [])
 }
 
-export const Definition = Schema.Struct(definitionFields)
-export type Definition = Schema.Schema.Type<typeof Definition>
+export const Definition = struct(definitionFields)
+export type Definition = TypeOf<typeof Definition>
 
 export const emptyDefinition = (): Definition => decodeSyncOf(Definition)({})
 
 // ---------------------------------------------------------------------------------------------
 // Machine file
 
-export const MachineFile = Schema.Struct({
-  name: opt(Str, () => ""),
-  description: opt(Str, () => ""),
+export const MachineFile = struct({
+  name: field(text, () => ""),
+  description: field(text, () => ""),
   /** Canonical lowercase UUID once decoded; the zero UUID when absent. */
-  id: opt(Str, () => ""),
-  tags: opt(Strings, () => []),
+  id: field(text, () => ""),
+  tags: field(strings, () => []),
   ...definitionFields
 })
-export type MachineFile = Schema.Schema.Type<typeof MachineFile>
+export type MachineFile = TypeOf<typeof MachineFile>
 
 // ---------------------------------------------------------------------------------------------
 // Host file
 
-export const Processor = Schema.Struct({
-  brand: opt(Str, () => ""),
-  model: opt(Str, () => ""),
-  threads: opt(Count, () => 0),
-  default: opt(Bool, () => false)
+export const Processor = struct({
+  brand: field(text, () => ""),
+  model: field(text, () => ""),
+  threads: field(count, () => 0),
+  default: field(flag, () => false)
 })
-export type Processor = Schema.Schema.Type<typeof Processor>
+export type Processor = TypeOf<typeof Processor>
 
-export const Storage = Schema.Struct({
-  path: opt(Str, () => ""),
-  pattern: opt(Str, () => ""),
-  type: opt(Str, () => ""),
-  readonly: opt(Bool, () => false)
+export const Storage = struct({
+  path: field(text, () => ""),
+  pattern: field(text, () => ""),
+  type: field(text, () => ""),
+  readonly: field(flag, () => false)
 })
-export type Storage = Schema.Schema.Type<typeof Storage>
+export type Storage = TypeOf<typeof Storage>
 
-export const Network = Schema.Struct({
-  device: opt(Str, () => ""),
-  up: opt(Str, () => ""),
-  down: opt(Str, () => "")
+export const Network = struct({
+  device: field(text, () => ""),
+  up: field(text, () => ""),
+  down: field(text, () => "")
 })
-export type Network = Schema.Schema.Type<typeof Network>
+export type Network = TypeOf<typeof Network>
 
-export const MediatedDevice = Schema.Struct({
-  address: opt(Str, () => ""),
-  types: opt(Schema.Record({ key: Str, value: Str }), () => ({}))
+export const MediatedDevice = struct({
+  address: field(text, () => ""),
+  types: field(stringRecord, () => ({}))
 })
-export type MediatedDevice = Schema.Schema.Type<typeof MediatedDevice>
+export type MediatedDevice = TypeOf<typeof MediatedDevice>
 
-export const Accelerator = Schema.Literal("kvm", "tcg")
-export type Accelerator = Schema.Schema.Type<typeof Accelerator>
+export const Accelerator = choice("kvm", "tcg")
+export type Accelerator = TypeOf<typeof Accelerator>
 
-export const HostFile = Schema.Struct({
-  processor: opt(Schema.Record({ key: Str, value: Processor }), () => ({})),
-  storage: opt(Schema.Record({ key: Str, value: Storage }), () => ({})),
-  network: opt(Schema.Record({ key: Str, value: Network }), () => ({})),
-  mdev: opt(Schema.Record({ key: Str, value: MediatedDevice }), () => ({})),
-  tag: opt(Schema.Record({ key: Str, value: Definition }), () => ({})),
+export const HostFile = struct({
+  processor: field(dict(Processor), () => ({})),
+  storage: field(dict(Storage), () => ({})),
+  network: field(dict(Network), () => ({})),
+  mdev: field(dict(MediatedDevice), () => ({})),
+  tag: field(dict(Definition), () => ({})),
   /** QEMU accelerator for this host: `kvm` (default) or `tcg` for hosts without usable KVM. */
-  accelerator: opt(Accelerator, () => "kvm" as const)
+  accelerator: field(Accelerator, () => "kvm" as const)
 })
-export type HostFile = Schema.Schema.Type<typeof HostFile>
+export type HostFile = TypeOf<typeof HostFile>
 
 export const emptyHost = (): HostFile => decodeSyncOf(HostFile)({})
 
 // ---------------------------------------------------------------------------------------------
 // JSON decoding with Go-compatible key matching
-
-/**
- * Walks a JSON value alongside the encoded side of a schema: renames keys that match a known
- * field case-insensitively (an exact match wins) and drops `null` members, so that `"ID"` or
- * `"ram": null` decode as the original decoded them.
- */
-interface UnknownKey {
-  readonly path: ReadonlyArray<PropertyKey>
-  readonly key: string
-  readonly expected: ReadonlyArray<string>
-}
 
 /** Optimal string alignment distance (Levenshtein plus adjacent transpositions), case-insensitive. */
 export const editDistance = (a: string, b: string): number => {
@@ -349,7 +333,7 @@ const fieldIndexOf = (ast: AST.TypeLiteral): FieldIndex => {
  * `path` is the JSON path of `value`; it is extended in place while a member is visited and
  * copied only for the (rare) unknown key.
  */
-const canonicalize = (ast: AST.AST, value: unknown, path: Array<PropertyKey>, unknown: Array<UnknownKey>): unknown => {
+export const canonicalize = (ast: AST.AST, value: unknown, path: Array<PropertyKey>, unknown: Array<UnknownKey>): unknown => {
   switch (ast._tag) {
     case "Transformation":
       return canonicalize(ast.from, value, path, unknown)
@@ -483,12 +467,12 @@ export const parseJsonText = (text: string, file: string): Either.Either<ParsedJ
   }
 }
 
-/**
- * `Schema.decodeSync`, decoding directly (DirectDecode.ts) when it can: Schema's own decoder is
- * built only when a value needs its report.
- */
-function decodeSyncOf<A, I>(schema: Schema.Schema<A, I, never>): (u: unknown) => A {
-  return (u) => decodeDirect<A>(schema.ast, u)?.value ?? Schema.decodeUnknownSync(schema)(u)
+/** Decodes a value the shape surely decodes (defaults, tests); Schema throws its report otherwise. */
+function decodeSyncOf<S extends Shape>(shape: S): (u: unknown) => TypeOf<S> {
+  return (u) => {
+    const direct = decodeShape(shape, u)
+    return direct !== undefined ? direct.value : Schema.decodeUnknownSync(schemaOf(shape))(u)
+  }
 }
 
 const decoders = new WeakMap<object, (u: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
@@ -510,24 +494,31 @@ export interface Decoded<A> {
 }
 
 /**
- * Decodes a JSON document against a schema, collecting every issue; unknown keys are dropped and
+ * Decodes a JSON document against a shape, collecting every issue; unknown keys are dropped and
  * returned as warnings. A `null` document decodes as an empty one, as in the original.
+ *
+ * A document that decodes takes one walk of its shape (ConfigShape.ts `decodeShape`). One that
+ * does not is canonicalised (keys renamed, `null` dropped) and given to Schema's decoder of the
+ * shape, which reports every issue.
  */
-export const decodeDocument = <A, I>(
-  schema: Schema.Schema<A, I, never>,
+export const decodeDocument = <S extends Shape>(
+  shape: S,
   value: unknown,
   file: string
-): Either.Either<Decoded<A>, ReadonlyArray<ConfigIssue>> => {
+): Either.Either<Decoded<TypeOf<S>>, ReadonlyArray<ConfigIssue>> => {
+  const document = value === null ? {} : value
   const unknownKeys: Array<UnknownKey> = []
-  const canonical = canonicalize(schema.ast, value === null ? {} : value, [], unknownKeys)
-  const direct = decodeDirect<A>(schema.ast, canonical)
-  const result = direct !== undefined ? Either.right(direct.value) : decoderOf(schema)(canonical)
-  if (Either.isRight(result)) {
+  const direct = decodeShape(shape, document, unknownKeys)
+  if (direct !== undefined) {
     return Either.right({
-      value: result.right,
+      value: direct.value,
       warnings: unknownKeys.map((u) => warning(file, jsonPath(u.path), unknownKeyMessage(u.key, u.expected)))
     })
   }
+  const schema = schemaOf(shape)
+  const result = decoderOf(schema)(canonicalize(schema.ast, document, [], []))
+  // Not expected (the walk gives up only on what Schema rejects), but Schema's word is final.
+  if (Either.isRight(result)) return Either.right({ value: result.right, warnings: [] })
   // A union (e.g. a literal choice) fails once per member: fold those into one line per path.
   const byPath = new Map<string, Array<string>>()
   for (const i of ParseResult.ArrayFormatter.formatErrorSync(result.left)) {

@@ -21,6 +21,7 @@
  */
 import * as Schema from "effect/Schema"
 import { Definition, HostFile } from "./Config.js"
+import { schemaOf } from "./ConfigShape.js"
 
 /** A non-empty string: empty values are omitted, never printed. */
 const Text = Schema.String.pipe(Schema.minLength(1))
@@ -203,12 +204,12 @@ const MachineHead = Schema.Struct({
 })
 
 /** A machine: its merged definition in the shape of a machine file, plus what machina derives. */
-export const CatMachine = Schema.extend(MachineHead, Schema.encodedSchema(Definition)).annotations({ identifier: "CatMachine" })
+export const CatMachine = Schema.extend(MachineHead, Schema.encodedSchema(schemaOf(Definition))).annotations({ identifier: "CatMachine" })
 
 /** The host file (`cat system`), in the shape of the file. */
 export const CatHost = Schema.extend(
   Schema.Struct({ kind: Schema.Literal("host"), file: about(Text, "The host configuration file") }),
-  Schema.encodedSchema(HostFile)
+  Schema.encodedSchema(schemaOf(HostFile))
 ).annotations({ identifier: "CatHost" })
 
 export const CatDocument = Schema.Array(Schema.Union(CatMachine, CatHost)).annotations({

@@ -4,6 +4,7 @@ import * as Arbitrary from "effect/Arbitrary"
 import * as Either from "effect/Either"
 import * as fc from "fast-check"
 import { Definition } from "../../src/domain/Config.js"
+import { schemaOf } from "../../src/domain/ConfigShape.js"
 import type { Machine } from "../../src/domain/ConfigFiles.js"
 import { mergeSources, populate, type Source } from "../../src/domain/Merge.js"
 import { ZERO_UUID } from "../../src/domain/Uuid.js"
@@ -12,7 +13,7 @@ const name = fc.constantFrom("a", "b", "c", "os", "data", "0", "1")
 const volume = fc.record({ name, storage: name, wwn: fc.constant(""), serial: fc.constantFrom("", "S1"), bootable: fc.boolean() })
 const connection = fc.record({ name, network: name, ip: fc.constant(""), mac: fc.constantFrom("", "52:54:00:00:00:01") })
 const device = fc.record({ name, class: name, id: fc.constant("") })
-const base = Arbitrary.make(Definition)
+const base = Arbitrary.make(schemaOf(Definition))
 const definition = fc.tuple(base, fc.array(volume, { maxLength: 4 }), fc.array(connection, { maxLength: 3 }), fc.array(device, { maxLength: 3 }))
   .map(([d, volumes, connections, devices]): Definition => ({
     ...d,
