@@ -102,7 +102,7 @@ const dbusApart = {
     build.onLoad({ filter: /.*/, namespace: "dbus-next-apart" }, () => ({ contents: 'module.exports = require("dbus-next")', loader: "js" }))
   }
 }
-// Two probes of the environment that Effect's modules run when they load, taken out of machina's
+// Three probes of the environment that Effect's modules run when they load, taken out of machina's
 // bundles (esbuild substitutes the text; the build fails if Effect's text is no longer what is
 // replaced, so an upgrade of Effect makes someone look again):
 // - internal/clock.js reads the global `performance` to align its nanosecond clock with the wall
@@ -114,10 +114,14 @@ const dbusApart = {
 //   journal's), for commands that write with layers/ConsoleFd.ts and need no stream. Both entry
 //   points run without the pretty logger (runMain's disablePrettyLogger), which is all the value
 //   is for: it now never colours.
+// - Utils.js formats a stack trace (`new Error().stack`) to learn whether V8 names a function in
+//   its traces, which it does (the answer only chooses between two wrappers that both call their
+//   argument; with traces disabled both are the same). The first stack formatted in a process
+//   costs 1-2 ms; with this and layers/Traced.ts, a hook that succeeds formats none.
 const effectProbes = {
   name: "effect-probes",
   setup(build) {
-    build.onLoad({ filter: /[\\/]effect[\\/]dist[\\/]esm[\\/]internal[\\/](clock|logger)\.js$/ }, (args) => {
+    build.onLoad({ filter: /[\\/]effect[\\/]dist[\\/]esm[\\/](internal[\\/](clock|logger)|Utils)\.js$/ }, (args) => {
       let text = readFileSync(args.path, "utf8")
       const missing = (what) =>
         new Error(`${args.path}: the text machina's build replaces is not there once (${JSON.stringify(what.slice(0, 60))}); see effectProbes in scripts/build.mjs`)
@@ -136,6 +140,11 @@ const effectProbes = {
           text = text.slice(0, at) + `const ${name} = /*#__PURE__*/firstCall(function () {` + text.slice(at + head.length, end) + "\n});" + text.slice(end + "\n}();".length)
         }
         text += "\nfunction firstCall(make) {\n  let f;\n  return () => (f ??= make())();\n}\n"
+      } else if (args.path.endsWith("Utils.js")) {
+        replace(
+          `const isNotOptimizedAway = /*#__PURE__*/standard.effect_internal_function(() => new Error().stack)?.includes("effect_internal_function") === true;`,
+          `const isNotOptimizedAway = true;`
+        )
       } else {
         replace(
           `const hasProcessStdout = typeof process === "object" && process !== null && typeof process.stdout === "object" && process.stdout !== null;

@@ -5,6 +5,7 @@ import { nodeCrypto, randomBytes } from "../domain/NodeBuiltins.js"
 import { link, open, readFile, rename, stat, unlink } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
 import { ConfigConflictError, ConfigFiles, type ConfigFilesShape, ConfigWriteError } from "../services/ConfigFiles.js"
+import { traced } from "./Traced.js"
 
 export const versionOf = (bytes: Uint8Array | string): string => nodeCrypto().createHash("sha256").update(bytes).digest("hex")
 
@@ -73,11 +74,11 @@ const writeFile = async (file: string, text: string, expected: string | null): P
 }
 
 export const make: Effect.Effect<ConfigFilesShape> = Effect.sync(() => ({
-  read: Effect.fn("ConfigFiles.read")(function*(file: string) {
+  read: traced("ConfigFiles.read")(function*(file: string) {
     const now = yield* Effect.tryPromise({ try: () => current(file), catch: (e) => new ConfigWriteError({ file, reason: reason(e) }) })
     return { file, text: now === null ? "" : now.bytes.toString("utf8"), version: now?.version ?? null }
   }),
-  write: Effect.fn("ConfigFiles.write")(function*(file: string, text: string, expected: string | null) {
+  write: traced("ConfigFiles.write")(function*(file: string, text: string, expected: string | null) {
     return yield* Effect.tryPromise({
       try: () => writeFile(file, text, expected),
       catch: (e) =>

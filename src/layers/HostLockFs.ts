@@ -21,6 +21,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { HostLock, HostLockIoError, HostLockTimeoutError } from "../services/HostLock.js"
 import type { HostLockShape } from "../services/HostLock.js"
+import { traced } from "./Traced.js"
 
 export interface Options {
   /** The runtime directory. Default `/run/machina`. */
@@ -145,7 +146,7 @@ export const make = (options: Options = {}): Effect.Effect<HostLockShape> =>
         Effect.catchAll((error) => Effect.logWarning(error.message))
       )
 
-    const acquire = Effect.fn("HostLock.acquire")(function* (machine: string) {
+    const acquire = traced("HostLock.acquire")(function* (machine: string) {
       const file = path.join(locksDir, lockFileName(machine))
       yield* io("create folder for", file, async () => {
         await fs.mkdir(runtimeDir, { recursive: true, mode: 0o755 })

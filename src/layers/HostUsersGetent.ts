@@ -3,6 +3,7 @@ import { execFile } from "node:child_process"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { HostGroupError, HostUserLookupError, HostUserNotFoundError, HostUsers, type HostUsersShape } from "../services/HostUsers.js"
+import { traced } from "./Traced.js"
 
 interface Output {
   readonly code: number
@@ -25,7 +26,7 @@ const NOT_FOUND_EXIT = 2
 
 export const make = (options: { readonly getent?: string; readonly groupadd?: string } = {}): Effect.Effect<HostUsersShape> =>
   Effect.sync(() => ({
-    ensureGroup: Effect.fn("HostUsers.ensureGroup")(function*(name: string, gid: number) {
+    ensureGroup: traced("HostUsers.ensureGroup")(function*(name: string, gid: number) {
       const fail = (reason: string) => new HostGroupError({ group: name, gid, reason })
       if (name === "" || name.startsWith("-") || /[\s:/]/.test(name)) return yield* fail("invalid group name")
       const getent = options.getent ?? "getent"
@@ -37,7 +38,7 @@ export const make = (options: { readonly getent?: string; readonly groupadd?: st
       if (added.code !== 0) return yield* fail(`groupadd exited ${added.code}: ${added.stderr.trim()}`)
       return "created" as const
     }),
-    lookup: Effect.fn("HostUsers.lookup")(function*(name: string) {
+    lookup: traced("HostUsers.lookup")(function*(name: string) {
       // A leading "-" would be an option; getent would also accept a numeric uid: refuse both.
       if (name === "" || name.startsWith("-") || /^\d+$/.test(name) || /[\s:/]/.test(name)) {
         return yield* new HostUserNotFoundError({ user: name })

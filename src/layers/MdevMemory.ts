@@ -18,6 +18,7 @@ import {
 } from "../services/Mdev.js"
 import type { MdevOutcome, MdevRequest, MdevShape } from "../services/Mdev.js"
 import { chooseParent, type ParentView } from "./MdevSearch.js"
+import { traced } from "./Traced.js"
 
 export interface SimulatedType {
   /** The type folder name, e.g. `nvidia-259`. */
@@ -78,7 +79,7 @@ export const make = (
     const validId = (id: string) =>
       isMdevId(id) ? Effect.succeed(id.toLowerCase()) : Effect.fail(new MdevInvalidArgumentError({ field: "id", value: id }))
 
-    const ensure = Effect.fn("Mdev.ensure")(function* (request: MdevRequest) {
+    const ensure = traced("Mdev.ensure")(function* (request: MdevRequest) {
       const id = yield* validId(request.id)
       for (const candidate of request.candidates) {
         if (!isPciAddress(candidate.address)) {
@@ -103,7 +104,7 @@ export const make = (
       return { _tag: "Created", id, address: chosen.address, type: chosen.type.dir } satisfies MdevOutcome
     })
 
-    const remove = Effect.fn("Mdev.remove")(function* (rawId: string) {
+    const remove = traced("Mdev.remove")(function* (rawId: string) {
       const id = yield* validId(rawId)
       const device = devices.get(id)
       if (device === undefined) return false

@@ -23,6 +23,7 @@ import {
 } from "../services/Mdev.js"
 import type { MdevOutcome, MdevRequest, MdevShape } from "../services/Mdev.js"
 import { chooseParent, type OfferedType, type ParentView } from "./MdevSearch.js"
+import { traced } from "./Traced.js"
 
 export interface Options {
   /** The sysfs root. Default `/sys`. */
@@ -109,7 +110,7 @@ export const make = (options: Options = {}): Effect.Effect<MdevShape> =>
         return types
       })
 
-    const ensure = Effect.fn("Mdev.ensure")(function* (request: MdevRequest) {
+    const ensure = traced("Mdev.ensure")(function* (request: MdevRequest) {
       const id = yield* validId(request.id)
       for (const candidate of request.candidates) {
         if (!isPciAddress(candidate.address)) {
@@ -140,7 +141,7 @@ export const make = (options: Options = {}): Effect.Effect<MdevShape> =>
       return { _tag: "Created", id, address: chosen.address, type: chosen.type.dir } satisfies MdevOutcome
     })
 
-    const remove = Effect.fn("Mdev.remove")(function* (rawId: string) {
+    const remove = traced("Mdev.remove")(function* (rawId: string) {
       const id = yield* validId(rawId)
       const device = path.join(mdevDevices, id)
       const deviceKind = yield* kind(device)

@@ -16,6 +16,7 @@ import {
   NetLinks
 } from "../services/NetLinks.js"
 import type { NetLinksShape } from "../services/NetLinks.js"
+import { traced } from "./Traced.js"
 
 export interface Options {
   /** Named network namespace (`ip -n <netns>`). Default: the caller's. */
@@ -112,13 +113,13 @@ const makeShape = (options: Options): NetLinksShape => {
     })
 
   return {
-    exists: Effect.fn("NetLinks.exists")(function* (link: string) {
+    exists: traced("NetLinks.exists")(function* (link: string) {
       return Option.isSome(yield* show(link))
     }),
-    isBridge: Effect.fn("NetLinks.isBridge")(function* (link: string) {
+    isBridge: traced("NetLinks.isBridge")(function* (link: string) {
       return (yield* require(link)).linkinfo?.info_kind === "bridge"
     }),
-    master: Effect.fn("NetLinks.master")(function* (link: string) {
+    master: traced("NetLinks.master")(function* (link: string) {
       return Option.fromNullable((yield* require(link)).master)
     }),
     // Two commands (each `ip` costs a process: about 6 ms here, 11 ms for the first, when Node
@@ -126,7 +127,7 @@ const makeShape = (options: Options): NetLinksShape => {
     // The link's own existence is left to that request ("Cannot find device"), and looked up
     // first only when the bridge is wrong, so a missing link is reported first. It used to be
     // four: the link set up, then the link and the bridge looked up, then the master set.
-    attach: Effect.fn("NetLinks.attach")(function* (link: string, bridge: string) {
+    attach: traced("NetLinks.attach")(function* (link: string, bridge: string) {
       yield* validName(link)
       const master = yield* show(bridge)
       if (Option.isNone(master) || master.value.linkinfo?.info_kind !== "bridge") {
@@ -135,16 +136,16 @@ const makeShape = (options: Options): NetLinksShape => {
       }
       yield* set(link, ["master", bridge, "up"], bridge)
     }),
-    detach: Effect.fn("NetLinks.detach")(function* (link: string) {
+    detach: traced("NetLinks.detach")(function* (link: string) {
       yield* set(link, ["nomaster", "down"])
     }),
-    createTap: Effect.fn("NetLinks.createTap")(function* (link: string, owner: { readonly uid: number; readonly gid: number }) {
+    createTap: traced("NetLinks.createTap")(function* (link: string, owner: { readonly uid: number; readonly gid: number }) {
       if (Option.isSome(yield* show(link))) return
       const args = ["tuntap", "add", "dev", link, "mode", "tap", "user", String(owner.uid), "group", String(owner.gid), "vnet_hdr"]
       const output = yield* run(args)
       if (output.code !== 0) return yield* commandError(args, output)
     }),
-    remove: Effect.fn("NetLinks.remove")(function* (link: string) {
+    remove: traced("NetLinks.remove")(function* (link: string) {
       yield* validName(link)
       const args = ["link", "delete", "dev", link]
       const output = yield* run(args)

@@ -17,6 +17,7 @@ import {
   NetLinks
 } from "../services/NetLinks.js"
 import type { NetLinksShape } from "../services/NetLinks.js"
+import { traced } from "./Traced.js"
 
 export interface SimulatedLink {
   readonly name: string
@@ -83,17 +84,17 @@ export const make = (
     })
 
     const netLinks: NetLinksShape = {
-      exists: Effect.fn("NetLinks.exists")(function* (name: string) {
+      exists: traced("NetLinks.exists")(function* (name: string) {
         if (!isValidLinkName(name)) return yield* new NetLinkInvalidNameError({ link: name })
         return links.has(name)
       }),
-      isBridge: Effect.fn("NetLinks.isBridge")(function* (name: string) {
+      isBridge: traced("NetLinks.isBridge")(function* (name: string) {
         return (yield* find(name)).kind === "bridge"
       }),
-      master: Effect.fn("NetLinks.master")(function* (name: string) {
+      master: traced("NetLinks.master")(function* (name: string) {
         return Option.fromNullable((yield* find(name)).master)
       }),
-      attach: Effect.fn("NetLinks.attach")(function* (name: string, bridge: string) {
+      attach: traced("NetLinks.attach")(function* (name: string, bridge: string) {
         yield* find(name)
         const master = yield* find(bridge)
         if (master.kind !== "bridge") return yield* new NetLinkNotABridgeError({ link: bridge })
@@ -108,14 +109,14 @@ export const make = (
         }
         yield* update(name, (link) => ({ ...link, master: bridge, up: true }))
       }),
-      detach: Effect.fn("NetLinks.detach")(function* (name: string) {
+      detach: traced("NetLinks.detach")(function* (name: string) {
         yield* update(name, (link) => ({ ...withoutMaster(link), up: false }))
       }),
-      createTap: Effect.fn("NetLinks.createTap")(function* (name: string, owner: { readonly uid: number; readonly gid: number }) {
+      createTap: traced("NetLinks.createTap")(function* (name: string, owner: { readonly uid: number; readonly gid: number }) {
         if (!isValidLinkName(name)) return yield* new NetLinkInvalidNameError({ link: name })
         if (!links.has(name)) links.set(name, { name, kind: "tap", up: false, owner })
       }),
-      remove: Effect.fn("NetLinks.remove")(function* (name: string) {
+      remove: traced("NetLinks.remove")(function* (name: string) {
         if (!isValidLinkName(name)) return yield* new NetLinkInvalidNameError({ link: name })
         if (!links.has(name)) return false
         links.delete(name)

@@ -56,6 +56,7 @@ import {
   QmpSocketConnectError,
   QmpSocketNotFoundError
 } from "../services/Qmp.js"
+import { traced } from "./Traced.js"
 
 // ---------------------------------------------------------------------------
 // Transport
@@ -237,7 +238,7 @@ export const makeSession = (
     )
     yield* Effect.forkIn(reader, scope)
 
-    const execute = Effect.fn("Qmp.execute")(function*(
+    const execute = traced("Qmp.execute")(function*(
       command: string,
       args?: Readonly<Record<string, unknown>>,
       options?: QmpExecuteOptions
@@ -310,7 +311,7 @@ export const makeSession = (
  * first session established, or the first error (`qmp.md` §3).
  */
 export const makeConnect = (open: OpenTransport): QmpShape["connect"] =>
-  Effect.fn("Qmp.connect")(function*(paths: ReadonlyArray<string>, options?: QmpConnectOptions) {
+  traced("Qmp.connect")(function*(paths: ReadonlyArray<string>, options?: QmpConnectOptions) {
     if (paths.length === 0) return yield* new QmpNoSocketError()
     const timeouts: SessionTimeouts = {
       greetingTimeout: Duration.decode(options?.greetingTimeout ?? DEFAULT_GREETING_TIMEOUT),

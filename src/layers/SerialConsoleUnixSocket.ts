@@ -19,6 +19,7 @@ import {
   ESCAPE_BYTE,
   type SerialConsoleShape
 } from "../services/SerialConsole.js"
+import { traced } from "./Traced.js"
 
 /** Standard input as far as the console needs it (process.stdin is one). */
 export interface ConsoleInput extends NodeJS.ReadableStream {
@@ -126,7 +127,7 @@ export const make = (options: SerialConsoleOptions = {}): SerialConsoleShape => 
   const input: ConsoleInput = options.input ?? process.stdin
   const output = options.output ?? process.stdout
   return {
-    attach: Effect.fn("SerialConsole.attach")(function*(path: string, attachOptions: AttachOptions) {
+    attach: traced("SerialConsole.attach")(function*(path: string, attachOptions: AttachOptions) {
       return yield* Effect.scoped(Effect.gen(function*() {
         const socket = yield* Effect.acquireRelease(connect(path, attachOptions.connectTimeout), (s) => Effect.sync(() => s.destroy()))
         yield* Effect.logDebug(`console connected to ${path}`)

@@ -35,6 +35,7 @@ import type {
   UnitFileChange,
   UnitStatus
 } from "../services/Systemd.js"
+import { traced } from "./Traced.js"
 
 export interface Options {
   /** D-Bus address. Default: `DBUS_SYSTEM_BUS_ADDRESS`, else `unix:path=/run/dbus/system_bus_socket`. */
@@ -338,7 +339,7 @@ export const make = (options: Options = {}): Effect.Effect<SystemdShape, never, 
         body: [iface]
       }).pipe(Effect.map((reply) => variants(reply.body[0])))
 
-    const units = Effect.fn("Systemd.units")(function* (names: ReadonlyArray<string>) {
+    const units = traced("Systemd.units")(function* (names: ReadonlyArray<string>) {
       if (names.length === 0) return []
       const reply = yield* call({
         operation: "units",
@@ -382,7 +383,7 @@ export const make = (options: Options = {}): Effect.Effect<SystemdShape, never, 
 
     /** Queues a job with `member` and waits for its `JobRemoved`. */
     const job = (operation: "start" | "stop" | "restart", member: string) =>
-      Effect.fn(`Systemd.${operation}`)(function* (name: string, jobOptions?: JobOptions) {
+      traced(`Systemd.${operation}`)(function* (name: string, jobOptions?: JobOptions) {
         const conn = yield* connection
         const timeout = Duration.decode(jobOptions?.timeout ?? jobTimeout)
         const reply = yield* rawCall(conn, {
@@ -416,7 +417,7 @@ export const make = (options: Options = {}): Effect.Effect<SystemdShape, never, 
         return result as JobResult
       })
 
-    const enable = Effect.fn("Systemd.enable")(function* (names: ReadonlyArray<string>) {
+    const enable = traced("Systemd.enable")(function* (names: ReadonlyArray<string>) {
       const reply = yield* call({
         operation: "enable",
         unit: names.join(" "),
@@ -430,7 +431,7 @@ export const make = (options: Options = {}): Effect.Effect<SystemdShape, never, 
       return result
     })
 
-    const disable = Effect.fn("Systemd.disable")(function* (names: ReadonlyArray<string>) {
+    const disable = traced("Systemd.disable")(function* (names: ReadonlyArray<string>) {
       const reply = yield* call({
         operation: "disable",
         unit: names.join(" "),
@@ -443,7 +444,7 @@ export const make = (options: Options = {}): Effect.Effect<SystemdShape, never, 
       return changesOf(reply.body[0])
     })
 
-    const reload = Effect.fn("Systemd.reload")(function* (reloadOptions?: {
+    const reload = traced("Systemd.reload")(function* (reloadOptions?: {
       readonly timeout?: Duration.DurationInput
     }) {
       // systemd answers Reload only once the reload is complete.
@@ -456,7 +457,7 @@ export const make = (options: Options = {}): Effect.Effect<SystemdShape, never, 
       })
     })
 
-    const kill = Effect.fn("Systemd.kill")(function* (name: string, signal: number) {
+    const kill = traced("Systemd.kill")(function* (name: string, signal: number) {
       yield* call({
         operation: "kill",
         unit: name,

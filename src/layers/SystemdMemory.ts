@@ -31,6 +31,7 @@ import type {
   UnitFileChange,
   UnitStatus
 } from "../services/Systemd.js"
+import { traced } from "./Traced.js"
 
 export interface UnitDefinition {
   readonly name: string
@@ -228,7 +229,7 @@ export const make = (
     }
 
     const job = (operation: JobOperation) =>
-      Effect.fn(`Systemd.${operation}`)(function* (name: string, options?: JobOptions) {
+      traced(`Systemd.${operation}`)(function* (name: string, options?: JobOptions) {
         yield* bus
         const unit = yield* unitOrFail(name)
         if (unit.masked) {
@@ -260,7 +261,7 @@ export const make = (
       })
 
     const systemd: SystemdShape = {
-      units: Effect.fn("Systemd.units")(function* (names: ReadonlyArray<string>) {
+      units: traced("Systemd.units")(function* (names: ReadonlyArray<string>) {
         yield* bus
         return names.map((name) => units.get(name)?.status ?? notFound(name))
       }),
@@ -268,7 +269,7 @@ export const make = (
       stop: job("stop"),
       restart: job("restart"),
       // SIGKILL (or any signal) kills the service's processes: it fails with result "signal".
-      kill: Effect.fn("Systemd.kill")(function* (name: string, signal: number) {
+      kill: traced("Systemd.kill")(function* (name: string, signal: number) {
         yield* bus
         const unit = yield* unitOrFail(name)
         if (unit.status.activeState !== "active" || unit.status.mainPid === 0) {
@@ -290,7 +291,7 @@ export const make = (
         }
         journal.push({ operation: "kill", unit: name, result: String(signal) })
       }),
-      enable: Effect.fn("Systemd.enable")(function* (names: ReadonlyArray<string>) {
+      enable: traced("Systemd.enable")(function* (names: ReadonlyArray<string>) {
         yield* bus
         const states = yield* Effect.forEach(names, unitOrFail)
         const changes: Array<UnitFileChange> = []
@@ -311,7 +312,7 @@ export const make = (
         const result: EnableResult = { carriesInstallInfo, changes }
         return result
       }),
-      disable: Effect.fn("Systemd.disable")(function* (names: ReadonlyArray<string>) {
+      disable: traced("Systemd.disable")(function* (names: ReadonlyArray<string>) {
         yield* bus
         const states = yield* Effect.forEach(names, unitOrFail)
         const changes: Array<UnitFileChange> = []
@@ -328,7 +329,7 @@ export const make = (
         }
         return changes
       }),
-      reload: Effect.fn("Systemd.reload")(function* () {
+      reload: traced("Systemd.reload")(function* () {
         yield* bus
         reloads += 1
         journal.push({ operation: "reload", unit: "", result: "done" })

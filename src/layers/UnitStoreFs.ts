@@ -29,6 +29,7 @@ import {
   type UnitStoreShape,
   type UnitWriteResult
 } from "../services/UnitStore.js"
+import { traced } from "./Traced.js"
 
 export interface Options {
   /** The unit directory. Default `/etc/systemd/system`. */
@@ -159,7 +160,7 @@ export const make = (options: Options = {}): Effect.Effect<UnitStoreShape, UnitD
     if (!isDirectory) return yield* new UnitDirectoryMissingError({ directory })
     const pathOf = (name: string) => posixJoin(directory, name)
 
-    const read = Effect.fn("UnitStore.read")(function*(unitName: string) {
+    const read = traced("UnitStore.read")(function*(unitName: string) {
       yield* validateUnitName(unitName)
       const file = pathOf(unitName)
       const bytes = yield* Effect.tryPromise({
@@ -169,7 +170,7 @@ export const make = (options: Options = {}): Effect.Effect<UnitStoreShape, UnitD
       return bytes === undefined ? Option.none() : Option.some(bytes.toString("utf8"))
     })
 
-    const writeOne = Effect.fn("UnitStore.writeOne")(function*(unit: UnitFile) {
+    const writeOne = traced("UnitStore.writeOne")(function*(unit: UnitFile) {
       const file = pathOf(unit.name)
       const content = Buffer.from(unit.content, "utf8")
       const fail = (cause: unknown) =>
@@ -189,12 +190,12 @@ export const make = (options: Options = {}): Effect.Effect<UnitStoreShape, UnitD
       } satisfies UnitWriteResult
     })
 
-    const writeAll = Effect.fn("UnitStore.writeAll")(function*(units: ReadonlyArray<UnitFile>) {
+    const writeAll = traced("UnitStore.writeAll")(function*(units: ReadonlyArray<UnitFile>) {
       yield* validateUnitFiles(units)
       return yield* Effect.forEach(units, writeOne)
     })
 
-    const remove = Effect.fn("UnitStore.remove")(function*(unitName: string) {
+    const remove = traced("UnitStore.remove")(function*(unitName: string) {
       yield* validateUnitName(unitName)
       const file = pathOf(unitName)
       return yield* Effect.tryPromise({
@@ -215,7 +216,7 @@ export const make = (options: Options = {}): Effect.Effect<UnitStoreShape, UnitD
       })
     })
 
-    const list = Effect.fn("UnitStore.list")(function*(prefix: string) {
+    const list = traced("UnitStore.list")(function*(prefix: string) {
       const names = yield* Effect.tryPromise({
         try: () => readdir(directory),
         catch: (cause) => new UnitFileError({ file: directory, operation: "list", reason: describeFsError(cause), cause })

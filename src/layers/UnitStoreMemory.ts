@@ -17,6 +17,7 @@ import {
   type UnitWriteResult
 } from "../services/UnitStore.js"
 import { matchesUnitPrefix, validateUnitFiles, validateUnitName } from "./UnitStoreFs.js"
+import { traced } from "./Traced.js"
 
 export interface Options {
   /** Shown as the unit directory in paths and messages. Default `/etc/systemd/system`. */
@@ -41,12 +42,12 @@ export const makeStore = (options: Options = {}): MemoryUnitStore => {
   const failing = new Set(options.failWrites ?? [])
   const pathOf = (name: string) => posixJoin(directory, name)
 
-  const read = Effect.fn("UnitStore.read")(function*(unitName: string) {
+  const read = traced("UnitStore.read")(function*(unitName: string) {
     yield* validateUnitName(unitName)
     return Option.fromNullable(files.get(unitName))
   })
 
-  const writeAll = Effect.fn("UnitStore.writeAll")(function*(units: ReadonlyArray<UnitFile>) {
+  const writeAll = traced("UnitStore.writeAll")(function*(units: ReadonlyArray<UnitFile>) {
     yield* validateUnitFiles(units)
     const results: Array<UnitWriteResult> = []
     for (const unit of units) {
@@ -65,7 +66,7 @@ export const makeStore = (options: Options = {}): MemoryUnitStore => {
     return results
   })
 
-  const remove = Effect.fn("UnitStore.remove")(function*(unitName: string) {
+  const remove = traced("UnitStore.remove")(function*(unitName: string) {
     yield* validateUnitName(unitName)
     return files.delete(unitName)
   })
