@@ -179,19 +179,28 @@ describe.skipIf(!existsSync(BUNDLE)).each(forms)("%s: hooks", (form) => {
   // write with layers/ConsoleFd.ts), `performance` (1.3 ms; Effect's clock probes it on first use,
   // see effectProbes in scripts/build.mjs), and net or child_process, which these runs do not need
   // (the links are simulated; the stopped machine has no QMP socket). The built file itself loads
-  // zlib, and with it the stream modules, to unpack its code cache: installed only.
-  it.runIf(form === "installed")("installed, the frequent hooks load no stdio stream, performance, net or child_process", { timeout: 120_000 }, () => {
+  // zlib, and with it the stream modules, to unpack its code cache: installed only. So does the
+  // first stack trace formatted (1-2 ms): Effect's probe at load, a failing span's call site
+  // (effectProbes; layers/Traced.ts).
+  it.runIf(form === "installed")("installed, the frequent hooks load no stdio stream, performance, net or child_process, and format no stack", { timeout: 120_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), "machina-hookbundle-probe-"))
     try {
       const probe = join(dir, "probe.cjs")
-      writeFileSync(probe, `process.on("exit", () => require("node:fs").writeSync(2, "loaded: " + JSON.stringify(process.moduleLoadList.filter((m) => /^NativeModule (stream|net|tty|child_process|internal\\/perf\\/performance)$/.test(m))) + "\\n"))\n`)
+      writeFileSync(
+        probe,
+        `let stacks = 0
+Error.prepareStackTrace = (e, sites) => { stacks++; return String(e) + sites.map((s) => "\\n    at " + s).join("") }
+process.on("exit", () => require("node:fs").writeSync(2, "loaded: " + JSON.stringify(process.moduleLoadList.filter((m) => /^NativeModule (stream|net|tty|child_process|internal\\/perf\\/performance)$/.test(m))) + " stacks: " + stacks + "\\n"))\n`
+      )
+      // Not vacuous: the probe counts a stack formatted.
+      expect(spawnSync(process.execPath, ["--require", probe, "-e", "new Error().stack"], { encoding: "utf8" }).stderr).toBe("loaded: [] stacks: 1\n")
       for (const [program, args, stdout] of [
         ["machina-ifup", ["test-vm.0"], "test-vm.0: enabled\n"],
         ["machina-ifdown", ["test-vm.0"], "test-vm.0: disabled\n"],
         ["machina", ["shutdown", "--system", "--timeout", "1m25s", "test-vm"], "test-vm: QEMU has already exited (no QEMU process serves its QMP socket). Shutdown complete.\n"]
       ] as const) {
         const r = run(program, args, { env: { NODE_OPTIONS: `--require ${probe}` } })
-        expect(r).toEqual({ status: 0, stdout, stderr: "loaded: []\n" })
+        expect(r).toEqual({ status: 0, stdout, stderr: "loaded: [] stacks: 0\n" })
       }
       // Not vacuous: a hook that does talk to a socket loads net.
       const bus = run("machina", ["teardown", "test-vm"], { env: { NODE_OPTIONS: `--require ${probe}`, DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${join(dir, "no-bus")}` } })
