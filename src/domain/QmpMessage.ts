@@ -567,6 +567,9 @@ export const parseMessageId = (id: unknown): Option.Option<QmpMessageId> => {
  * Renders a QMP error object: `<class> error: <desc>`, just the class or just
  * the description when the other is empty, else `unspecified qmp error`.
  */
+/** What `shutdown` says of a machine whose QEMU has already exited (`how`: see programs/Occupancy.ts `qemuExited`). */
+export const exitedLine = (how: string): string => `QEMU has already exited (${how}). Shutdown complete.`
+
 export const renderQmpError = (errorClass: string, desc: string): string =>
   errorClass !== "" && desc !== ""
     ? `${errorClass} error: ${desc}`

@@ -18,6 +18,7 @@ import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 import * as Stream from "effect/Stream"
 import {
+  exitedLine,
   formatConnectedBanner,
   formatEventJsonLine,
   formatEventLine,
@@ -179,7 +180,7 @@ const shutdownOne = (target: QmpTarget, options: ShutdownOptions) =>
     if (!hasSockets(target)) {
       const exited = options.exited === undefined ? Option.none<string>() : yield* options.exited(machine, false)
       if (Option.isSome(exited)) {
-        yield* say(`QEMU has already exited (${exited.value}). Shutdown complete.`)
+        yield* say(exitedLine(exited.value))
         return Option.none<string>()
       }
       return yield* Effect.as(complain(`Failed to issue shutdown command: ${NO_SOCKET}.`), Option.some(NO_SOCKET))
@@ -194,7 +195,7 @@ const shutdownOne = (target: QmpTarget, options: ShutdownOptions) =>
         const gone = connected.left._tag === "QmpSocketNotFoundError" || connected.left._tag === "QmpConnectionRefusedError"
         const exited = gone && options.exited !== undefined ? yield* options.exited(machine, true) : Option.none<string>()
         if (Option.isSome(exited)) {
-          yield* say(`QEMU has already exited (${exited.value}). Shutdown complete.`)
+          yield* say(exitedLine(exited.value))
           return Option.none<string>()
         }
         const line = yield* unreachable(target, connected.left, `${machine}: Failed to issue shutdown command`)

@@ -265,3 +265,83 @@ describe("shutdown --system (the unit's ExecStop)", () => {
         expect(r.stdout).toMatch(/^vdi: Issued shutdown command\.\n[^]*vdi: QMP socket closed\. Shutdown complete\.\n$/)
       })))
 })
+
+// Without a QMP service given, `shutdown --system` uses the unix sockets. When every machine's
+// socket file is gone and no QEMU serves it, it says so without loading the QMP client
+// (Shutdown.ts `allExited`): same lines and statuses as through the client, which everything
+// else still goes through.
+describe("shutdown --system through unix sockets", () => {
+  const twoMachines = {
+    vdi: machines.vdi,
+    db: { attrs: { memory: { ram: 512 }, qmp: { enabled: true } } }
+  }
+  const socketHost = (processes: ProcessesMemory.Options) =>
+    Layer.mergeAll(
+      ConfigStoreMemory.layer({ location: "/etc/machina", host, machines: twoMachines }),
+      SystemdMemory.layer({ units: [{ name: UNIT, activeState: "inactive" }] }),
+      ProcessesMemory.layer(processes)
+    )
+  const withSockets = <A, E>(
+    f: (runDir: string) => Effect.Effect<A, E, Layer.Layer.Success<ReturnType<typeof socketHost>>>,
+    processes: ProcessesMemory.Options = {}
+  ): Effect.Effect<A, E> =>
+    Effect.acquireUseRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "machina-shutdown-sockets-"))),
+      (dir) =>
+        Effect.gen(function*() {
+          const previous = process.env["MACHINA_RUN_DIR"]
+          process.env["MACHINA_RUN_DIR"] = dir
+          return yield* f(dir).pipe(Effect.provide(socketHost(processes)), Effect.ensuring(Effect.sync(() => {
+            if (previous === undefined) delete process.env["MACHINA_RUN_DIR"]
+            else process.env["MACHINA_RUN_DIR"] = previous
+          })))
+        }),
+      (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+    )
+  const socketOf = (runDir: string, machine: string) => join(runDir, `${machine}/systemd.0.qmp.socket`)
+
+  it.effect("machines whose socket files are gone and whose QEMU no process runs: each said to have exited", () =>
+    withSockets(() =>
+      Effect.gen(function*() {
+        const byHand = yield* runCli(["shutdown", "--system", "vdi", "db"])
+        expect(byHand).toMatchObject({ exitCode: 0, stderr: "" })
+        expect(byHand.stdout).toBe(
+          "vdi: QEMU has already exited (no QEMU process serves its QMP socket). Shutdown complete.\n" +
+            "db: QEMU has already exited (no QEMU process serves its QMP socket). Shutdown complete.\n"
+        )
+        const underSystemd = yield* withEnv({ EXIT_CODE: "killed", EXIT_STATUS: "TERM" }, runCli(["shutdown", "--system", "--timeout", "1m25s", "vdi"]))
+        expect(underSystemd).toMatchObject({ exitCode: 0, stderr: "" })
+        expect(underSystemd.stdout).toBe("vdi: QEMU has already exited (main process killed, status=TERM). Shutdown complete.\n")
+      })))
+
+  it.effect("a socket file left behind goes through the client, which finds nothing listening: the same line", () =>
+    withSockets((runDir) =>
+      Effect.gen(function*() {
+        // A file where the socket was: connecting to it is refused, as to a dead QEMU's socket.
+        mkdirSync(join(runDir, "vdi"), { recursive: true })
+        writeFileSync(socketOf(runDir, "vdi"), "")
+        const r = yield* runCli(["shutdown", "--system", "vdi", "db"])
+        expect(r).toMatchObject({ exitCode: 0, stderr: "" })
+        expect(r.stdout.split("\n").sort()).toEqual([
+          "",
+          "db: QEMU has already exited (no QEMU process serves its QMP socket). Shutdown complete.",
+          "vdi: QEMU has already exited (no QEMU process serves its QMP socket). Shutdown complete."
+        ])
+      })))
+
+  it.effect("a QEMU that still runs (systemd's $MAINPID, or a process serving the socket) is reported for every machine as before", () =>
+    withSockets((runDir) =>
+      Effect.gen(function*() {
+        const running = yield* withEnv({ MAINPID: "4242" }, runCli(["shutdown", "--system", "vdi"]))
+        expect(running.exitCode).toBe(1)
+        expect(running.stdout).toBe("")
+        expect(running.stderr).toBe(`cannot reach vdi's QMP socket at ${socketOf(runDir, "vdi")} (no such socket; QEMU pid 4242 is running)\nmachina: error: shutdown failed for vdi\n`)
+
+        // One of two machines still runs: nothing is said before the client has looked at both.
+        yield* (yield* ProcessesMemory.ProcessesMemoryControl).add({ pid: 99, argv: ["qemu-system-x86_64", `socket,id=qmp.0,server=on,wait=off,path=${socketOf(runDir, "db")}`] })
+        const one = yield* runCli(["shutdown", "--system", "vdi", "db"])
+        expect(one.exitCode).toBe(1)
+        expect(one.stdout).toBe("vdi: QEMU has already exited (no QEMU process serves its QMP socket). Shutdown complete.\n")
+        expect(one.stderr).toContain(`cannot reach db's QMP socket at ${socketOf(runDir, "db")} (no such socket; QEMU pid 99 is running)`)
+      })))
+})
