@@ -78,10 +78,9 @@ export const issueAt = (origin: Origin, message: string): ConfigIssue =>
   issue(origin.file, origin.path, message)
 
 /** The configuration is invalid: every problem found, not just the first. */
-export class ConfigInvalidError extends LazyTaggedError<ConfigInvalidError>()("ConfigInvalidError", {
-  // Suspended: ConfigIssue is built when an issue is first made, not when this module loads.
-  issues: Schema.Array(Schema.suspend((): Schema.Schema<ConfigIssue, typeof ConfigIssue.Encoded> => ConfigIssue))
-}) {
+export class ConfigInvalidError extends LazyTaggedError<ConfigInvalidError>()("ConfigInvalidError", () => ({
+  issues: Schema.Array(ConfigIssue)
+})) {
   override get message(): string {
     return this.issues.map((i) => i.toString()).join("\n")
   }

@@ -62,14 +62,29 @@ const lazyClass = (make: () => Constructor, statics: Record<string, unknown>) =>
   return Lazy
 }
 
-export const LazyTaggedError: typeof Schema.TaggedError = (identifier?: string) =>
-  ((tag: string, fields: Schema.Struct.Fields, annotations?: unknown) =>
-    lazyClass(
-      () => (Schema.TaggedError(identifier) as unknown as (t: string, f: unknown, a?: unknown) => Constructor)(tag, fields, annotations),
-      { _tag: tag }
-    )) as never
+/**
+ * Fields as Schema takes them (or a struct of them), or a function giving them: fields built from schemas
+ * (`Schema.Literal(...)`, `Schema.optional(...)`, `Schema.Array(...)`) are then built with the
+ * class, not when its module loads.
+ */
+type FieldsOr<Fields extends Schema.Struct.Fields> = Fields | Schema.Struct<Fields> | (() => Fields)
+
+const fieldsOf = (fields: unknown): unknown =>
+  typeof fields === "function" && !Schema.isSchema(fields) ? (fields as () => unknown)() : fields
+
+export const LazyTaggedError = <Self = never>(identifier?: string) =>
+<Tag extends string, Fields extends Schema.Struct.Fields>(
+  tag: Tag,
+  fields: FieldsOr<Fields>,
+  annotations?: Parameters<ReturnType<typeof Schema.TaggedError<Self>>>[2]
+): [Self] extends [never] ? "Missing `Self` generic: class Self extends LazyTaggedError<Self>()(...)"
+  : Schema.TaggedErrorClass<Self, Tag, { readonly _tag: Schema.tag<Tag> } & Fields> =>
+  lazyClass(
+    () => (Schema.TaggedError(identifier) as unknown as (t: string, f: unknown, a?: unknown) => Constructor)(tag, fieldsOf(fields), annotations),
+    { _tag: tag }
+  ) as never
 
 /** `Schema.Class`, built when first used, as LazyTaggedError (same declaration, same class once used). */
 export const LazyClass: typeof Schema.Class = (identifier: string) =>
   ((fields: Schema.Struct.Fields, annotations?: unknown) =>
-    lazyClass(() => (Schema.Class(identifier) as unknown as (f: unknown, a?: unknown) => Constructor)(fields, annotations), {})) as never
+    lazyClass(() => (Schema.Class(identifier) as unknown as (f: unknown, a?: unknown) => Constructor)(fieldsOf(fields), annotations), {})) as never

@@ -15,14 +15,14 @@ export type UuidBytes = Uint8Array
 export const ZERO_UUID: UuidBytes = new Uint8Array(16)
 
 /** A UUID text was rejected; messages are those of Go google/uuid. */
-export class UuidParseError extends LazyTaggedError<UuidParseError>()("UuidParseError", {
+export class UuidParseError extends LazyTaggedError<UuidParseError>()("UuidParseError", () => ({
   input: Schema.String,
   problem: Schema.Literal("length", "format", "urn-prefix"),
   /** Byte length of the input, for `length`. */
   length: Schema.optional(Schema.Number),
   /** The prefix as Go quotes it (`strconv.Quote` of the first 9 bytes), for `urn-prefix`. */
   prefix: Schema.optional(Schema.String)
-}) {
+})) {
   override get message(): string {
     switch (this.problem) {
       case "length":

@@ -13,7 +13,7 @@ export type Wwn = Uint8Array
 export const ZERO_WWN: Wwn = new Uint8Array(16)
 
 /** A WWN text was rejected (identity.md §4 messages). */
-export class WwnParseError extends LazyTaggedError<WwnParseError>()("WwnParseError", {
+export class WwnParseError extends LazyTaggedError<WwnParseError>()("WwnParseError", () => ({
   input: Schema.String,
   problem: Schema.Literal("invalid-hex", "too-long", "empty", "naa-length", "unknown-naa"),
   /** Go's `encoding/hex` error text, for `invalid-hex`. */
@@ -22,7 +22,7 @@ export class WwnParseError extends LazyTaggedError<WwnParseError>()("WwnParseErr
   naa: Schema.optional(Schema.Number),
   /** Decoded byte count, for `naa-length`. */
   length: Schema.optional(Schema.Number)
-}) {
+})) {
   override get message(): string {
     const text = this.input
     switch (this.problem) {

@@ -31,11 +31,11 @@ export class MachineNameError extends LazyTaggedError<MachineNameError>()("Machi
 }
 
 /** A machine file could not be written or removed. */
-export class ConfigWriteError extends LazyTaggedError<ConfigWriteError>()("ConfigWriteError", {
+export class ConfigWriteError extends LazyTaggedError<ConfigWriteError>()("ConfigWriteError", () => ({
   file: Schema.String,
   operation: Schema.Literal("write", "remove"),
   reason: Schema.String
-}) {
+})) {
   override get message(): string {
     return `cannot ${this.operation} ${this.file}: ${this.reason}`
   }

@@ -40,12 +40,12 @@ export class NetLinkInvalidNameError extends LazyTaggedError<NetLinkInvalidNameE
 }
 
 /** The link tool failed (or could not be run); `stderr` carries its own words. */
-export class NetLinkCommandError extends LazyTaggedError<NetLinkCommandError>()("NetLinkCommandError", {
+export class NetLinkCommandError extends LazyTaggedError<NetLinkCommandError>()("NetLinkCommandError", () => ({
   argv: Schema.Array(Schema.String),
   exitCode: Schema.optional(Schema.Number),
   stderr: Schema.String,
   cause: Schema.optional(Schema.Defect)
-}) {
+})) {
   override get message(): string {
     const detail = this.stderr.trim().split("\n")[0] ?? ""
     const status = this.exitCode === undefined ? "could not run" : `exited ${this.exitCode}`

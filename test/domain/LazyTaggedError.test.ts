@@ -100,6 +100,37 @@ describe("LazyTaggedError", () => {
     expect(Schema.is(MadeError)(made)).toBe(true)
     expect(Schema.is(MadeError)(new LazyPlainError({ code: 1 }))).toBe(false)
   })
+
+  it("takes its fields from a function, called when the class is built: same errors as with the fields given", () => {
+    let calls = 0
+    class ThunkProblemError extends LazyTaggedError<ThunkProblemError>()("ThunkProblemError", () => {
+      calls++
+      return { path: Schema.String, kind: Schema.Literal("missing", "bad"), detail: Schema.optional(Schema.Number) }
+    }) {
+      override get message(): string {
+        return `${this.path}: ${this.kind}`
+      }
+    }
+    expect(ThunkProblemError._tag).toBe("ThunkProblemError")
+    expect(calls).toBe(0)
+    const e = new ThunkProblemError({ path: "/x", kind: "bad" })
+    const f = new ThunkProblemError({ path: "/x", kind: "bad", detail: 3 })
+    expect(calls).toBe(1)
+    expect(e).toBeInstanceOf(ThunkProblemError)
+    expect(e.message).toBe("/x: bad")
+    expect(f.detail).toBe(3)
+    expect(Object.keys(ThunkProblemError.fields)).toEqual(["_tag", "path", "kind", "detail"])
+    expect(Equal.equals(e, new ThunkProblemError({ path: "/x", kind: "bad" }))).toBe(true)
+    // Validated as with the fields given.
+    expect(() => new ThunkProblemError({ path: "/x", kind: "other" as never })).toThrow()
+  })
+
+  it("takes fields given as a struct schema as they are (a schema is not called for its fields)", () => {
+    const fields = Schema.Struct({ code: Schema.Number })
+    class StructError extends LazyTaggedError<StructError>()("StructError", fields) {}
+    expect(new StructError({ code: 4 }).code).toBe(4)
+    expect(Object.keys(StructError.fields)).toEqual(["_tag", "code"])
+  })
 })
 
 class LazyPoint extends LazyClass<LazyPoint>("LazyPoint")({ file: Schema.String, line: Schema.Number }) {
