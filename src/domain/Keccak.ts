@@ -7,27 +7,31 @@
  * both against `node:crypto` on random inputs and output lengths.
  *
  * The state is 25 lanes of 64 bits, each held as two 32-bit halves (low word first); the
- * permutation's constants are computed from their definitions in FIPS 202 when this module loads.
+ * permutation's constants are computed from their definitions in FIPS 202 on the first hash.
  */
 
 /** ρ: the rotation of each lane (index x + 5y), FIPS 202 §3.2.2. */
 const RHO = new Uint8Array(25)
-{
+/** π: where each lane goes, FIPS 202 §3.2.3 (A'[x, y] = A[x + 3y, x], i.e. lane (x, y) moves to (y, 2x + 3y)). */
+const PI = new Uint8Array(25)
+/** ι: the 24 round constants as low and high words, from the LFSR rc(t) of FIPS 202 §3.2.5. */
+const RC = new Int32Array(48)
+/** ρ and π per lane: where its halves go (swapped when the rotation is 32 or more) and the rotation left within a word. */
+const TO_LOW = new Uint8Array(25)
+const SWAP = new Uint8Array(25)
+const SHIFT = new Uint8Array(25)
+
+/** Fills the tables above, on the first hash (most hook runs hash nothing). */
+let computed = false
+const computeTables = (): void => {
+  computed = true
   let x = 1
   let y = 0
   for (let t = 0; t < 24; t++) {
     RHO[x + 5 * y] = (((t + 1) * (t + 2)) / 2) % 64
     ;[x, y] = [y, (2 * x + 3 * y) % 5]
   }
-}
-
-/** π: where each lane goes, FIPS 202 §3.2.3 (A'[x, y] = A[x + 3y, x], i.e. lane (x, y) moves to (y, 2x + 3y)). */
-const PI = new Uint8Array(25)
-for (let x = 0; x < 5; x++) for (let y = 0; y < 5; y++) PI[x + 5 * y] = y + 5 * ((2 * x + 3 * y) % 5)
-
-/** ι: the 24 round constants as low and high words, from the LFSR rc(t) of FIPS 202 §3.2.5. */
-const RC = new Int32Array(48)
-{
+  for (let x = 0; x < 5; x++) for (let y = 0; y < 5; y++) PI[x + 5 * y] = y + 5 * ((2 * x + 3 * y) % 5)
   let r = 1
   for (let round = 0; round < 24; round++) {
     for (let j = 0; j < 7; j++) {
@@ -40,16 +44,11 @@ const RC = new Int32Array(48)
       if (r & 0x100) r ^= 0x171
     }
   }
-}
-
-/** ρ and π per lane: where its halves go (swapped when the rotation is 32 or more) and the rotation left within a word. */
-const TO_LOW = new Uint8Array(25)
-const SWAP = new Uint8Array(25)
-const SHIFT = new Uint8Array(25)
-for (let i = 0; i < 25; i++) {
-  TO_LOW[i] = 2 * PI[i]!
-  SWAP[i] = RHO[i]! >= 32 ? 1 : 0
-  SHIFT[i] = RHO[i]! % 32
+  for (let i = 0; i < 25; i++) {
+    TO_LOW[i] = 2 * PI[i]!
+    SWAP[i] = RHO[i]! >= 32 ? 1 : 0
+    SHIFT[i] = RHO[i]! % 32
+  }
 }
 
 const B = new Int32Array(50)
@@ -132,6 +131,7 @@ const xorByte = (s: Int32Array, at: number, byte: number) => {
 
 /** The sponge: absorbs `input` padded with `suffix` (the domain bits and the first padding bit), squeezes `length` bytes. */
 const sponge = (rate: number, suffix: number, input: Uint8Array, length: number): Uint8Array => {
+  if (!computed) computeTables()
   const s = new Int32Array(50)
   let at = 0
   for (const byte of input) {
