@@ -18,13 +18,15 @@
 // any cache made for the same source), each trained in a process of its own on examples/seed's
 // test-vm, with simulated links and a temp sysfs and run directory:
 // - hooks.cache: the hooks that run most (ifup, shutdown --system of a stopped machine, ifdown)
-//   in one process (924 KB). The installed shutdown, prepare and teardown take it, and so does
+//   in one process (737 KB). The installed shutdown, prepare and teardown take it, and so does
 //   every hook run from this file itself.
-// - hooks-net.cache: ifup, then ifdown (761 KB), for the installed machina-ifup and machina-ifdown.
-//   V8 reads the whole cache it is given (about 20 ms for 924 KB here), so the net hooks no
-//   longer pay for shutdown's functions: installed ifup and ifdown measured about 3 ms faster.
-// A cache trained on shutdown alone (885 KB) measured no better than hooks.cache for shutdown
-// (within noise; about 1.5 ms less to read, in process), so the machine's hooks keep that one.
+// - hooks-net.cache: ifup, then ifdown (709 KB), for the installed machina-ifup and machina-ifdown.
+//   V8 reads the whole cache it is given (about 8-9 ms for 700 KB here, deserialising), so the
+//   net hooks do not pay for shutdown's functions. When this was made, shutdown of a stopped
+//   machine still loaded the QMP client and Effect's streams (924 KB against 761 KB; installed
+//   ifup and ifdown measured about 3 ms faster); since it no longer does, the difference is small.
+// A cache trained on shutdown alone (885 KB then, against 924 KB) measured no better than
+// hooks.cache for shutdown (within noise), so the machine's hooks keep that one.
 // prepare and teardown are not trained: on a build host they are outside their unit and would put
 // the D-Bus client (the occupancy check) in the cache, which their real runs under systemd, inside
 // the unit, do not load; what they share with the trained hooks (configuration, Effect's runtime)
