@@ -47,9 +47,10 @@ const simulated = (runDir: string, processes: ProcessesMemory.Options) =>
 
 type Services = Layer.Layer.Success<ReturnType<typeof simulated>>
 
-const withHost = <A, E>(
-  f: (runDir: string) => Effect.Effect<A, E, Services>,
-  processes: ProcessesMemory.Options = {}
+/** Runs `f` with a temporary run directory (MACHINA_RUN_DIR) and the host `layerOf` gives for it. */
+const withRunDir = <A, E, S>(
+  layerOf: (runDir: string) => Layer.Layer<S>,
+  f: (runDir: string) => Effect.Effect<A, E, S>
 ): Effect.Effect<A, E> =>
   Effect.acquireUseRelease(
     Effect.sync(() => mkdtempSync(join(tmpdir(), "machina-occupancy-"))),
@@ -57,13 +58,18 @@ const withHost = <A, E>(
       Effect.gen(function*() {
         const previous = process.env["MACHINA_RUN_DIR"]
         process.env["MACHINA_RUN_DIR"] = dir
-        return yield* f(dir).pipe(Effect.provide(simulated(dir, processes)), Effect.ensuring(Effect.sync(() => {
+        return yield* f(dir).pipe(Effect.provide(layerOf(dir)), Effect.ensuring(Effect.sync(() => {
           if (previous === undefined) delete process.env["MACHINA_RUN_DIR"]
           else process.env["MACHINA_RUN_DIR"] = previous
         })))
       }),
     (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
   )
+
+const withHost = <A, E>(
+  f: (runDir: string) => Effect.Effect<A, E, Services>,
+  processes: ProcessesMemory.Options = {}
+): Effect.Effect<A, E> => withRunDir((dir) => simulated(dir, processes), f)
 
 /** Sets environment variables for the duration of `effect` (systemd's ExecStop environment). */
 const withEnv = <A, E, R>(env: Record<string, string>, effect: Effect.Effect<A, E, R>) =>
@@ -284,20 +290,7 @@ describe("shutdown --system through unix sockets", () => {
   const withSockets = <A, E>(
     f: (runDir: string) => Effect.Effect<A, E, Layer.Layer.Success<ReturnType<typeof socketHost>>>,
     processes: ProcessesMemory.Options = {}
-  ): Effect.Effect<A, E> =>
-    Effect.acquireUseRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "machina-shutdown-sockets-"))),
-      (dir) =>
-        Effect.gen(function*() {
-          const previous = process.env["MACHINA_RUN_DIR"]
-          process.env["MACHINA_RUN_DIR"] = dir
-          return yield* f(dir).pipe(Effect.provide(socketHost(processes)), Effect.ensuring(Effect.sync(() => {
-            if (previous === undefined) delete process.env["MACHINA_RUN_DIR"]
-            else process.env["MACHINA_RUN_DIR"] = previous
-          })))
-        }),
-      (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-    )
+  ): Effect.Effect<A, E> => withRunDir(() => socketHost(processes), f)
   const socketOf = (runDir: string, machine: string) => join(runDir, `${machine}/systemd.0.qmp.socket`)
 
   it.effect("machines whose socket files are gone and whose QEMU no process runs: each said to have exited", () =>
