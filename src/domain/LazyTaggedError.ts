@@ -15,6 +15,8 @@
  * The class's statics are there once it is built; `_tag` is there from the start, and `fields`,
  * `identifier`, `ast`, `make`, `annotations`, `pipe` and Schema's type id build it when read first
  * (so the class can serve as a schema, alone or inside another).
+ * Fields built from schemas can be given as a function, called when the class is built (see
+ * `FieldsOr`).
  *
  * `LazyClass` does the same for `Schema.Class` (the configuration's issues and warnings, whose
  * module every command and hook loads, and which they make only for a file with problems).
@@ -63,9 +65,9 @@ const lazyClass = (make: () => Constructor, statics: Record<string, unknown>) =>
 }
 
 /**
- * Fields as Schema takes them (or a struct of them), or a function giving them: fields built from schemas
- * (`Schema.Literal(...)`, `Schema.optional(...)`, `Schema.Array(...)`) are then built with the
- * class, not when its module loads.
+ * Fields as Schema takes them (or a struct of them), or a function giving them: fields built
+ * from schemas (`Schema.Literal(...)`, `Schema.optional(...)`, `Schema.Array(...)`) are then
+ * built with the class, not when its module loads.
  */
 type FieldsOr<Fields extends Schema.Struct.Fields> = Fields | Schema.Struct<Fields> | (() => Fields)
 
