@@ -18,9 +18,9 @@
 // any cache made for the same source), each trained in a process of its own on examples/seed's
 // test-vm, with simulated links and a temp sysfs and run directory:
 // - hooks.cache: the hooks that run most (ifup, shutdown --system of a stopped machine, ifdown)
-//   in one process (737 KB). The installed shutdown, prepare and teardown take it, and so does
+//   in one process (670 KB). The installed shutdown, prepare and teardown take it, and so does
 //   every hook run from this file itself.
-// - hooks-net.cache: ifup, then ifdown (709 KB), for the installed machina-ifup and machina-ifdown.
+// - hooks-net.cache: ifup, then ifdown (636 KB), for the installed machina-ifup and machina-ifdown.
 //   V8 reads the whole cache it is given (about 8-9 ms for 700 KB here, deserialising), so the
 //   net hooks do not pay for shutdown's functions. When this was made, shutdown of a stopped
 //   machine still loaded the QMP client and Effect's streams (924 KB against 761 KB; installed
@@ -159,6 +159,36 @@ const processStdoutIsTTY = false;`
     })
   }
 }
+// src/domain/SchemaModule.ts hands the part of effect/Schema and effect/ParseResult they use to the
+// modules every hook loads, which need it only when something fails or a schema is asked for.
+// Imported as it is written, it would initialise Schema with it; in machina's bundles it is this
+// module instead, which require()s that file (as a module of its own, in the namespace
+// `schema-eager`) on the first call: esbuild makes that require the lazy initialisation of the
+// same bundled modules (one instance, as any static import of them gets), and the named imports
+// of the file keep Schema's unused parts out of the bundles. A hook that succeeds never
+// initialises Schema (about 1 ms and 400 KB of objects, and its share of the code cache).
+// HookBundle's test checks that a successful hook leaves Schema unloaded.
+const schemaOnDemand = {
+  name: "schema-on-demand",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]src[\\/]domain[\\/]SchemaModule\.ts$/, namespace: "file" }, (args) => ({
+      contents: `let eager
+const load = () => (eager ??= require(${JSON.stringify(`schema-eager:${args.path}`)}))
+export const schemaModule = () => load().schemaModule()
+export const parseResultModule = () => load().parseResultModule()
+`,
+      loader: "js",
+      resolveDir: dirname(args.path)
+    }))
+    build.onResolve({ filter: /^schema-eager:/ }, (args) => ({ path: args.path.slice("schema-eager:".length), namespace: "schema-eager" }))
+    build.onLoad({ filter: /.*/, namespace: "schema-eager" }, (args) => ({
+      contents: readFileSync(args.path, "utf8"),
+      loader: "ts",
+      resolveDir: dirname(args.path)
+    }))
+  }
+}
+
 const bundleOf = async (entryPoint, { withoutDbus = false, probes = false, stdin } = {}) => {
   const result = await build({
     absWorkingDir: root,
@@ -177,7 +207,7 @@ const bundleOf = async (entryPoint, { withoutDbus = false, probes = false, stdin
     logLevel: "warning",
     // Optional transports of dbus-next that machina never uses (X11 session buses, native sockets).
     external: ["x11", "usocket", "abstract-socket"],
-    plugins: [...(probes ? [effectProbes] : []), ...(withoutDbus ? [dbusApart] : [])]
+    plugins: [...(probes ? [effectProbes, schemaOnDemand] : []), ...(withoutDbus ? [dbusApart] : [])]
   })
   return result.outputFiles[0].text
 }

@@ -10,9 +10,9 @@
  * problem in a file is reported at once.
  */
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
-import * as AST from "effect/SchemaAST"
+import type * as ParseResult from "effect/ParseResult"
+import type * as Schema from "effect/Schema"
+import type * as AST from "effect/SchemaAST"
 import { type ConfigIssue, type ConfigWarning, issue, jsonPath, warning } from "./ConfigIssue.js"
 import {
   choice,
@@ -31,6 +31,7 @@ import {
   uint32,
   type UnknownKey
 } from "./ConfigShape.js"
+import { parseResultModule, schemaModule } from "./SchemaModule.js"
 
 // ---------------------------------------------------------------------------------------------
 // Definitions (shared by tags and machines)
@@ -471,7 +472,7 @@ export const parseJsonText = (text: string, file: string): Either.Either<ParsedJ
 function decodeSyncOf<S extends Shape>(shape: S): (u: unknown) => TypeOf<S> {
   return (u) => {
     const direct = decodeShape(shape, u)
-    return direct !== undefined ? direct.value : Schema.decodeUnknownSync(schemaOf(shape))(u)
+    return direct !== undefined ? direct.value : schemaModule().decodeUnknownSync(schemaOf(shape))(u)
   }
 }
 
@@ -481,7 +482,7 @@ const decoders = new WeakMap<object, (u: unknown) => Either.Either<unknown, Pars
 const decoderOf = <A, I>(schema: Schema.Schema<A, I, never>) => {
   let decoder = decoders.get(schema)
   if (decoder === undefined) {
-    decoder = Schema.decodeUnknownEither(schema, { errors: "all" })
+    decoder = schemaModule().decodeUnknownEither(schema, { errors: "all" })
     decoders.set(schema, decoder)
   }
   return decoder as (u: unknown) => Either.Either<A, ParseResult.ParseError>
@@ -521,7 +522,7 @@ export const decodeDocument = <S extends Shape>(
   if (Either.isRight(result)) return Either.right({ value: result.right, warnings: [] })
   // A union (e.g. a literal choice) fails once per member: fold those into one line per path.
   const byPath = new Map<string, Array<string>>()
-  for (const i of ParseResult.ArrayFormatter.formatErrorSync(result.left)) {
+  for (const i of parseResultModule().ArrayFormatter.formatErrorSync(result.left)) {
     const path = jsonPath(i.path)
     const list = byPath.get(path) ?? []
     list.push(describeParseIssue(i))

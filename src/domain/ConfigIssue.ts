@@ -1,15 +1,14 @@
-import * as Schema from "effect/Schema"
 import { LazyClass, LazyTaggedError } from "./LazyTaggedError.js"
 
 /**
  * One problem found in the configuration: the file it is in, the JSON path inside that file
  * (`$` is the document root) and what was expected. Rendered as `<file>: <path>: <message>`.
  */
-export class ConfigIssue extends LazyClass<ConfigIssue>("ConfigIssue")({
-  file: Schema.String,
-  path: Schema.String,
-  message: Schema.String
-}) {
+export class ConfigIssue extends LazyClass<ConfigIssue>("ConfigIssue")((S) => ({
+  file: S.String,
+  path: S.String,
+  message: S.String
+})) {
   override toString(): string {
     return `${this.file}: ${this.path}: ${this.message}`
   }
@@ -26,11 +25,11 @@ export const issue = (file: string, path: string, message: string): ConfigIssue 
  *
  * A warning about no file in particular has `file` "" and renders as `machina: warning: <message>`.
  */
-export class ConfigWarning extends LazyClass<ConfigWarning>("ConfigWarning")({
-  file: Schema.String,
-  path: Schema.String,
-  message: Schema.String
-}) {
+export class ConfigWarning extends LazyClass<ConfigWarning>("ConfigWarning")((S) => ({
+  file: S.String,
+  path: S.String,
+  message: S.String
+})) {
   override toString(): string {
     return this.file === "" ? `machina: warning: ${this.message}` : `${this.file}: ${this.path}: ${this.message}`
   }
@@ -78,8 +77,8 @@ export const issueAt = (origin: Origin, message: string): ConfigIssue =>
   issue(origin.file, origin.path, message)
 
 /** The configuration is invalid: every problem found, not just the first. */
-export class ConfigInvalidError extends LazyTaggedError<ConfigInvalidError>()("ConfigInvalidError", () => ({
-  issues: Schema.Array(ConfigIssue)
+export class ConfigInvalidError extends LazyTaggedError<ConfigInvalidError>()("ConfigInvalidError", (S) => ({
+  issues: S.Array(ConfigIssue)
 })) {
   override get message(): string {
     return this.issues.map((i) => i.toString()).join("\n")

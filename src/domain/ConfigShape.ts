@@ -18,7 +18,8 @@
  * what canonicalising and Schema's decoder give (values, key order, warnings), and gives up
  * exactly when Schema fails.
  */
-import * as Schema from "effect/Schema"
+import type * as Schema from "effect/Schema"
+import { schemaModule } from "./SchemaModule.js"
 
 export interface Text {
   readonly _tag: "Text"
@@ -299,35 +300,36 @@ const schemas = new WeakMap<Shape, Schema.Schema.Any>()
 const plain = new Map<string, Schema.Schema.Any>()
 
 const build = (shape: Shape): Schema.Schema.Any => {
+  const S = schemaModule()
   switch (shape._tag) {
     case "Text":
-      return Schema.String
+      return S.String
     case "Flag":
-      return Schema.Boolean
+      return S.Boolean
     case "Int": {
       // One schema per bound, as the messages are the same for all of them.
       const key = `${shape.refinement}:${shape.min}:${shape.max}`
       let s = plain.get(key)
       if (s === undefined) {
-        s = shape.refinement === "nonNegative" ? Schema.Int.pipe(Schema.nonNegative()) : Schema.Int.pipe(Schema.between(shape.min, shape.max))
+        s = shape.refinement === "nonNegative" ? S.Int.pipe(S.nonNegative()) : S.Int.pipe(S.between(shape.min, shape.max))
         plain.set(key, s)
       }
       return s
     }
     case "Choice":
-      return Schema.Literal(...shape.literals)
+      return S.Literal(...shape.literals)
     case "List":
-      return Schema.Array(schemaOf(shape.element))
+      return S.Array(schemaOf(shape.element))
     case "Dict":
-      return Schema.Record({ key: Schema.String, value: schemaOf(shape.value) })
+      return S.Record({ key: S.String, value: schemaOf(shape.value) })
     case "Struct": {
       const fields: Record<string, Schema.Struct.Field> = {}
       for (const name of Object.keys(shape.fields)) {
         const f = shape.fields[name] as Field
-        const optional = Schema.optionalWith(schemaOf(f.shape), { default: f.default as () => never, exact: true })
-        fields[name] = f.key === undefined ? optional : optional.pipe(Schema.fromKey(f.key))
+        const optional = S.optionalWith(schemaOf(f.shape), { default: f.default as () => never, exact: true })
+        fields[name] = f.key === undefined ? optional : optional.pipe(S.fromKey(f.key))
       }
-      return Schema.Struct(fields)
+      return S.Struct(fields)
     }
   }
 }

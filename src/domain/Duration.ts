@@ -7,7 +7,6 @@
  */
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
-import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "./LazyTaggedError.js"
 
 const NS = 1n
@@ -57,11 +56,11 @@ const ACCEPTED_FORMS = "expected a Go duration (85s, 1m25s, 1.5h, 300ms; units n
   "a bare number is seconds)"
 
 /** A duration text was rejected. */
-export class DurationParseError extends LazyTaggedError<DurationParseError>()("DurationParseError", {
-  input: Schema.String,
+export class DurationParseError extends LazyTaggedError<DurationParseError>()("DurationParseError", (S) => ({
+  input: S.String,
   /** What is wrong, e.g. `unknown unit "x"`. */
-  reason: Schema.String
-}) {
+  reason: S.String
+})) {
   override get message(): string {
     return `invalid duration "${this.input}": ${this.reason}; ${ACCEPTED_FORMS}`
   }

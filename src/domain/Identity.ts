@@ -5,7 +5,6 @@
  * Pure apart from `randomMac` (CSPRNG).
  */
 import * as Either from "effect/Either"
-import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "./LazyTaggedError.js"
 import * as Keccak from "./Keccak.js"
 import { nodeCrypto, randomBytes } from "./NodeBuiltins.js"
@@ -139,9 +138,9 @@ export const deriveDeviceId = (seed: Seed, deviceClass: string, deviceName: stri
   setVersion4Bits(seededBytes(seed, ["device", "id", deviceClass, deviceName], 16))
 
 /** The group id search gave up (the original panics; practically impossible). */
-export class GroupIdExhaustedError extends LazyTaggedError<GroupIdExhaustedError>()("GroupIdExhaustedError", {
-  reads: Schema.Number
-}) {
+export class GroupIdExhaustedError extends LazyTaggedError<GroupIdExhaustedError>()("GroupIdExhaustedError", (S) => ({
+  reads: S.Number
+})) {
   override get message(): string {
     return `no file-system group id >= 65536 found in ${this.reads} reads of the identity stream`
   }

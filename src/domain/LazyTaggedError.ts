@@ -23,11 +23,15 @@
  *
  * Pure: no I/O.
  */
-import * as Schema from "effect/Schema"
+import type * as Schema from "effect/Schema"
+import { type SchemaApi, schemaModule } from "./SchemaModule.js"
+
+/** `Schema.TypeId`, Schema's mark of a schema, without loading Schema. */
+const SCHEMA_TYPE_ID: typeof Schema.TypeId = Symbol.for("effect/Schema") as typeof Schema.TypeId
 
 // Schema's mark of a schema (`Schema.isSchema`) too: a class used inside another schema
 // (`Schema.Array(X)`) is built then.
-const BUILT_ON_READ = ["fields", "identifier", "ast", "make", "annotations", "pipe", Schema.TypeId] as const
+const BUILT_ON_READ = ["fields", "identifier", "ast", "make", "annotations", "pipe", SCHEMA_TYPE_ID] as const
 
 type Constructor = new(props: unknown, options: unknown) => object
 
@@ -65,14 +69,14 @@ const lazyClass = (make: () => Constructor, statics: Record<string, unknown>) =>
 }
 
 /**
- * Fields as Schema takes them (or a struct of them), or a function giving them: fields built
- * from schemas (`Schema.Literal(...)`, `Schema.optional(...)`, `Schema.Array(...)`) are then
- * built with the class, not when its module loads.
+ * Fields as Schema takes them (or a struct of them), or a function of the Schema module giving
+ * them: `(S) => ({ path: S.String, kind: S.Literal("a", "b") })`, called when the class is built.
+ * A module that declares its errors so loads no Schema (see SchemaModule.ts).
  */
-type FieldsOr<Fields extends Schema.Struct.Fields> = Fields | Schema.Struct<Fields> | (() => Fields)
+type FieldsOr<Fields extends Schema.Struct.Fields> = Fields | Schema.Struct<Fields> | ((schema: SchemaApi) => Fields)
 
 const fieldsOf = (fields: unknown): unknown =>
-  typeof fields === "function" && !Schema.isSchema(fields) ? (fields as () => unknown)() : fields
+  typeof fields === "function" && !schemaModule().isSchema(fields) ? (fields as (schema: SchemaApi) => unknown)(schemaModule()) : fields
 
 export const LazyTaggedError = <Self = never>(identifier?: string) =>
 <Tag extends string, Fields extends Schema.Struct.Fields>(
@@ -82,11 +86,23 @@ export const LazyTaggedError = <Self = never>(identifier?: string) =>
 ): [Self] extends [never] ? "Missing `Self` generic: class Self extends LazyTaggedError<Self>()(...)"
   : Schema.TaggedErrorClass<Self, Tag, { readonly _tag: Schema.tag<Tag> } & Fields> =>
   lazyClass(
-    () => (Schema.TaggedError(identifier) as unknown as (t: string, f: unknown, a?: unknown) => Constructor)(tag, fieldsOf(fields), annotations),
+    () => (schemaModule().TaggedError(identifier) as unknown as (t: string, f: unknown, a?: unknown) => Constructor)(tag, fieldsOf(fields), annotations),
     { _tag: tag }
   ) as never
 
 /** `Schema.Class`, built when first used, as LazyTaggedError (same declaration, same class once used). */
-export const LazyClass: typeof Schema.Class = (identifier: string) =>
-  ((fields: Schema.Struct.Fields, annotations?: unknown) =>
-    lazyClass(() => (Schema.Class(identifier) as unknown as (f: unknown, a?: unknown) => Constructor)(fieldsOf(fields), annotations), {})) as never
+export const LazyClass = <Self = never>(identifier: string) =>
+<Fields extends Schema.Struct.Fields>(
+  fields: FieldsOr<Fields>,
+  annotations?: Parameters<ReturnType<typeof Schema.Class<Self>>>[1]
+): [Self] extends [never] ? "Missing `Self` generic: class Self extends LazyClass<Self>(...)(...)"
+  : Schema.Class<
+    Self,
+    Fields,
+    Schema.Struct.Encoded<Fields>,
+    Schema.Struct.Context<Fields>,
+    Schema.Struct.Constructor<Fields>,
+    {},
+    {}
+  > =>
+  lazyClass(() => (schemaModule().Class(identifier) as unknown as (f: unknown, a?: unknown) => Constructor)(fieldsOf(fields), annotations), {}) as never

@@ -3,7 +3,6 @@
  * in lowercase canonical form (identity.md §1, §5.2; config.md §7).
  */
 import * as Either from "effect/Either"
-import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "./LazyTaggedError.js"
 import { randomBytes } from "./NodeBuiltins.js"
 import { goQuoteBytes } from "./GoText.js"
@@ -15,13 +14,13 @@ export type UuidBytes = Uint8Array
 export const ZERO_UUID: UuidBytes = new Uint8Array(16)
 
 /** A UUID text was rejected; messages are those of Go google/uuid. */
-export class UuidParseError extends LazyTaggedError<UuidParseError>()("UuidParseError", () => ({
-  input: Schema.String,
-  problem: Schema.Literal("length", "format", "urn-prefix"),
+export class UuidParseError extends LazyTaggedError<UuidParseError>()("UuidParseError", (S) => ({
+  input: S.String,
+  problem: S.Literal("length", "format", "urn-prefix"),
   /** Byte length of the input, for `length`. */
-  length: Schema.optional(Schema.Number),
+  length: S.optional(S.Number),
   /** The prefix as Go quotes it (`strconv.Quote` of the first 9 bytes), for `urn-prefix`. */
-  prefix: Schema.optional(Schema.String)
+  prefix: S.optional(S.String)
 })) {
   override get message(): string {
     switch (this.problem) {

@@ -3,7 +3,6 @@
  * with the original's rules and messages, rendered as `0x` + uppercase hex.
  */
 import * as Either from "effect/Either"
-import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "./LazyTaggedError.js"
 
 /** A WWN: 16 bytes, most significant first; bytes past the value's length are zero. */
@@ -13,15 +12,15 @@ export type Wwn = Uint8Array
 export const ZERO_WWN: Wwn = new Uint8Array(16)
 
 /** A WWN text was rejected (identity.md §4 messages). */
-export class WwnParseError extends LazyTaggedError<WwnParseError>()("WwnParseError", () => ({
-  input: Schema.String,
-  problem: Schema.Literal("invalid-hex", "too-long", "empty", "naa-length", "unknown-naa"),
+export class WwnParseError extends LazyTaggedError<WwnParseError>()("WwnParseError", (S) => ({
+  input: S.String,
+  problem: S.Literal("invalid-hex", "too-long", "empty", "naa-length", "unknown-naa"),
   /** Go's `encoding/hex` error text, for `invalid-hex`. */
-  hexError: Schema.optional(Schema.String),
+  hexError: S.optional(S.String),
   /** Network address authority type (high nibble of byte 0), for `naa-length` / `unknown-naa`. */
-  naa: Schema.optional(Schema.Number),
+  naa: S.optional(S.Number),
   /** Decoded byte count, for `naa-length`. */
-  length: Schema.optional(Schema.Number)
+  length: S.optional(S.Number)
 })) {
   override get message(): string {
     const text = this.input

@@ -11,7 +11,6 @@ import * as Console from "effect/Console"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 import type { Connection } from "../domain/Config.js"
 import type { Host } from "../domain/ConfigFiles.js"
@@ -20,10 +19,10 @@ import { type Composed, composeUnpopulated } from "../domain/Merge.js"
 import { AlreadyReported } from "./Failures.js"
 import { netLinks, store } from "./Workspace.js"
 
-export class ConnectionNotFoundError extends LazyTaggedError<ConnectionNotFoundError>()("ConnectionNotFoundError", {
-  argument: Schema.String,
-  reason: Schema.String
-}) {
+export class ConnectionNotFoundError extends LazyTaggedError<ConnectionNotFoundError>()("ConnectionNotFoundError", (S) => ({
+  argument: S.String,
+  reason: S.String
+})) {
   override get message(): string {
     return `${JSON.stringify(this.argument)}: ${this.reason}`
   }

@@ -15,19 +15,18 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 import { qmpSocketPath, runtimeDirOf, SYSTEM_SOCKETS } from "../domain/Paths.js"
 import { escapeValue } from "../domain/qemu/Options.js"
 import { unitName } from "../domain/Unit.js"
 import { lockHolder, processes, runDir, systemd } from "./Workspace.js"
 
-export class MachineBusyError extends LazyTaggedError<MachineBusyError>()("MachineBusyError", {
-  command: Schema.String,
-  machine: Schema.String,
-  reason: Schema.String,
-  hint: Schema.String
-}) {
+export class MachineBusyError extends LazyTaggedError<MachineBusyError>()("MachineBusyError", (S) => ({
+  command: S.String,
+  machine: S.String,
+  reason: S.String,
+  hint: S.String
+})) {
   override get message(): string {
     return `${this.command} ${this.machine}: refused: ${this.reason}; nothing was changed.\n${this.hint}`
   }

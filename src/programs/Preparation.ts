@@ -14,7 +14,6 @@
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 import { chmod, chown, lstat, mkdir } from "node:fs/promises"
 import type { Host } from "../domain/ConfigFiles.js"
@@ -27,10 +26,10 @@ import { ensureFree } from "./Occupancy.js"
 import { grantMachine, machineUser, revokeMachine } from "./Privileges.js"
 import { composeAll, mdev, runDir, withHostLock } from "./Workspace.js"
 
-export class RuntimeDirError extends LazyTaggedError<RuntimeDirError>()("RuntimeDirError", {
-  path: Schema.String,
-  reason: Schema.String
-}) {
+export class RuntimeDirError extends LazyTaggedError<RuntimeDirError>()("RuntimeDirError", (S) => ({
+  path: S.String,
+  reason: S.String
+})) {
   override get message(): string {
     return `cannot prepare runtime directory ${this.path}: ${this.reason}`
   }

@@ -12,7 +12,6 @@
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
@@ -33,11 +32,11 @@ const pipeline = lazy(() => import("./MachineFiles.js"))
 const machineFilesOf = (host: Host, c: Composed): Effect.Effect<ReturnType<typeof MachineFiles>> =>
   Effect.map(pipeline, (p) => p.machineFiles(host, c))
 
-export class AccessGrantError extends LazyTaggedError<AccessGrantError>()("AccessGrantError", {
-  machine: Schema.String,
-  path: Schema.String,
-  reason: Schema.String
-}) {
+export class AccessGrantError extends LazyTaggedError<AccessGrantError>()("AccessGrantError", (S) => ({
+  machine: S.String,
+  path: S.String,
+  reason: S.String
+})) {
   override get message(): string {
     return `${this.machine}: cannot give its group access to ${this.path}: ${this.reason}`
   }

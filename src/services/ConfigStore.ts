@@ -5,36 +5,35 @@
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 import type { Host, Machine } from "../domain/ConfigFiles.js"
 import type { ConfigInvalidError } from "../domain/ConfigIssue.js"
 
 /** A configuration file could not be read (missing, unreadable, not a file). */
-export class ConfigReadError extends LazyTaggedError<ConfigReadError>()("ConfigReadError", {
-  file: Schema.String,
-  reason: Schema.String
-}) {
+export class ConfigReadError extends LazyTaggedError<ConfigReadError>()("ConfigReadError", (S) => ({
+  file: S.String,
+  reason: S.String
+})) {
   override get message(): string {
     return `${this.file}: ${this.reason}`
   }
 }
 
 /** A machine name given on the command line (or found in the directory) is not acceptable. */
-export class MachineNameError extends LazyTaggedError<MachineNameError>()("MachineNameError", {
-  name: Schema.String,
-  reason: Schema.String
-}) {
+export class MachineNameError extends LazyTaggedError<MachineNameError>()("MachineNameError", (S) => ({
+  name: S.String,
+  reason: S.String
+})) {
   override get message(): string {
     return this.reason
   }
 }
 
 /** A machine file could not be written or removed. */
-export class ConfigWriteError extends LazyTaggedError<ConfigWriteError>()("ConfigWriteError", () => ({
-  file: Schema.String,
-  operation: Schema.Literal("write", "remove"),
-  reason: Schema.String
+export class ConfigWriteError extends LazyTaggedError<ConfigWriteError>()("ConfigWriteError", (S) => ({
+  file: S.String,
+  operation: S.Literal("write", "remove"),
+  reason: S.String
 })) {
   override get message(): string {
     return `cannot ${this.operation} ${this.file}: ${this.reason}`

@@ -9,16 +9,15 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 /** Another holder kept the lock longer than the bounded wait. */
-export class HostLockTimeoutError extends LazyTaggedError<HostLockTimeoutError>()("HostLockTimeoutError", {
-  machine: Schema.String,
-  path: Schema.String,
-  holderPid: Schema.optional(Schema.Number),
-  timeoutMillis: Schema.Number
-}) {
+export class HostLockTimeoutError extends LazyTaggedError<HostLockTimeoutError>()("HostLockTimeoutError", (S) => ({
+  machine: S.String,
+  path: S.String,
+  holderPid: S.optional(S.Number),
+  timeoutMillis: S.Number
+})) {
   override get message(): string {
     const holder = this.holderPid === undefined ? "" : ` (held by pid ${this.holderPid})`
     return `machine ${this.machine} is locked${holder}: gave up after ${this.timeoutMillis} ms waiting for ${this.path}`
@@ -26,12 +25,12 @@ export class HostLockTimeoutError extends LazyTaggedError<HostLockTimeoutError>(
 }
 
 /** The lock file or its folder could not be created, read or removed. */
-export class HostLockIoError extends LazyTaggedError<HostLockIoError>()("HostLockIoError", {
-  operation: Schema.String,
-  path: Schema.String,
-  detail: Schema.String,
-  cause: Schema.optional(Schema.Defect)
-}) {
+export class HostLockIoError extends LazyTaggedError<HostLockIoError>()("HostLockIoError", (S) => ({
+  operation: S.String,
+  path: S.String,
+  detail: S.String,
+  cause: S.optional(S.Defect)
+})) {
   override get message(): string {
     return `failed to ${this.operation} lock ${this.path}: ${this.detail}`
   }

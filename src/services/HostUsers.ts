@@ -6,7 +6,6 @@
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 export interface HostUser {
@@ -17,30 +16,30 @@ export interface HostUser {
 }
 
 /** The host has no user of that name. */
-export class HostUserNotFoundError extends LazyTaggedError<HostUserNotFoundError>()("HostUserNotFoundError", {
-  user: Schema.String
-}) {
+export class HostUserNotFoundError extends LazyTaggedError<HostUserNotFoundError>()("HostUserNotFoundError", (S) => ({
+  user: S.String
+})) {
   override get message(): string {
     return `user ${JSON.stringify(this.user)} does not exist on this host (privileges.user names the host user QEMU runs as; create it, e.g. useradd --system --no-create-home ${this.user})`
   }
 }
 
 /** The user database could not be read. */
-export class HostUserLookupError extends LazyTaggedError<HostUserLookupError>()("HostUserLookupError", {
-  user: Schema.String,
-  reason: Schema.String
-}) {
+export class HostUserLookupError extends LazyTaggedError<HostUserLookupError>()("HostUserLookupError", (S) => ({
+  user: S.String,
+  reason: S.String
+})) {
   override get message(): string {
     return `cannot look up user ${JSON.stringify(this.user)}: ${this.reason}`
   }
 }
 
 /** The machine's group could not be added to the host (a group of that name with another id, or groupadd failed). */
-export class HostGroupError extends LazyTaggedError<HostGroupError>()("HostGroupError", {
-  group: Schema.String,
-  gid: Schema.Number,
-  reason: Schema.String
-}) {
+export class HostGroupError extends LazyTaggedError<HostGroupError>()("HostGroupError", (S) => ({
+  group: S.String,
+  gid: S.Number,
+  reason: S.String
+})) {
   override get message(): string {
     return `cannot create group ${JSON.stringify(this.group)} with id ${this.gid}: ${this.reason}`
   }

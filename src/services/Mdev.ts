@@ -7,7 +7,6 @@
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 /** A host PCI device that may offer the wanted class, and the mdev type name it offers it as. */
@@ -34,21 +33,21 @@ export type MdevOutcome =
   | { readonly _tag: "Created"; readonly id: string; readonly address: string; readonly type: string }
 
 /** The host has no PCI device tree under the sysfs root (`<root>/bus/pci/devices`). */
-export class MdevUnsupportedError extends LazyTaggedError<MdevUnsupportedError>()("MdevUnsupportedError", {
-  path: Schema.String
-}) {
+export class MdevUnsupportedError extends LazyTaggedError<MdevUnsupportedError>()("MdevUnsupportedError", (S) => ({
+  path: S.String
+})) {
   override get message(): string {
     return `mediated devices are not supported on the local system: ${this.path} is not a directory`
   }
 }
 
 /** No candidate parent offers a type for the device's class. */
-export class MdevClassNotFoundError extends LazyTaggedError<MdevClassNotFoundError>()("MdevClassNotFoundError", {
-  deviceName: Schema.String,
-  deviceClass: Schema.String,
+export class MdevClassNotFoundError extends LazyTaggedError<MdevClassNotFoundError>()("MdevClassNotFoundError", (S) => ({
+  deviceName: S.String,
+  deviceClass: S.String,
   /** One line per candidate: what was found there. */
-  searched: Schema.Array(Schema.String)
-}) {
+  searched: S.Array(S.String)
+})) {
   override get message(): string {
     const searched = this.searched.length === 0 ? "no host device offers it" : this.searched.join("; ")
     return `failed to locate device class ${this.deviceClass} for device ${this.deviceName}: ${searched}`
@@ -58,7 +57,7 @@ export class MdevClassNotFoundError extends LazyTaggedError<MdevClassNotFoundErr
 /** An id or PCI address that cannot be used in a sysfs path. */
 export class MdevInvalidArgumentError extends LazyTaggedError<MdevInvalidArgumentError>()(
   "MdevInvalidArgumentError",
-  { field: Schema.String, value: Schema.String }
+  (S) => ({ field: S.String, value: S.String })
 ) {
   override get message(): string {
     return `invalid mediated device ${this.field} ${JSON.stringify(this.value)}`
@@ -66,12 +65,12 @@ export class MdevInvalidArgumentError extends LazyTaggedError<MdevInvalidArgumen
 }
 
 /** Reading or writing a sysfs file failed, or a path is not what it should be. */
-export class MdevSysfsError extends LazyTaggedError<MdevSysfsError>()("MdevSysfsError", {
-  operation: Schema.String,
-  path: Schema.String,
-  detail: Schema.String,
-  cause: Schema.optional(Schema.Defect)
-}) {
+export class MdevSysfsError extends LazyTaggedError<MdevSysfsError>()("MdevSysfsError", (S) => ({
+  operation: S.String,
+  path: S.String,
+  detail: S.String,
+  cause: S.optional(S.Defect)
+})) {
   override get message(): string {
     return `failed to ${this.operation} ${this.path}: ${this.detail}`
   }

@@ -8,22 +8,21 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 /** No link with this name exists. */
-export class NetLinkNotFoundError extends LazyTaggedError<NetLinkNotFoundError>()("NetLinkNotFoundError", {
-  link: Schema.String
-}) {
+export class NetLinkNotFoundError extends LazyTaggedError<NetLinkNotFoundError>()("NetLinkNotFoundError", (S) => ({
+  link: S.String
+})) {
   override get message(): string {
     return `link ${JSON.stringify(this.link)} not found`
   }
 }
 
 /** A link used as a master is not a bridge. */
-export class NetLinkNotABridgeError extends LazyTaggedError<NetLinkNotABridgeError>()("NetLinkNotABridgeError", {
-  link: Schema.String
-}) {
+export class NetLinkNotABridgeError extends LazyTaggedError<NetLinkNotABridgeError>()("NetLinkNotABridgeError", (S) => ({
+  link: S.String
+})) {
   override get message(): string {
     return `network link ${JSON.stringify(this.link)} is not a bridge`
   }
@@ -32,7 +31,7 @@ export class NetLinkNotABridgeError extends LazyTaggedError<NetLinkNotABridgeErr
 /** A link name the kernel would refuse (empty, longer than 15 bytes, with `/`, `:` or white space). */
 export class NetLinkInvalidNameError extends LazyTaggedError<NetLinkInvalidNameError>()(
   "NetLinkInvalidNameError",
-  { link: Schema.String }
+  (S) => ({ link: S.String })
 ) {
   override get message(): string {
     return `invalid link name ${JSON.stringify(this.link)}`
@@ -40,11 +39,11 @@ export class NetLinkInvalidNameError extends LazyTaggedError<NetLinkInvalidNameE
 }
 
 /** The link tool failed (or could not be run); `stderr` carries its own words. */
-export class NetLinkCommandError extends LazyTaggedError<NetLinkCommandError>()("NetLinkCommandError", () => ({
-  argv: Schema.Array(Schema.String),
-  exitCode: Schema.optional(Schema.Number),
-  stderr: Schema.String,
-  cause: Schema.optional(Schema.Defect)
+export class NetLinkCommandError extends LazyTaggedError<NetLinkCommandError>()("NetLinkCommandError", (S) => ({
+  argv: S.Array(S.String),
+  exitCode: S.optional(S.Number),
+  stderr: S.String,
+  cause: S.optional(S.Defect)
 })) {
   override get message(): string {
     const detail = this.stderr.trim().split("\n")[0] ?? ""

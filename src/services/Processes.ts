@@ -10,13 +10,12 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
-export class ProcessSpawnError extends LazyTaggedError<ProcessSpawnError>()("ProcessSpawnError", {
-  command: Schema.String,
-  reason: Schema.String
-}) {
+export class ProcessSpawnError extends LazyTaggedError<ProcessSpawnError>()("ProcessSpawnError", (S) => ({
+  command: S.String,
+  reason: S.String
+})) {
   override get message(): string {
     return `failed to start ${this.command}: ${this.reason}`
   }

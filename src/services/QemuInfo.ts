@@ -8,14 +8,13 @@
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 /** QEMU could not be asked, or offers no versioned q35 machine type. */
-export class QemuMachineTypeError extends LazyTaggedError<QemuMachineTypeError>()("QemuMachineTypeError", {
-  command: Schema.String,
-  reason: Schema.String
-}) {
+export class QemuMachineTypeError extends LazyTaggedError<QemuMachineTypeError>()("QemuMachineTypeError", (S) => ({
+  command: S.String,
+  reason: S.String
+})) {
   override get message(): string {
     return `cannot resolve a versioned q35 machine type from ${this.command}: ${this.reason}; set hardware.machine-type yourself (or pass --machine-type)`
   }

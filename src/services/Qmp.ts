@@ -5,7 +5,6 @@
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 import { formatGoDuration } from "../domain/Duration.js"
 import type * as Scope from "effect/Scope"
@@ -27,10 +26,10 @@ export class QmpNoSocketError extends LazyTaggedError<QmpNoSocketError>()("QmpNo
 }
 
 /** The socket file does not exist (ENOENT): QEMU is not running or QMP is not configured. */
-export class QmpSocketNotFoundError extends LazyTaggedError<QmpSocketNotFoundError>()("QmpSocketNotFoundError", {
-  path: Schema.String,
-  cause: Schema.optional(Schema.Defect)
-}) {
+export class QmpSocketNotFoundError extends LazyTaggedError<QmpSocketNotFoundError>()("QmpSocketNotFoundError", (S) => ({
+  path: S.String,
+  cause: S.optional(S.Defect)
+})) {
   override get message(): string {
     return `could not connect to QMP socket: dial unix ${this.path}: connect: no such file or directory`
   }
@@ -38,10 +37,10 @@ export class QmpSocketNotFoundError extends LazyTaggedError<QmpSocketNotFoundErr
 
 /** The socket file exists but nobody listens (ECONNREFUSED): a stale socket of a dead QEMU. */
 export class QmpConnectionRefusedError
-  extends LazyTaggedError<QmpConnectionRefusedError>()("QmpConnectionRefusedError", {
-    path: Schema.String,
-    cause: Schema.optional(Schema.Defect)
-  })
+  extends LazyTaggedError<QmpConnectionRefusedError>()("QmpConnectionRefusedError", (S) => ({
+    path: S.String,
+    cause: S.optional(S.Defect)
+  }))
 {
   override get message(): string {
     return `could not connect to QMP socket: dial unix ${this.path}: connect: connection refused`
@@ -49,11 +48,11 @@ export class QmpConnectionRefusedError
 }
 
 /** Any other failure to open the socket (permissions, not a socket, connect timeout, ...). */
-export class QmpSocketConnectError extends LazyTaggedError<QmpSocketConnectError>()("QmpSocketConnectError", {
-  path: Schema.String,
-  reason: Schema.String,
-  cause: Schema.optional(Schema.Defect)
-}) {
+export class QmpSocketConnectError extends LazyTaggedError<QmpSocketConnectError>()("QmpSocketConnectError", (S) => ({
+  path: S.String,
+  reason: S.String,
+  cause: S.optional(S.Defect)
+})) {
   override get message(): string {
     return `could not connect to QMP socket: dial unix ${this.path}: connect: ${this.reason}`
   }
@@ -63,10 +62,10 @@ export class QmpSocketConnectError extends LazyTaggedError<QmpSocketConnectError
  * No greeting within the greeting timeout. Usual cause: another client holds
  * the socket (QEMU serves one client per socket).
  */
-export class QmpGreetingTimeoutError extends LazyTaggedError<QmpGreetingTimeoutError>()("QmpGreetingTimeoutError", {
-  path: Schema.String,
-  timeout: Schema.DurationFromSelf
-}) {
+export class QmpGreetingTimeoutError extends LazyTaggedError<QmpGreetingTimeoutError>()("QmpGreetingTimeoutError", (S) => ({
+  path: S.String,
+  timeout: S.DurationFromSelf
+})) {
   override get message(): string {
     return `could not establish QMP session: a QMP greeting was not received within ${
       formatDuration(this.timeout)
@@ -75,51 +74,51 @@ export class QmpGreetingTimeoutError extends LazyTaggedError<QmpGreetingTimeoutE
 }
 
 /** The connection ended or sent something that is not a greeting. */
-export class QmpGreetingError extends LazyTaggedError<QmpGreetingError>()("QmpGreetingError", {
-  path: Schema.String,
-  reason: Schema.String
-}) {
+export class QmpGreetingError extends LazyTaggedError<QmpGreetingError>()("QmpGreetingError", (S) => ({
+  path: S.String,
+  reason: S.String
+})) {
   override get message(): string {
     return `could not establish QMP session: failed to receive greeting on ${this.path}: ${this.reason}`
   }
 }
 
 /** `qmp_capabilities` was refused, timed out or the connection ended before its reply. */
-export class QmpCapabilitiesError extends LazyTaggedError<QmpCapabilitiesError>()("QmpCapabilitiesError", {
-  path: Schema.String,
-  reason: Schema.String
-}) {
+export class QmpCapabilitiesError extends LazyTaggedError<QmpCapabilitiesError>()("QmpCapabilitiesError", (S) => ({
+  path: S.String,
+  reason: S.String
+})) {
   override get message(): string {
     return `could not establish QMP session: capabilities negotiation failed on ${this.path}: ${this.reason}`
   }
 }
 
 /** The command was answered with a QMP error object. */
-export class QmpCommandError extends LazyTaggedError<QmpCommandError>()("QmpCommandError", {
-  command: Schema.String,
-  errorClass: Schema.String,
-  desc: Schema.String
-}) {
+export class QmpCommandError extends LazyTaggedError<QmpCommandError>()("QmpCommandError", (S) => ({
+  command: S.String,
+  errorClass: S.String,
+  desc: S.String
+})) {
   override get message(): string {
     return renderQmpError(this.errorClass, this.desc)
   }
 }
 
 /** No reply within the command timeout (the command may still run in QEMU). */
-export class QmpCommandTimeoutError extends LazyTaggedError<QmpCommandTimeoutError>()("QmpCommandTimeoutError", {
-  command: Schema.String,
-  timeout: Schema.DurationFromSelf
-}) {
+export class QmpCommandTimeoutError extends LazyTaggedError<QmpCommandTimeoutError>()("QmpCommandTimeoutError", (S) => ({
+  command: S.String,
+  timeout: S.DurationFromSelf
+})) {
   override get message(): string {
     return `no reply to ${this.command} within ${formatDuration(this.timeout)}`
   }
 }
 
 /** The arguments of a command could not be serialised (a bug in the caller). */
-export class QmpCommandEncodeError extends LazyTaggedError<QmpCommandEncodeError>()("QmpCommandEncodeError", {
-  command: Schema.String,
-  reason: Schema.String
-}) {
+export class QmpCommandEncodeError extends LazyTaggedError<QmpCommandEncodeError>()("QmpCommandEncodeError", (S) => ({
+  command: S.String,
+  reason: S.String
+})) {
   override get message(): string {
     return this.reason
   }
@@ -133,11 +132,11 @@ export class QmpCommandEncodeError extends LazyTaggedError<QmpCommandEncodeError
  */
 export class QmpConnectionClosedError extends LazyTaggedError<QmpConnectionClosedError>()(
   "QmpConnectionClosedError",
-  {
-    reason: Schema.Literal("eof", "error", "client"),
-    detail: Schema.String,
-    cause: Schema.optional(Schema.Defect)
-  }
+  (S) => ({
+    reason: S.Literal("eof", "error", "client"),
+    detail: S.String,
+    cause: S.optional(S.Defect)
+  })
 ) {
   override get message(): string {
     switch (this.reason) {
@@ -154,12 +153,12 @@ export class QmpConnectionClosedError extends LazyTaggedError<QmpConnectionClose
 /** The monitor sent too many consecutive values that are not QMP messages; the session was closed. */
 export class QmpMalformedMessagesError extends LazyTaggedError<QmpMalformedMessagesError>()(
   "QmpMalformedMessagesError",
-  {
-    count: Schema.Number,
+  (S) => ({
+    count: S.Number,
     /** The last offending text (truncated). */
-    sample: Schema.String,
-    reason: Schema.String
-  }
+    sample: S.String,
+    reason: S.String
+  })
 ) {
   override get message(): string {
     return `closed the QMP connection after ${this.count} consecutive undecodable messages (last: ${this.reason}: ${

@@ -7,7 +7,6 @@
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
 import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 
 /** One unit as `list` and `status` need it (systemd's `ListUnitsByNames` plus unit properties). */
@@ -77,7 +76,7 @@ export type JobOperation = "start" | "stop" | "restart"
 /** The system bus (or the service manager on it) cannot be reached. */
 export class SystemdBusUnavailableError extends LazyTaggedError<SystemdBusUnavailableError>()(
   "SystemdBusUnavailableError",
-  { address: Schema.String, cause: Schema.optional(Schema.Defect) }
+  (S) => ({ address: S.String, cause: S.optional(S.Defect) })
 ) {
   override get message(): string {
     const detail = this.cause instanceof Error ? `: ${this.cause.message}` : ""
@@ -88,7 +87,7 @@ export class SystemdBusUnavailableError extends LazyTaggedError<SystemdBusUnavai
 /** The caller may not perform the operation (D-Bus `AccessDenied`, polkit refusal). */
 export class SystemdAccessDeniedError extends LazyTaggedError<SystemdAccessDeniedError>()(
   "SystemdAccessDeniedError",
-  { operation: Schema.String, detail: Schema.String, cause: Schema.optional(Schema.Defect) }
+  (S) => ({ operation: S.String, detail: S.String, cause: S.optional(S.Defect) })
 ) {
   override get message(): string {
     return `access denied to systemd ${this.operation}: ${this.detail}`
@@ -98,7 +97,7 @@ export class SystemdAccessDeniedError extends LazyTaggedError<SystemdAccessDenie
 /** A unit (or unit file) that systemd does not know. */
 export class SystemdUnitNotFoundError extends LazyTaggedError<SystemdUnitNotFoundError>()(
   "SystemdUnitNotFoundError",
-  { unit: Schema.String, detail: Schema.String, cause: Schema.optional(Schema.Defect) }
+  (S) => ({ unit: S.String, detail: S.String, cause: S.optional(S.Defect) })
 ) {
   override get message(): string {
     return `unit ${this.unit} not found: ${this.detail}`
@@ -106,34 +105,34 @@ export class SystemdUnitNotFoundError extends LazyTaggedError<SystemdUnitNotFoun
 }
 
 /** A job that ended with a result other than `done` (see `requireJobDone`). */
-export class SystemdJobFailedError extends LazyTaggedError<SystemdJobFailedError>()("SystemdJobFailedError", {
-  unit: Schema.String,
-  operation: Schema.String,
-  result: Schema.String
-}) {
+export class SystemdJobFailedError extends LazyTaggedError<SystemdJobFailedError>()("SystemdJobFailedError", (S) => ({
+  unit: S.String,
+  operation: S.String,
+  result: S.String
+})) {
   override get message(): string {
     return `failed to ${this.operation} ${this.unit}: job ${this.result}`
   }
 }
 
 /** systemd refused or failed a call for another reason (unit masked, job not applicable, ...). */
-export class SystemdCallError extends LazyTaggedError<SystemdCallError>()("SystemdCallError", {
-  operation: Schema.String,
-  errorName: Schema.String,
-  detail: Schema.String,
-  cause: Schema.optional(Schema.Defect)
-}) {
+export class SystemdCallError extends LazyTaggedError<SystemdCallError>()("SystemdCallError", (S) => ({
+  operation: S.String,
+  errorName: S.String,
+  detail: S.String,
+  cause: S.optional(S.Defect)
+})) {
   override get message(): string {
     return `systemd ${this.operation} failed: ${this.detail}${this.errorName === "" ? "" : ` (${this.errorName})`}`
   }
 }
 
 /** A bounded wait (for a reply or a job) ran out. */
-export class SystemdTimeoutError extends LazyTaggedError<SystemdTimeoutError>()("SystemdTimeoutError", {
-  operation: Schema.String,
-  unit: Schema.optional(Schema.String),
-  timeoutMillis: Schema.Number
-}) {
+export class SystemdTimeoutError extends LazyTaggedError<SystemdTimeoutError>()("SystemdTimeoutError", (S) => ({
+  operation: S.String,
+  unit: S.optional(S.String),
+  timeoutMillis: S.Number
+})) {
   override get message(): string {
     const unit = this.unit === undefined ? "" : ` ${this.unit}`
     return `systemd ${this.operation}${unit} did not finish within ${this.timeoutMillis} ms`

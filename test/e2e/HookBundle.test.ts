@@ -181,8 +181,8 @@ describe.skipIf(!existsSync(BUNDLE)).each(forms)("%s: hooks", (form) => {
   // (the links are simulated; the stopped machine has no QMP socket). The built file itself loads
   // zlib, and with it the stream modules, to unpack its code cache: installed only. So does the
   // first stack trace formatted (1-2 ms): Effect's probe at load, a failing span's call site
-  // (effectProbes; layers/Traced.ts).
-  it.runIf(form === "installed")("installed, the frequent hooks load no stdio stream, performance, net or child_process, and format no stack", { timeout: 120_000 }, () => {
+  // (effectProbes; layers/Traced.ts), and Schema, which only a failure needs (schemaOnDemand).
+  it.runIf(form === "installed")("installed, the frequent hooks load no stdio stream, performance, net, child_process or Schema, and format no stack", { timeout: 120_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), "machina-hookbundle-probe-"))
     try {
       const probe = join(dir, "probe.cjs")
@@ -190,18 +190,23 @@ describe.skipIf(!existsSync(BUNDLE)).each(forms)("%s: hooks", (form) => {
         probe,
         `let stacks = 0
 Error.prepareStackTrace = (e, sites) => { stacks++; return String(e) + sites.map((s) => "\\n    at " + s).join("") }
-process.on("exit", () => require("node:fs").writeSync(2, "loaded: " + JSON.stringify(process.moduleLoadList.filter((m) => /^NativeModule (stream|net|tty|child_process|internal\\/perf\\/performance)$/.test(m))) + " stacks: " + stacks + "\\n"))\n`
+const schema = () => { const store = globalThis["effect/GlobalValue"]; return store instanceof Map && store.has("effect/Schema/astCache") }
+process.on("exit", () => require("node:fs").writeSync(2, "loaded: " + JSON.stringify(process.moduleLoadList.filter((m) => /^NativeModule (stream|net|tty|child_process|internal\\/perf\\/performance)$/.test(m))) + " stacks: " + stacks + " schema: " + schema() + "\\n"))\n`
       )
       // Not vacuous: the probe counts a stack formatted.
-      expect(spawnSync(process.execPath, ["--require", probe, "-e", "new Error().stack"], { encoding: "utf8" }).stderr).toBe("loaded: [] stacks: 1\n")
+      expect(spawnSync(process.execPath, ["--require", probe, "-e", "new Error().stack"], { encoding: "utf8" }).stderr).toBe("loaded: [] stacks: 1 schema: false\n")
       for (const [program, args, stdout] of [
         ["machina-ifup", ["test-vm.0"], "test-vm.0: enabled\n"],
         ["machina-ifdown", ["test-vm.0"], "test-vm.0: disabled\n"],
         ["machina", ["shutdown", "--system", "--timeout", "1m25s", "test-vm"], "test-vm: QEMU has already exited (no QEMU process serves its QMP socket). Shutdown complete.\n"]
       ] as const) {
         const r = run(program, args, { env: { NODE_OPTIONS: `--require ${probe}` } })
-        expect(r).toEqual({ status: 0, stdout, stderr: "loaded: [] stacks: 0\n" })
+        expect(r).toEqual({ status: 0, stdout, stderr: "loaded: [] stacks: 0 schema: false\n" })
       }
+      // Not vacuous: a hook that fails builds its error class, with Schema (Effect's global store says so).
+      const failed = run("machina-ifup", ["nosuch.0"], { env: { NODE_OPTIONS: `--require ${probe}` } })
+      expect(failed.status).toBe(1)
+      expect(failed.stderr).toContain(" schema: true\n")
       // Not vacuous: a hook that does talk to a socket loads net.
       const bus = run("machina", ["teardown", "test-vm"], { env: { NODE_OPTIONS: `--require ${probe}`, DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${join(dir, "no-bus")}` } })
       expect(bus.stderr).toContain('"NativeModule net"')
