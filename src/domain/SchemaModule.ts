@@ -4,58 +4,39 @@
  * a command asks for a schema. Imported as it is written, this module initialises Schema with it;
  * in machina's bundles it is replaced (`schemaOnDemand` in scripts/build.mjs) by one that loads
  * this one on the first call, so a hook that succeeds never initialises Schema (its module, about
- * 1 ms and 400 KB of objects, and its share of the code cache). Named imports, not the namespace,
- * so that the bundles keep only what is used. Types come from `import type`, which loads nothing.
+ * 1 ms and 400 KB of objects, and its share of the code cache). The members used are named, and
+ * the namespace never handed over, so that the bundles keep only those. Types come from
+ * `import type`, which loads nothing.
  */
-import { ArrayFormatter } from "effect/ParseResult"
-import {
-  Array as ArrayOf,
-  Boolean,
-  Class,
-  decodeUnknownEither,
-  decodeUnknownSync,
-  Defect,
-  DurationFromSelf,
-  fromKey,
-  Int,
-  between,
-  isSchema,
-  Literal,
-  nonNegative,
-  Number,
-  optional,
-  optionalWith,
-  Record,
-  String,
-  Struct,
-  TaggedError
-} from "effect/Schema"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 
+// Members, not the namespace itself: esbuild keeps only what is named here.
 const api = {
-  Array: ArrayOf,
-  Boolean,
-  Class,
-  decodeUnknownEither,
-  decodeUnknownSync,
-  Defect,
-  DurationFromSelf,
-  fromKey,
-  Int,
-  between,
-  isSchema,
-  Literal,
-  nonNegative,
-  Number,
-  optional,
-  optionalWith,
-  Record,
-  String,
-  Struct,
-  TaggedError
+  Array: Schema.Array,
+  between: Schema.between,
+  Boolean: Schema.Boolean,
+  Class: Schema.Class,
+  decodeUnknownEither: Schema.decodeUnknownEither,
+  decodeUnknownSync: Schema.decodeUnknownSync,
+  Defect: Schema.Defect,
+  DurationFromSelf: Schema.DurationFromSelf,
+  fromKey: Schema.fromKey,
+  Int: Schema.Int,
+  isSchema: Schema.isSchema,
+  Literal: Schema.Literal,
+  nonNegative: Schema.nonNegative,
+  Number: Schema.Number,
+  optional: Schema.optional,
+  optionalWith: Schema.optionalWith,
+  Record: Schema.Record,
+  String: Schema.String,
+  Struct: Schema.Struct,
+  TaggedError: Schema.TaggedError
 }
 
 /** What of Schema these modules use (a field function gets it as its argument). */
 export type SchemaApi = typeof api
 
 export const schemaModule = (): SchemaApi => api
-export const parseResultModule = (): { readonly ArrayFormatter: typeof ArrayFormatter } => ({ ArrayFormatter })
+export const parseResultModule = (): { readonly ArrayFormatter: typeof ParseResult.ArrayFormatter } => ({ ArrayFormatter: ParseResult.ArrayFormatter })
