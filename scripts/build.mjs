@@ -14,28 +14,20 @@
 // (src/hook.ts: the commands systemd and QEMU run for every machine start and stop, without
 // @effect/cli), each with its own code cache. The loader runs src/programs/HookArgv.ts (tiny,
 // import-free, inlined in the loader) on argv, reads again only the part of this file that bundle
-// needs, and compiles only it. The hook bundle has two code caches of the same source (V8 takes
-// any cache made for the same source), each trained in a process of its own on examples/seed's
-// test-vm, with simulated links and a temp sysfs and run directory:
-// - hooks.cache: the hooks that run most (ifup, shutdown --system of a stopped machine, ifdown)
-//   in one process (670 KB). The installed shutdown, prepare and teardown take it, and so does
-//   every hook run from this file itself.
-// - hooks-net.cache: ifup, then ifdown (636 KB), for the installed machina-ifup and machina-ifdown.
-//   V8 reads the whole cache it is given (about 8-9 ms for 700 KB here, deserialising), so the
-//   net hooks do not pay for shutdown's functions. When this was made, shutdown of a stopped
-//   machine still loaded the QMP client and Effect's streams (924 KB against 761 KB; installed
-//   ifup and ifdown measured about 3 ms faster); since it no longer does, the difference is small.
+// needs, and compiles only it. The hook bundle's code cache, hooks.cache (670 KB), is trained in
+// a process of its own on examples/seed's test-vm, with simulated links and a temp sysfs and run
+// directory, on the hooks that run most: ifup, shutdown --system of a stopped machine, ifdown.
+// V8 reads the whole cache it is given (about 8-9 ms for 700 KB here, deserialising), so the tap
+// hooks had a second cache trained on them alone while shutdown loaded the QMP client and
+// Effect's streams (924 KB against 761 KB then: ifup and ifdown about 3 ms faster). Since shutdown
+// of a stopped machine no longer does, that cache was 5% smaller (636 KB) and measured no faster
+// (two interleaved rounds of 41), so there is one again.
 // A cache trained on shutdown alone (885 KB then, against 924 KB) measured no better than
-// hooks.cache for shutdown (within noise), so the machine's hooks keep that one.
+// hooks.cache for shutdown (within noise).
 // prepare and teardown are not trained: on a build host they are outside their unit and would put
 // the D-Bus client (the occupancy check) in the cache, which their real runs under systemd, inside
 // the unit, do not load; what they share with the trained hooks (configuration, Effect's runtime)
-// is in hooks.cache, and neither cache holds their own program's functions.
-// This file stores both caches as one brotli stream (compressCaches): hooks-net.cache adds about
-// 110 KB of base64 to the file (Node reads and scans every byte of it, about 10 ms per MB), and a
-// hook run from this file decompresses only hooks.cache, the first in the stream. Taking
-// hooks-net.cache here too would mean decompressing both (about 12 ms per MB of output), more
-// than its smaller size saves, so only the installed form uses it.
+// is in hooks.cache, and it does not hold their own program's functions.
 // The hook bundle leaves dbus-next out: the file holds it once more, compressed, and the loader's
 // require for the hook bundle unpacks it on first use (see dbusApart below).
 // MACHINA_BUNDLE=full (force the full CLI) and MACHINA_BUNDLE=report (say on stderr which bundle
@@ -406,20 +398,14 @@ if (withHooks) {
       MACHINA_RUN_DIR: join(host, "run"),
       MACHINA_SYSFS_ROOT: join(host, "sys")
     }
-    // In the order of cacheNames[1]. hooks.cache: the hooks that run most, in one process
-    // (machina-ifup, then shutdown --system of the stopped machine, then machina-ifdown), for the
-    // machine's own hooks and for every hook run from this file (see cacheOf below).
+    // hooks.cache: the hooks that run most, in one process (machina-ifup, then shutdown --system
+    // of the stopped machine, then machina-ifdown), for every hook.
     hookCaches.push(train(hookSource, ["test-vm.0"], {
       program: "machina-ifup",
       env: {
         ...env,
         MACHINA_TRAIN_MORE: JSON.stringify([["machina", "shutdown", "--system", "--timeout", "1m25s", "test-vm"], ["machina-ifdown", "test-vm.0"]])
       }
-    }))
-    // hooks-net.cache, for QEMU's script and downscript as installed: machina-ifup, then machina-ifdown.
-    hookCaches.push(train(hookSource, ["test-vm.0"], {
-      program: "machina-ifup",
-      env: { ...env, MACHINA_TRAIN_MORE: JSON.stringify([["machina-ifdown", "test-vm.0"]]) }
     }))
   } finally {
     rmSync(host, { recursive: true, force: true })
@@ -489,7 +475,7 @@ const hookRequireOf = (sourceBytes) => `  // dbus-next, kept apart from the hook
 // The code caches' names, by bundle (0: the full CLI, 1: the hook bundle) and, for the hook
 // bundle, by family in training order: the files `machina install` writes, and what
 // MACHINA_BUNDLE=report names.
-const cacheNames = withHooks ? [["cli.cache"], ["hooks.cache", "hooks-net.cache"]] : [["cli.cache"]]
+const cacheNames = withHooks ? [["cli.cache"], ["hooks.cache"]] : [["cli.cache"]]
 /** Both loaders' MACHINA_BUNDLE=report line: the code cache a bundle was compiled with, and whether V8 took it. */
 const reportCache = `    if (process.env.MACHINA_BUNDLE === "report") {
       process.stderr.write(\`machina: code cache: \${cacheNames[which][k]}: \${cachedData === undefined ? "none" : script.cachedDataRejected ? "rejected" : "accepted"}\\n\`)
@@ -519,8 +505,8 @@ if (withHooks) {
 "use strict";
 // machina, as \`machina install\` writes it: this loader runs the bundles installed in
 // ../lib/machina/${id}/ beside this file's directory (cli.js, hooks.js and dbus-next.js, the first
-// two with their V8 code caches: cli.cache; hooks.cache, and hooks-net.cache for machina-ifup and
-// machina-ifdown). See scripts/build.mjs in the machina sources.
+// two with their V8 code caches, cli.cache and hooks.cache). See scripts/build.mjs in the machina
+// sources.
 {
   const fs = require("node:fs")
   const { join } = require("node:path")
@@ -549,9 +535,8 @@ if (withHooks) {
   const cacheNames = ${JSON.stringify(cacheNames)}
   // The largest of each bundle's source and caches, as installed (see run).
   const largest = ${JSON.stringify(largest)}
-  // The hook bundle's code cache for a hook: hooks-net.cache for QEMU's script and downscript,
-  // hooks.cache for the machine's own hooks (shutdown --system, prepare, teardown).
-  const cacheOf = (hook) => (hook._tag === "Connect" || hook._tag === "Disconnect" ? 1 : 0)
+  // The hook bundle's code cache for a hook: its one, hooks.cache.
+  const cacheOf = () => 0
   // Runs bundle \`which\` (0: cli.js, 1: hooks.js) compiled with its code cache \`k\`, when there is one.
   // The source is copied into a string before the cache is read, so both are read into one buffer:
   // each page of fresh memory costs a fault to touch, and faults are slow on virtual machines
@@ -612,8 +597,7 @@ const loader = `#!/usr/bin/env node
     return { part, length, points }
   }
   const cacheNames = ${JSON.stringify(cacheNames)}
-  // Every hook run from this file takes hooks.cache, the first cache of its stream: going on to
-  // hooks-net.cache would cost more decompressing than its smaller size saves (see build.mjs).
+  // Every hook takes hooks.cache, the one cache of its stream.
   const cacheOf = () => 0
   /** Code cache \`k\` of a part: its one stream, decoded and decompressed no further than that cache (compressCaches). */
   const cacheIn = ({ part, length, points }, k) => {

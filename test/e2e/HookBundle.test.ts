@@ -102,10 +102,8 @@ describe.skipIf(!existsSync(BUNDLE)).each(forms)("%s: hooks", (form) => {
       const options = { ...(h.links === undefined ? {} : { links: h.links }), ...(h.mdev === undefined ? {} : { mdev: h.mdev }) }
       const reported = run(h.program, h.args, { ...options, bundle: "report" })
       expect(reported.stderr.split("\n")[0]).toBe("machina: bundle: hooks")
-      // Installed, QEMU's script and downscript take the net hooks' own cache; everything else,
-      // and every hook run from the built file itself, the cache of all the frequent hooks.
-      const cache = form === "installed" && h.program !== "machina" ? "hooks-net.cache" : "hooks.cache"
-      expect(reported.stderr.split("\n")[1]).toBe(`machina: code cache: ${cache}: accepted`)
+      // Every hook, installed or run from the built file itself, takes the hook bundle's one cache.
+      expect(reported.stderr.split("\n")[1]).toBe("machina: code cache: hooks.cache: accepted")
       const fast = run(h.program, h.args, options)
       const full = run(h.program, h.args, { ...options, bundle: "full" })
       expect(fast).toEqual(full)
@@ -218,7 +216,7 @@ process.on("exit", () => require("node:fs").writeSync(2, "loaded: " + JSON.strin
   it.runIf(form === "installed")("a missing code cache only makes a hook compile its bundle: same output, reported as none", { timeout: 120_000 }, () => {
     const lib = join(root!, "usr/lib/machina")
     const [id] = readdirSync(lib)
-    for (const [program, args, cache] of [["machina-ifup", ["test-vm.0"], "hooks-net.cache"], ["machina", ["shutdown", "--system", "test-vm"], "hooks.cache"]] as const) {
+    for (const [program, args, cache] of [["machina-ifup", ["test-vm.0"], "hooks.cache"], ["machina", ["shutdown", "--system", "test-vm"], "hooks.cache"]] as const) {
       const file = join(lib, id!, cache)
       const before = run(program, args)
       execFileSync("mv", [file, `${file}.away`])
@@ -241,7 +239,7 @@ process.on("exit", () => require("node:fs").writeSync(2, "loaded: " + JSON.strin
     execFileSync("cp", [file, `${file}.away`])
     try {
       appendFileSync(file, `\n/* ${"x".repeat(2 * 1024 * 1024)} */\n`)
-      expect(run("machina-ifup", ["test-vm.0"], { bundle: "report" }).stderr.split("\n").slice(0, 2)).toEqual(["machina: bundle: hooks", "machina: code cache: hooks-net.cache: rejected"])
+      expect(run("machina-ifup", ["test-vm.0"], { bundle: "report" }).stderr.split("\n").slice(0, 2)).toEqual(["machina: bundle: hooks", "machina: code cache: hooks.cache: rejected"])
       expect(run("machina-ifup", ["test-vm.0"])).toEqual(before)
     } finally {
       execFileSync("mv", [`${file}.away`, file])
