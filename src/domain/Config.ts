@@ -37,84 +37,80 @@ import { parseResultModule, schemaModule } from "./SchemaModule.js"
 // Definitions (shared by tags and machines)
 
 export const Volume = struct({
-  name: field(text, () => ""),
-  storage: field(text, () => ""),
+  name: text,
+  storage: text,
   /** Canonical rendering (`0x` + uppercase hex) once decoded; "" when absent. */
-  wwn: field(text, () => ""),
-  serial: field(text, () => ""),
-  bootable: field(flag, () => false)
+  wwn: text,
+  serial: text,
+  bootable: flag
 })
 export type Volume = TypeOf<typeof Volume>
-export const emptyVolume: Volume = { name: "", storage: "", wwn: "", serial: "", bootable: false }
 export const isVolumeSet = (v: Volume): boolean => v.name !== "" || v.storage !== ""
 
 export const Connection = struct({
-  name: field(text, () => ""),
-  network: field(text, () => ""),
-  ip: field(text, () => ""),
-  mac: field(text, () => "")
+  name: text,
+  network: text,
+  ip: text,
+  mac: text
 })
 export type Connection = TypeOf<typeof Connection>
 
 export const Device = struct({
-  name: field(text, () => ""),
-  class: field(text, () => ""),
+  name: text,
+  class: text,
   /** Canonical lowercase UUID once decoded; "" when absent or zero. */
-  id: field(text, () => "")
+  id: text
 })
 export type Device = TypeOf<typeof Device>
 
 export const Firmware = struct({
-  code: field(Volume, () => emptyVolume),
-  vars: field(Volume, () => emptyVolume)
+  code: Volume,
+  vars: Volume
 })
 
 export const Cpu = struct({
-  processor: field(text, () => ""),
-  sockets: field(count, () => 0),
-  cores: field(count, () => 0),
-  threads: field(count, () => 0)
+  processor: text,
+  sockets: count,
+  cores: count,
+  threads: count
 })
 
 export const Memory = struct({
   /** MiB */
-  ram: field(count, () => 0)
+  ram: count
 })
 
-export const Enlightenments = struct({ enabled: field(flag, () => false) })
+export const Enlightenments = struct({ enabled: flag })
 
 export const Tpm = struct({
-  enabled: field(flag, () => false),
-  socket: field(struct({ path: field(text, () => "") }), () => ({ path: "" })),
+  enabled: flag,
+  socket: struct({ path: text }),
   /** The swtpm state directory, through a pool of type `tpm-data`; unset = /var/lib/machina/swtpm/<machine>. */
-  data: field(Volume, () => emptyVolume)
+  data: Volume
 })
 
 const strings = list(text)
 
 export const Qmp = struct({
-  enabled: field(flag, () => false),
-  sockets: field(
-    struct({ names: field(strings, () => []), paths: field(strings, () => []) }),
-    () => ({ names: [], paths: [] })
-  )
+  enabled: flag,
+  sockets: struct({ names: strings, paths: strings })
 })
 
 export const QemuAgent = struct({
-  enabled: field(flag, () => false),
-  port: field(port, () => 0),
-  portPattern: field(text, () => "", "port-pattern")
+  enabled: flag,
+  port: port,
+  portPattern: field(text, { key: "port-pattern" })
 })
 
 export const Agent = struct({
-  qemu: field(QemuAgent, () => ({ enabled: false, port: 0, portPattern: "" }))
+  qemu: QemuAgent
 })
 
 export const Spice = struct({
-  enabled: field(flag, () => false),
-  port: field(port, () => 0),
-  portPattern: field(text, () => "", "port-pattern"),
-  displays: field(count, () => 0)
+  enabled: flag,
+  port: port,
+  portPattern: field(text, { key: "port-pattern" }),
+  displays: count
 })
 
 /**
@@ -122,7 +118,7 @@ export const Spice = struct({
  * in the machine's runtime directory, `<run dir>/<machine>/console.socket`. Opt-in, so machines
  * without it keep their hardware.
  */
-export const SerialConsole = struct({ enabled: field(flag, () => false) })
+export const SerialConsole = struct({ enabled: flag })
 
 /**
  * Pinned virtual hardware (see `qemu/HardwareRevision.ts`): the revision ("" = the default, 2024.12)
@@ -131,35 +127,35 @@ export const SerialConsole = struct({ enabled: field(flag, () => false) })
  * records).
  */
 export const Hardware = struct({
-  revision: field(text, () => ""),
-  machineType: field(text, () => "", "machine-type")
+  revision: text,
+  machineType: field(text, { key: "machine-type" })
 })
 
 /** Direct kernel boot: kernel and initrd located through storage pools, plus a command line. */
 export const Boot = struct({
-  kernel: field(Volume, () => emptyVolume),
-  initrd: field(Volume, () => emptyVolume),
-  append: field(text, () => "")
+  kernel: Volume,
+  initrd: Volume,
+  append: text
 })
 
 export const Attributes = struct({
-  firmware: field(Firmware, () => ({ code: emptyVolume, vars: emptyVolume })),
-  cpu: field(Cpu, () => ({ processor: "", sockets: 0, cores: 0, threads: 0 })),
-  memory: field(Memory, () => ({ ram: 0 })),
-  enlightenments: field(Enlightenments, () => ({ enabled: false })),
-  tpm: field(Tpm, () => ({ enabled: false, socket: { path: "" }, data: emptyVolume })),
-  qmp: field(Qmp, () => ({ enabled: false, sockets: { names: [], paths: [] } })),
-  agent: field(Agent, () => ({ qemu: { enabled: false, port: 0, portPattern: "" } })),
-  spice: field(Spice, () => ({ enabled: false, port: 0, portPattern: "", displays: 0 })),
-  hardware: field(Hardware, () => ({ revision: "", machineType: "" })),
-  boot: field(Boot, () => ({ kernel: emptyVolume, initrd: emptyVolume, append: "" })),
-  console: field(SerialConsole, () => ({ enabled: false }))
+  firmware: Firmware,
+  cpu: Cpu,
+  memory: Memory,
+  enlightenments: Enlightenments,
+  tpm: Tpm,
+  qmp: Qmp,
+  agent: Agent,
+  spice: Spice,
+  hardware: Hardware,
+  boot: Boot,
+  console: SerialConsole
 })
 export type Attributes = TypeOf<typeof Attributes>
 
 export const Group = struct({
-  name: field(text, () => ""),
-  id: field(uint32, () => 0)
+  name: text,
+  id: uint32
 })
 
 export const Privileges = struct({
@@ -167,31 +163,20 @@ export const Privileges = struct({
    * The host user QEMU runs as ("" = root, as before). With a user, QEMU also runs as the
    * machine's file-system group (numerically) with no capabilities, in a hardened unit.
    */
-  user: field(text, () => ""),
-  filesystem: field(struct({ group: field(Group, () => ({ name: "", id: 0 })) }), () => ({
-    group: { name: "", id: 0 }
-  }))
+  user: text,
+  filesystem: struct({ group: Group })
 })
 export type Privileges = TypeOf<typeof Privileges>
-
-let noAttributes: Attributes | undefined
-
-/**
- * The `attrs` of a definition that has none, decoded once on first use: decoding them for every
- * file cost a third of decoding a typical machine file. (Decoding still copies the default into
- * each decoded file, so no two files share it.)
- */
-const defaultAttributes = (): Attributes => (noAttributes ??= decodeSyncOf(Attributes)({}))
 
 const stringRecord = dict(text)
 
 const definitionFields = {
-  vars: field(stringRecord, () => ({})),
-  privileges: field(Privileges, () => ({ user: "", filesystem: { group: { name: "", id: 0 } } })),
-  attrs: field(Attributes, defaultAttributes),
-  volumes: field(list(Volume), () => []),
-  connections: field(list(Connection), () => []),
-  devices: field(list(Device), () => [])
+  vars: stringRecord,
+  privileges: Privileges,
+  attrs: Attributes,
+  volumes: list(Volume),
+  connections: list(Connection),
+  devices: list(Device)
 }
 
 export const Definition = struct(definitionFields)
@@ -203,11 +188,11 @@ export const emptyDefinition = (): Definition => decodeSyncOf(Definition)({})
 // Machine file
 
 export const MachineFile = struct({
-  name: field(text, () => ""),
-  description: field(text, () => ""),
+  name: text,
+  description: text,
   /** Canonical lowercase UUID once decoded; the zero UUID when absent. */
-  id: field(text, () => ""),
-  tags: field(strings, () => []),
+  id: text,
+  tags: strings,
   ...definitionFields
 })
 export type MachineFile = TypeOf<typeof MachineFile>
@@ -216,31 +201,31 @@ export type MachineFile = TypeOf<typeof MachineFile>
 // Host file
 
 export const Processor = struct({
-  brand: field(text, () => ""),
-  model: field(text, () => ""),
-  threads: field(count, () => 0),
-  default: field(flag, () => false)
+  brand: text,
+  model: text,
+  threads: count,
+  default: flag
 })
 export type Processor = TypeOf<typeof Processor>
 
 export const Storage = struct({
-  path: field(text, () => ""),
-  pattern: field(text, () => ""),
-  type: field(text, () => ""),
-  readonly: field(flag, () => false)
+  path: text,
+  pattern: text,
+  type: text,
+  readonly: flag
 })
 export type Storage = TypeOf<typeof Storage>
 
 export const Network = struct({
-  device: field(text, () => ""),
-  up: field(text, () => ""),
-  down: field(text, () => "")
+  device: text,
+  up: text,
+  down: text
 })
 export type Network = TypeOf<typeof Network>
 
 export const MediatedDevice = struct({
-  address: field(text, () => ""),
-  types: field(stringRecord, () => ({}))
+  address: text,
+  types: stringRecord
 })
 export type MediatedDevice = TypeOf<typeof MediatedDevice>
 
@@ -248,13 +233,13 @@ export const Accelerator = choice("kvm", "tcg")
 export type Accelerator = TypeOf<typeof Accelerator>
 
 export const HostFile = struct({
-  processor: field(dict(Processor), () => ({})),
-  storage: field(dict(Storage), () => ({})),
-  network: field(dict(Network), () => ({})),
-  mdev: field(dict(MediatedDevice), () => ({})),
-  tag: field(dict(Definition), () => ({})),
+  processor: dict(Processor),
+  storage: dict(Storage),
+  network: dict(Network),
+  mdev: dict(MediatedDevice),
+  tag: dict(Definition),
   /** QEMU accelerator for this host: `kvm` (default) or `tcg` for hosts without usable KVM. */
-  accelerator: field(Accelerator, () => "kvm" as const)
+  accelerator: field(Accelerator, { default: () => "kvm" as const })
 })
 export type HostFile = TypeOf<typeof HostFile>
 

@@ -89,14 +89,61 @@ export const uint32: Int = { _tag: "Int", min: 0, max: 4294967295, refinement: "
 export const choice = <const L extends ReadonlyArray<string>>(...literals: L): Choice<L[number]> => ({ _tag: "Choice", literals })
 export const list = <S extends Shape>(element: S): List<S> => ({ _tag: "List", element })
 export const dict = <S extends Shape>(value: S): Dict<S> => ({ _tag: "Dict", value })
-export const struct = <F extends Fields>(fields: F): Struct<F> => ({ _tag: "Struct", fields })
+/** A struct's field as declared: a shape (absent means its zero value), or `field(...)`. */
+type Entry = Shape | Field<any, string | undefined>
+type FieldOf<E> = E extends Field<infer S, infer K> ? Field<S, K> : E extends Shape ? Field<E, undefined> : never
 
-/** An optional field with its default; `key` when the file spells it otherwise. */
-export const field = <S extends Shape, K extends string | undefined = undefined>(shape: S, value: () => TypeOf<S>, key?: K): Field<S, K> => ({
-  shape,
-  default: value,
-  key: key as K
-})
+/**
+ * A struct of optional fields. A field given as a bare shape defaults to its zero value, as Go's
+ * decoding leaves it: "", false, 0, an empty list or record, a struct of zero values, a choice's
+ * first literal.
+ */
+export const struct = <E extends { readonly [name: string]: Entry }>(entries: E): Struct<{ readonly [K in keyof E]: FieldOf<E[K]> }> => {
+  const fields: Record<string, Field> = {}
+  for (const [name, entry] of Object.entries(entries)) {
+    fields[name] = "_tag" in entry ? { shape: entry, default: () => zeroOf(entry) as never, key: undefined } : entry
+  }
+  return { _tag: "Struct", fields } as never
+}
+
+/** A field with another default than its zero value, or under another key in the file. */
+export const field = <S extends Shape, K extends string | undefined = undefined>(
+  shape: S,
+  options: { readonly default?: () => TypeOf<S>; readonly key?: K }
+): Field<S, K> => ({ shape, default: options.default ?? (() => zeroOf(shape) as TypeOf<S>), key: options.key as K })
+
+const zeros = new WeakMap<Struct, unknown>()
+
+/**
+ * The value of a shape when the file has none. A struct's is made once (decoding copies a default
+ * into each file, so no two files share it).
+ */
+const zeroOf = (shape: Shape): unknown => {
+  switch (shape._tag) {
+    case "Text":
+      return ""
+    case "Flag":
+      return false
+    case "Int":
+      return shape.min
+    case "Choice":
+      return shape.literals[0]
+    case "List":
+      return []
+    case "Dict":
+      return {}
+    case "Struct": {
+      let zero = zeros.get(shape)
+      if (zero === undefined) {
+        const out: Record<string, unknown> = {}
+        for (const [name, f] of Object.entries(shape.fields as Fields)) out[name] = f.default()
+        zero = out
+        zeros.set(shape, zero)
+      }
+      return zero
+    }
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Decoding
