@@ -99,11 +99,26 @@ export const goQuote = (text: string): string => goQuoteBytes(Buffer.from(text, 
  * A path `posixClean` leaves as it is: "/" or non-empty segments, none of them `.` or `..`,
  * separated by single slashes, with an optional leading slash and no trailing one.
  */
-const CLEAN_PATH = /^\/$|^\/?(?!\.\.?(?:\/|$))[^/]+(?:\/(?!\.\.?(?:\/|$))[^/]+)*$/
+const isClean = (path: string): boolean => {
+  const n = path.length
+  if (n === 0) return false
+  if (n === 1 && path === "/") return true
+  if (path.charCodeAt(n - 1) === 47) return false
+  // Each segment starts at `start`: it must not be empty, "." or "..".
+  let start = path.charCodeAt(0) === 47 ? 1 : 0
+  for (let i = start; i <= n; i++) {
+    if (i < n && path.charCodeAt(i) !== 47) continue
+    const length = i - start
+    if (length === 0) return false
+    if (length <= 2 && path.charCodeAt(start) === 46 && (length === 1 || path.charCodeAt(start + 1) === 46)) return false
+    start = i + 1
+  }
+  return true
+}
 
 /** Go `path.Clean`: lexical cleaning of a slash-separated path ("" becomes "."). */
 export const posixClean = (path: string): string => {
-  if (CLEAN_PATH.test(path)) return path
+  if (isClean(path)) return path
   if (path === "") return "."
   const rooted = path.startsWith("/")
   const out: Array<string> = []

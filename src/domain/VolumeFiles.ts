@@ -27,11 +27,23 @@ const patternVars = (machine: Machine, definition: Definition): ReadonlyMap<stri
     definition.vars
   )
 
+/** Composed machines and hosts are immutable values: their files are computed once. */
+const computed = new WeakMap<Composed, { readonly host: Host; readonly files: ReadonlyArray<VolumeFile> }>()
+
 /**
  * Every image file of a composed machine with its path as QEMU gets it (config.md §3.2). Volumes
  * whose pool is unknown or whose path is empty are left out: generation reports those.
  */
 export const volumeFiles = (host: Host, c: Composed): ReadonlyArray<VolumeFile> => {
+  // `generate` asks twice per machine (duplicate files, then collisions across the host).
+  const cached = computed.get(c)
+  if (cached !== undefined && cached.host === host) return cached.files
+  const files = computeVolumeFiles(host, c)
+  computed.set(c, { host, files })
+  return files
+}
+
+const computeVolumeFiles = (host: Host, c: Composed): ReadonlyArray<VolumeFile> => {
   const vars = patternVars(c.machine, c.definition)
   const pools = host.config.storage
   const out: Array<VolumeFile> = []
