@@ -148,7 +148,8 @@ await section("scale", () => {
       : { figure: `${name}: / original Go program`, value: `${g.ratio}x`, target: "<= 1.5x", result: check(g.ratio <= 1.5) },
     g.ratio === undefined
       ? info(`${name}: comparison`, `skipped: ${g.skipped}`)
-      : info(`${name}: original wall (ms) / peak RSS (MB)`, `${g.original_wall_ms} / ${g.original_peak_rss_mb ?? "n/a"}`)
+      : info(`${name}: original wall (ms) / peak RSS (MB)`, `${g.original_wall_ms} / ${g.original_peak_rss_mb ?? "n/a"}`),
+    ...(g.same_output === undefined ? [] : [info(`${name}: same bytes as the original`, g.same_output ? "yes" : "no")])
   )
 })
 

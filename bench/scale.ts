@@ -31,6 +31,7 @@ interface Sample {
   readonly cpu?: number
   readonly rssKb?: number
   readonly bytes: number
+  readonly output: Buffer
 }
 
 const runOnce = (argv: ReadonlyArray<string>, cwd: string): Sample => {
@@ -43,9 +44,9 @@ const runOnce = (argv: ReadonlyArray<string>, cwd: string): Sample => {
   if (r.error !== undefined) throw r.error
   const stderr = r.stderr.toString("utf8")
   if (r.status !== 0) throw new Error(`${argv.join(" ").slice(0, 200)} exited with ${r.status ?? r.signal}:\n${stderr.slice(0, 2000)}`)
-  if (!withTime) return { wall, bytes: r.stdout.length }
+  if (!withTime) return { wall, bytes: r.stdout.length, output: r.stdout }
   const [, user, system, rss] = stderr.trim().split("\n").pop()!.split(" ").map(Number)
-  return { wall, cpu: (user! + system!) * 1000, rssKb: rss!, bytes: r.stdout.length }
+  return { wall, cpu: (user! + system!) * 1000, rssKb: rss!, bytes: r.stdout.length, output: r.stdout }
 }
 
 export interface ScaleFigures {
@@ -59,6 +60,8 @@ export interface ScaleFigures {
   readonly original_peak_rss_mb?: number
   /** median(ours) / median(original), when MACHINA_ORIGINAL is set. */
   readonly ratio?: number
+  /** Whether the original printed the same bytes (a drop-in's units for the same configuration). */
+  readonly same_output?: boolean
   readonly skipped?: string
 }
 
@@ -82,8 +85,9 @@ export const benchScale = (options: { readonly machines?: number; readonly runs?
     if (original === undefined || original === "") skipped = "MACHINA_ORIGINAL not set"
     else if (existsSync("/etc/machina") && statSync("/etc/machina").isDirectory()) skipped = "/etc/machina exists (the original would read it)"
     const theirs = skipped === undefined ? [resolve(original!), "generate", "--preview", ...names] : undefined
-    runOnce(ours, dir) // warm-up (page cache)
-    if (theirs !== undefined) runOnce(theirs, dir)
+    // Warm-up runs (page cache), whose outputs are compared.
+    const ourOutput = runOnce(ours, dir).output
+    const theirOutput = theirs === undefined ? undefined : runOnce(theirs, dir).output
     const our: Array<Sample> = []
     const their: Array<Sample> = []
     for (let i = 0; i < runs; i++) {
@@ -103,7 +107,8 @@ export const benchScale = (options: { readonly machines?: number; readonly runs?
       ...(theirs === undefined ? { skipped: skipped! } : {
         original_wall_ms: Math.round(median(their.map((s) => s.wall))),
         ...(their[0]!.rssKb === undefined ? {} : { original_peak_rss_mb: mb(Math.max(...their.map((s) => s.rssKb!))) }),
-        ratio: Math.round((ourWall / median(their.map((s) => s.wall))) * 100) / 100
+        ratio: Math.round((ourWall / median(their.map((s) => s.wall))) * 100) / 100,
+        same_output: theirOutput !== undefined && ourOutput.equals(theirOutput)
       })
     }
   } finally {
