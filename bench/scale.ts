@@ -1,7 +1,8 @@
 /**
  * `generate --preview` of many seed-like machines (bench/generate.ts `machineText`, default
- * 1,000) by the built bundle, as an admin runs it: one process, every machine named on the
- * command line, all units printed. Wall time, CPU time and peak RSS come from GNU time
+ * 1,000) by machina as `machina install` puts it on a host (installed from the built bundle into
+ * the temp directory), as an admin runs it: one process, every machine named on the command line,
+ * all units printed. Wall time, CPU time and peak RSS come from GNU time
  * (`/usr/bin/time`; without it only the wall time is given).
  *
  * With `MACHINA_ORIGINAL=/path/to/machina` (the original Go program) the same command runs the
@@ -80,13 +81,19 @@ export const benchScale = (options: { readonly machines?: number; readonly runs?
       writeFileSync(join(dir, "machine.conf.d", `${m.name}.conf.json`), m.text)
       names.push(m.name)
     }
-    const ours = [process.execPath, bundle, "--config-dir", dir, "generate", "--preview", ...names]
+    const root = join(dir, "root")
+    const { NODE_OPTIONS: _, ...env } = process.env
+    const installed = spawnSync(process.execPath, [bundle, "install", "--root", root], { env, encoding: "utf8" })
+    if (installed.status !== 0) throw new Error(`machina install --root failed:\n${installed.stderr}`)
+    const ours = [join(root, "usr/bin/machina"), "--config-dir", dir, "generate", "--preview", ...names]
     let skipped: string | undefined
     if (original === undefined || original === "") skipped = "MACHINA_ORIGINAL not set"
     else if (existsSync("/etc/machina") && statSync("/etc/machina").isDirectory()) skipped = "/etc/machina exists (the original would read it)"
     const theirs = skipped === undefined ? [resolve(original!), "generate", "--preview", ...names] : undefined
-    // Warm-up runs (page cache), whose outputs are compared.
-    const ourOutput = runOnce(ours, dir).output
+    // Warm-up runs (page cache). The outputs compared are the built file's: the installed form
+    // names its own path in the units (`<root>/usr/bin/machina prepare ...`), as it is not in /usr/bin.
+    runOnce(ours, dir)
+    const ourOutput = runOnce([process.execPath, bundle, "--config-dir", dir, "generate", "--preview", ...names], dir).output
     const theirOutput = theirs === undefined ? undefined : runOnce(theirs, dir).output
     const our: Array<Sample> = []
     const their: Array<Sample> = []
