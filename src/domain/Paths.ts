@@ -53,5 +53,11 @@ export const tpmSocketPath = (machine: string, custom: string, runDir: string = 
 
 export const runtimeDirOf = (machine: string, runDir: string = RUN_DIR): string => posixJoin(runDir, machine)
 
+/**
+ * The folder `prepare --swtpm` writes swtpm_setup's configuration into (`<run dir>/<machine>/swtpm`):
+ * the swtpm unit's `swtpm_setup --config` names its `swtpm_setup.conf`.
+ */
+export const swtpmSetupDir = (machine: string, runDir: string = RUN_DIR): string => posixJoin(runDir, machine, "swtpm")
+
 /** The serial console's socket (`console.enabled`): `<run dir>/<machine>/console.socket`. */
 export const consoleSocketPath = (machine: string, runDir: string = RUN_DIR): string => posixJoin(runDir, machine, "console.socket")

@@ -1,24 +1,32 @@
 /**
  * The software TPM of a machine with `tpm.enabled` (later-upstream.md §2, adapted):
  * `machina-swtpm-<name>.service` runs `swtpm socket` on the machine's TPM socket, after
- * `machina prepare --swtpm` (state directory) and `swtpm_setup --not-overwrite` (a fresh TPM 2.0
+ * `machina prepare --swtpm` (state directory, configuration) and `swtpm_setup --not-overwrite` (a fresh TPM 2.0
  * state on first start, kept afterwards). The QEMU unit binds to it and starts after it; the
  * swtpm unit is part of the QEMU unit, so stopping the machine stops it too. It has no
  * `[Install]` section: starting the machine pulls it in.
  *
  * The state directory is `tpm.data` located through a pool of type `tpm-data`, or by default
- * `/var/lib/machina/swtpm/<name>` made by systemd (`StateDirectory=`). No EK or platform
- * certificates are created (swtpm_localca would need a writable CA directory of its own).
+ * `/var/lib/machina/swtpm/<name>` made by systemd (`StateDirectory=`).
+ *
+ * A new TPM is manufactured as libvirt and later upstream machina do it: with RSA and ECC
+ * endorsement key certificates and a platform certificate in its NVRAM (`--create-ek-cert`,
+ * `--create-platform-cert`), locked against the guest (`--lock-nvram`), so a guest sees a TPM
+ * with a certificate chain (Windows' `Get-TpmEndorsementKeyInfo`, attestation). They are signed by
+ * a certificate authority of the machine's own, which `swtpm_localca` creates on first use in
+ * `<state>/authority/` (writable by the machine's user, as the state is; the host-wide
+ * `/var/lib/swtpm-localca` is not, for an unprivileged machine). `prepare --swtpm` writes the
+ * configuration saying so into `/run/machina/<name>/swtpm/` (TpmState.ts `swtpmSetupFiles`). An existing
+ * state is never touched (`--not-overwrite`): a TPM made before keeps its keys, and has no
+ * certificates.
  *
  * Pure: no I/O.
  */
-import * as Either from "effect/Either"
-import { isVolumeSet } from "./Config.js"
 import type { Host } from "./ConfigFiles.js"
 import type { Composed } from "./Merge.js"
-import { tpmSocketPath } from "./Paths.js"
+import { swtpmSetupDir, tpmSocketPath } from "./Paths.js"
 import { posixJoin } from "./GoText.js"
-import { volumeFileName, firstWinsVars } from "./Pattern.js"
+import { defaultStateDirectory, SWTPM_SETUP_CONF, type TpmState, tpmStateOf } from "./TpmState.js"
 import {
   DEFAULT_STOP_TIMEOUT,
   directive,
@@ -37,39 +45,6 @@ import { formatGoDuration } from "./Duration.js"
 
 export const SWTPM_EXECUTABLE = "swtpm"
 export const SWTPM_SETUP_EXECUTABLE = "swtpm_setup"
-/** The pool type that locates TPM state directories. */
-export const TPM_DATA_POOL_TYPE = "tpm-data"
-/** Where systemd keeps a machine's TPM state when `tpm.data` is not set (`StateDirectory=`). */
-export const DEFAULT_STATE_ROOT = "/var/lib"
-export const defaultStateDirectory = (machine: string): string => posixJoin("machina", "swtpm", machine)
-
-export interface TpmState {
-  /** The state directory's path. */
-  readonly path: string
-  /** systemd makes it (`StateDirectory=`), else `prepare --swtpm` does. */
-  readonly managed: boolean
-}
-
-/**
- * The state directory of a TPM machine, or undefined when `tpm.data` names a pool that does not
- * exist or is not of type `tpm-data` (generation reports that).
- */
-export const tpmStateOf = (host: Host, composed: Composed): TpmState | undefined => {
-  const data = composed.definition.attrs.tpm.data
-  const name = composed.machine.name
-  if (!isVolumeSet(data)) return { path: posixJoin(DEFAULT_STATE_ROOT, defaultStateDirectory(name)), managed: true }
-  const pools = host.config.storage
-  if (!Object.prototype.hasOwnProperty.call(pools, data.storage)) return undefined
-  const pool = pools[data.storage]!
-  if (pool.type !== TPM_DATA_POOL_TYPE) return undefined
-  const vars = firstWinsVars(
-    { "machine-name": name, "machine-description": composed.machine.description, "machine-id": composed.machine.id },
-    composed.definition.vars
-  )
-  const path = Either.getOrElse(volumeFileName(pool, (v) => (v === "volume" ? data.name : vars.get(v)), data.name), () => "")
-  return path === "" ? undefined : { path, managed: false }
-}
-
 /** The swtpm unit of a machine (see the module comment). */
 export const swtpmUnit = (input: {
   readonly name: string
@@ -110,7 +85,16 @@ export const swtpmUnit = (input: {
           directive("ExecStartPre", `${hook}${input.executable === undefined ? MACHINA_EXECUTABLE : quote(input.executable)} prepare --swtpm ${quote(name)}`),
           {
             key: "ExecStartPre",
-            lines: [SWTPM_SETUP_EXECUTABLE, "--tpm2", `--tpmstate ${quote(state.path)}`, "--not-overwrite"]
+            lines: [
+              SWTPM_SETUP_EXECUTABLE,
+              "--tpm2",
+              `--tpmstate ${quote(state.path)}`,
+              `--config ${quote(posixJoin(swtpmSetupDir(name), SWTPM_SETUP_CONF))}`,
+              "--create-ek-cert",
+              "--create-platform-cert",
+              "--lock-nvram",
+              "--not-overwrite"
+            ]
           },
           directive("RestartSec", formatGoDuration(RESTART_DELAY)),
           directive("TimeoutStopSec", formatGoDuration(DEFAULT_STOP_TIMEOUT)),
@@ -150,3 +134,13 @@ export const machineSwtpmUnit = (
 }
 
 export { swtpmUnitName }
+export {
+  authorityDirOf,
+  DEFAULT_STATE_ROOT,
+  defaultStateDirectory,
+  SWTPM_LOCALCA_EXECUTABLE,
+  swtpmSetupFiles,
+  TPM_DATA_POOL_TYPE,
+  type TpmState,
+  tpmStateOf
+} from "./TpmState.js"

@@ -15,11 +15,13 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { LazyTaggedError } from "../domain/LazyTaggedError.js"
-import { chmod, chown, lstat, mkdir } from "node:fs/promises"
+import { constants as fsConstants } from "node:fs"
+import { access, chmod, chown, lstat, mkdir, rename, writeFile } from "node:fs/promises"
 import type { Host } from "../domain/ConfigFiles.js"
 import type { Composed } from "../domain/Merge.js"
-import { runtimeDirOf, tpmSocketPath } from "../domain/Paths.js"
-import { tpmStateOf } from "../domain/SwtpmUnit.js"
+import { posixJoin } from "../domain/GoText.js"
+import { runtimeDirOf, swtpmSetupDir, tpmSocketPath } from "../domain/Paths.js"
+import { authorityDirOf, SWTPM_LOCALCA_EXECUTABLE, swtpmSetupFiles, tpmStateOf } from "../domain/TpmState.js"
 import type { MdevCandidate } from "../services/Mdev.js"
 import { AlreadyReported } from "./Failures.js"
 import { ensureFree } from "./Occupancy.js"
@@ -90,7 +92,25 @@ const waitForSwtpm = (host: Host, c: Composed) =>
 
 const SWTPM_WAIT_MS = 10_000
 
-/** `prepare --swtpm`: the runtime directory and the TPM state directory, owned by the machine's user. */
+/** The default search path of systemd's services, for a `prepare` run without PATH. */
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin"
+
+/** The first executable `program` in PATH's absolute entries (as swtpm_setup is found), or undefined. */
+const findInPath = async (program: string): Promise<string | undefined> => {
+  for (const dir of (process.env["PATH"] || DEFAULT_PATH).split(":")) {
+    if (!dir.startsWith("/")) continue
+    const candidate = posixJoin(dir, program)
+    if (await access(candidate, fsConstants.X_OK).then(() => true, () => false)) return candidate
+  }
+  return undefined
+}
+
+/**
+ * `prepare --swtpm`: the runtime directory and the TPM state directory, owned by the machine's
+ * user, and swtpm_setup's configuration in the runtime directory (TpmState.ts `swtpmSetupFiles`),
+ * written afresh on every start. swtpm_localca makes the certificate authority's folder in the
+ * state directory itself, as the machine's user, when swtpm_setup first needs it.
+ */
 export const prepareSwtpm = (host: Host, c: Composed) =>
   Effect.gen(function*() {
     const name = c.machine.name
@@ -99,14 +119,37 @@ export const prepareSwtpm = (host: Host, c: Composed) =>
     if (state === undefined) return yield* new RuntimeDirError({ path: name, reason: "tpm.data does not name a storage pool of type \"tpm-data\"" })
     const user = c.definition.privileges.user === "" ? undefined : yield* machineUser(c)
     const gid = c.definition.privileges.filesystem.group.id
+    const setupDir = swtpmSetupDir(name, runDir())
+    const authority = authorityDirOf(state)
+    const localca = yield* Effect.promise(() => findInPath(SWTPM_LOCALCA_EXECUTABLE))
+    if (localca === undefined) {
+      return yield* new RuntimeDirError({ path: setupDir, reason: `${SWTPM_LOCALCA_EXECUTABLE} is not in PATH (Debian: apt install swtpm-tools)` })
+    }
+    const files = swtpmSetupFiles({ dir: setupDir, authority, localca })
+    if (Either.isLeft(files)) return yield* new RuntimeDirError({ path: setupDir, reason: files.left })
+    // What is made here belongs to the machine's user (root's own machine: root).
+    const own = (path: string) => (user === undefined ? Promise.resolve() : chown(path, user.uid, gid))
+    let at = dir
     yield* Effect.tryPromise({
       try: async () => {
-        if (user !== undefined) await chown(dir, user.uid, gid)
-        if (state.managed) return
-        await mkdir(state.path, { recursive: true, mode: 0o700 })
-        if (user !== undefined) await chown(state.path, user.uid, gid)
+        await own(dir)
+        at = state.path
+        if (!state.managed) {
+          await mkdir(state.path, { recursive: true, mode: 0o700 })
+          await own(state.path)
+        }
+        at = setupDir
+        await mkdir(setupDir, { recursive: true, mode: 0o700 })
+        await own(setupDir)
+        for (const f of files.right) {
+          at = posixJoin(setupDir, f.name)
+          const temporary = `${at}.${process.pid}.tmp`
+          await writeFile(temporary, f.content, { mode: 0o600 })
+          await own(temporary)
+          await rename(temporary, at)
+        }
       },
-      catch: (e) => new RuntimeDirError({ path: state.path, reason: e instanceof Error ? e.message : String(e) })
+      catch: (e) => new RuntimeDirError({ path: at, reason: e instanceof Error ? e.message : String(e) })
     })
     yield* Console.log(`${name}: TPM state in ${state.path}`)
   })

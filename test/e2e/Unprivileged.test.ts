@@ -210,8 +210,17 @@ describe("an unprivileged machine under a real systemd", () => {
       const swtpmExposure = Number(/Overall exposure level for .*: (\d+\.\d+)/.exec(analysis)?.[1])
       console.info(`systemd-analyze security ${swtpmUnit}: ${swtpmExposure}`)
       expect(swtpmExposure, analysis).toBeLessThanOrEqual(MAX_EXPOSURE)
-      // swtpm_setup manufactured a TPM 2.0 state in the directory systemd keeps.
+      // swtpm_setup manufactured a TPM 2.0 state in the directory systemd keeps, with endorsement
+      // key and platform certificates signed by the machine's own authority, which swtpm_localca
+      // made there as the machine's user.
       expect(await s.execOk(["ls", `/var/lib/machina/swtpm/${TPM_MACHINE}`])).toContain("tpm2-00.permall")
+      const setupLog = await s.journal(swtpmUnit)
+      for (const made of ["0x1c00002 for RSA 2048 EK certificate", "0x1c00016 for ECC EK certificate", "0x1c08000 for platform certificate"]) {
+        expect(setupLog).toContain(`Successfully created NVRAM area ${made}.`)
+      }
+      const authority = `/var/lib/machina/swtpm/${TPM_MACHINE}/authority`
+      expect((await s.execOk(["stat", "-c", "%u %a", authority])).trim()).toBe(`${uid} 700`)
+      expect(await s.execOk(["ls", authority])).toContain("issuercert.pem")
 
       const status = (await machina(["status", TPM_MACHINE])).stdout
       expect(status).toMatch(new RegExp(`^${TPM_MACHINE}: ${qemuUnit.replace(".", "\\.")}  loaded  active/running  pid ${qemu["MainPID"]}  `, "m"))

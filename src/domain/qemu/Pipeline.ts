@@ -43,6 +43,7 @@ import { pvpanicDevice } from "./Panic.js"
 import { CONSOLE_CHARDEV_ID, consoleDevice } from "./Serial.js"
 import { attachVolume, isStorageType, STORAGE_TYPES, type VolumeAttachError, volumeNodeName } from "./Storage.js"
 import { TPM_CHARDEV_ID, tpmBackend, tpmDevice } from "./Tpm.js"
+import { swtpmPathProblem, TPM_DATA_POOL_TYPE, tpmStateOf } from "../TpmState.js"
 import { STABLE_LAYOUT } from "./Topology.js"
 import { offeredClasses, parentsOffering, vfioDevice } from "./Vfio.js"
 import { VmBuilder } from "./Vm.js"
@@ -291,7 +292,7 @@ const tpm = (ctx: Context): void => {
   if (isVolumeSet(attrs.tpm.data)) {
     const origin = attrOrigin(ctx, "tpm.data")
     const pool = lookupPool(ctx, attrs.tpm.data.storage, at(origin, "storage"))
-    if (pool !== undefined && pool.type !== "tpm-data") {
+    if (pool !== undefined && pool.type !== TPM_DATA_POOL_TYPE) {
       report(
         ctx,
         at(origin, "storage"),
@@ -299,6 +300,11 @@ const tpm = (ctx: Context): void => {
           `pool ${JSON.stringify(attrs.tpm.data.storage)} has type ${JSON.stringify(pool.type)}`
       )
     }
+  }
+  const state = tpmStateOf(ctx.host, ctx.composed)
+  const problem = state === undefined ? undefined : swtpmPathProblem(state.path)
+  if (problem !== undefined) {
+    report(ctx, at(attrOrigin(ctx, "tpm.data"), "name"), `the TPM state directory ${JSON.stringify(state!.path)} cannot be given to swtpm: ${problem}`)
   }
   const path = tpmSocketPath(ctx.machine.name, attrs.tpm.socket.path, ctx.runDir)
   ctx.vm.resources.addChardev(unixSocketChardev(TPM_CHARDEV_ID, path, false))
