@@ -132,7 +132,8 @@ describe.skipIf(!existsSync(chromiumPath))("machina ui in Chromium", () => {
     expect(await page.textContent("tr[data-path='$.connections[0].mac']")).toContain("derived")
     expect(await page.textContent("main")).toContain("-m size=32768M")
     await page.screenshot({ path: join(shots, "machine.png") })
-    // The buttons drive systemd through the same service as `machina start`; here it is unreachable.
+    // The buttons drive systemd through the same service as `machina start`; here it is unreachable
+    // (against a real systemd: UiSystemd.test.ts).
     await page.click("button:has-text('Start')")
     const notice = await page.waitForSelector("p.notice[role=status]")
     expect(await notice.textContent()).toMatch(/^start failed: cannot reach systemd/)
