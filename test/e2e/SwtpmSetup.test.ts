@@ -3,7 +3,8 @@
  * configuration, and the real `swtpm_setup` run with the arguments of the generated unit's
  * `ExecStartPre=` makes the TPM with RSA and ECC endorsement key certificates and a platform
  * certificate in its NVRAM, signed by the machine's own certificate authority in its state
- * directory; run again, it leaves that TPM as it is. Outside systemd: the built CLI on a host in a
+ * directory; run again, it leaves that TPM as it is, as it leaves a TPM made before (without
+ * certificates). Outside systemd: the built CLI on a host in a
  * temp dir (MACHINA_RUN_DIR), the unit's `/run/machina` read as that run directory. Under a real
  * systemd, with the swtpm unit hardened and run as the machine's user: test/e2e/Unprivileged.test.ts.
  */
@@ -92,5 +93,21 @@ describe.skipIf(!existsSync(BUNDLE) || !haveSwtpm)("swtpm_setup as the swtpm uni
     expect(again.stdout + again.stderr).not.toContain("Invoking")
     expect(readFileSync(join(state(), "tpm2-00.permall")).equals(permall)).toBe(true)
     expect(readFileSync(join(state(), "authority", "certserial"), "utf8")).toBe(serial)
+  })
+
+  it("leaves a TPM made by an earlier machina (no certificates) exactly as it is", { timeout: 120_000 }, () => {
+    rmSync(state(), { recursive: true, force: true })
+    mkdirSync(state(), { recursive: true })
+    // What the swtpm unit ran before: a TPM without certificates.
+    const earlier = spawnSync("swtpm_setup", ["--tpm2", "--tpmstate", state(), "--not-overwrite"], { encoding: "utf8", timeout: 90_000 })
+    expect(earlier.status, earlier.stdout + earlier.stderr).toBe(0)
+    const permall = readFileSync(join(state(), "tpm2-00.permall"))
+    expect(machina(["prepare", "--swtpm", "vault"]).status).toBe(0)
+    const [program, ...args] = setupArgv()
+    const now = spawnSync(program!, args, { encoding: "utf8", timeout: 90_000 })
+    expect(now.status, now.stdout + now.stderr).toBe(0)
+    expect(now.stdout + now.stderr).toContain("Not overwriting existing state file.")
+    expect(readFileSync(join(state(), "tpm2-00.permall")).equals(permall)).toBe(true)
+    expect(existsSync(join(state(), "authority"))).toBe(false)
   })
 })
