@@ -110,7 +110,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync("/usr/bin/nsenter"))("machi
     for (let presses = 1; ; presses++) {
       expect(await press(page, "Shut down (ACPI)", "shutdown"), await diagnostics()).toBe("200 shutdown: ACPI power-off sent")
       const off = await pollUntil("the unit to stop", async () => ((await props())["ActiveState"] === "inactive" ? true : undefined), {
-        timeoutMs: 15_000
+        timeoutMs: 30_000
       }).catch(() => false)
       if (off) break
       if (presses === 3) throw new Error(`the guest did not power off after ${presses} presses\n${await diagnostics()}`)
