@@ -134,13 +134,3 @@ export const machineSwtpmUnit = (
 }
 
 export { swtpmUnitName }
-export {
-  authorityDirOf,
-  DEFAULT_STATE_ROOT,
-  defaultStateDirectory,
-  SWTPM_LOCALCA_EXECUTABLE,
-  swtpmSetupFiles,
-  TPM_DATA_POOL_TYPE,
-  type TpmState,
-  tpmStateOf
-} from "./TpmState.js"
