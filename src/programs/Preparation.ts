@@ -16,7 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { LazyTaggedError } from "../domain/LazyTaggedError.js"
 import { constants as fsConstants } from "node:fs"
-import { access, chmod, chown, lstat, mkdir, rename, writeFile } from "node:fs/promises"
+import { access, chmod, chown, lstat, mkdir } from "node:fs/promises"
 import type { Host } from "../domain/ConfigFiles.js"
 import type { Composed } from "../domain/Merge.js"
 import { posixJoin } from "../domain/GoText.js"
@@ -25,7 +25,7 @@ import { authorityDirOf, SWTPM_LOCALCA_EXECUTABLE, swtpmSetupFiles, tpmStateOf }
 import type { MdevCandidate } from "../services/Mdev.js"
 import { AlreadyReported } from "./Failures.js"
 import { ensureFree } from "./Occupancy.js"
-import { grantMachine, machineUser, revokeMachine } from "./Privileges.js"
+import { grantMachine, machineUser, revokeMachine, writePrivateFile } from "./Privileges.js"
 import { composeAll, mdev, runDir, withHostLock } from "./Workspace.js"
 
 export class RuntimeDirError extends LazyTaggedError<RuntimeDirError>()("RuntimeDirError", (S) => ({
@@ -143,10 +143,7 @@ export const prepareSwtpm = (host: Host, c: Composed) =>
         await own(setupDir)
         for (const f of files.right) {
           at = posixJoin(setupDir, f.name)
-          const temporary = `${at}.${process.pid}.tmp`
-          await writeFile(temporary, f.content, { mode: 0o600 })
-          await own(temporary)
-          await rename(temporary, at)
+          await writePrivateFile(at, f.content, user === undefined ? undefined : { uid: user.uid, gid })
         }
       },
       catch: (e) => new RuntimeDirError({ path: at, reason: e instanceof Error ? e.message : String(e) })

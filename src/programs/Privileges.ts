@@ -60,12 +60,21 @@ const readGrants = async (machine: string): Promise<Array<Grant>> => {
   }
 }
 
+/**
+ * Writes a file of the runtime directory whole: mode 0600, given to `owner` (before it appears)
+ * when there is one, then renamed over `file`, so a reader sees the old content or the new.
+ */
+export const writePrivateFile = async (file: string, content: string, owner?: { readonly uid: number; readonly gid: number }): Promise<void> => {
+  const tmp = `${file}.${process.pid}.tmp`
+  await fs.writeFile(tmp, content, { mode: 0o600 })
+  if (owner !== undefined) await fs.chown(tmp, owner.uid, owner.gid)
+  await fs.rename(tmp, file)
+}
+
 const writeGrants = async (machine: string, grants: ReadonlyArray<Grant>): Promise<void> => {
   const file = grantsFile(machine)
   await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
-  const tmp = `${file}.${process.pid}.tmp`
-  await fs.writeFile(tmp, JSON.stringify(grants) + "\n", { mode: 0o600 })
-  await fs.rename(tmp, file)
+  await writePrivateFile(file, JSON.stringify(grants) + "\n")
 }
 
 const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e))
